@@ -1,0 +1,3 @@
+from couchctl.cli import main
+
+main()

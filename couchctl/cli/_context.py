@@ -1,0 +1,71 @@
+"""The global options, as parsed by the app callback and read by every command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:
+    from couchctl.config import Settings
+
+__all__ = ["BadInput", "GlobalOptions", "global_options"]
+
+
+class BadInput(Exception):
+    """A usage error found by a command (bad JSON argument, unreadable file): exit 2."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+@dataclass
+class GlobalOptions:
+    url: str | None = None
+    user: str | None = None
+    token: str | None = None
+    profile: str | None = None
+    timeout: float | None = None
+    cacert: str | None = None
+    insecure: bool = False
+    verbose: bool = False
+    debug: bool = False
+
+    def settings_quiet(self) -> Settings:
+        """The settings without ever prompting (for shell completion)."""
+        from couchctl.config import load_settings
+
+        return load_settings(
+            url=self.url,
+            user=self.user,
+            token=self.token,
+            profile=self.profile,
+            timeout=self.timeout,
+            cacert=self.cacert,
+            insecure=self.insecure,
+        )
+
+    def settings(self) -> Settings:
+        """Resolve flags > environment > profile > defaults; ask for a password
+        when a user is given without one and stdin is a terminal."""
+        import sys
+
+        settings = self.settings_quiet()
+        if (
+            settings.user
+            and settings.password is None
+            and not settings.token
+            and sys.stdin.isatty()
+        ):
+            import getpass
+
+            password = getpass.getpass(f"Password for {settings.user} at {settings.url}: ")
+            settings = settings.with_password(password)
+        return settings
+
+
+def global_options(ctx: typer.Context) -> GlobalOptions:
+    obj = ctx.find_root().obj
+    return obj if isinstance(obj, GlobalOptions) else GlobalOptions()

@@ -1,0 +1,186 @@
+"""Where a command's work runs, and the one place where exceptions become exit codes.
+
+run(ctx, operation, mode)   enters the event loop once, opens one client,
+                            awaits `operation(couch, out)`, maps failures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import typer
+
+from couchctl.cli._context import BadInput, GlobalOptions, global_options
+from couchctl.cli._exit import ExitCode
+from couchctl.render import Mode, Output
+
+if TYPE_CHECKING:
+    from couchctl.client import CouchClient
+
+__all__ = ["Operation", "describe_error", "fail", "run"]
+
+Operation = Callable[["CouchClient", Output], Awaitable[int | None]]
+
+
+def fail(message: str, hint: str | None = None) -> NoReturn:
+    """Refuse bad input: exit 2 with a one-line error (raised inside or outside `run`)."""
+    raise BadInput(message, hint)
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """The first meaningful error inside (nested) exception groups."""
+    while isinstance(exc, BaseExceptionGroup):
+        inner = [e for e in exc.exceptions if not _is_cancel(e)] or list(exc.exceptions)
+        exc = inner[0]
+    return exc
+
+
+def _is_cancel(exc: BaseException) -> bool:
+    import asyncio
+
+    return isinstance(exc, asyncio.CancelledError)
+
+
+def describe_error(exc: BaseException, url: str = "") -> tuple[ExitCode, str, str | None]:
+    """Exit code, message and hint for a failure."""
+    from couchctl.client import (
+        AuthError,
+        ConflictError,
+        CouchError,
+        HTTPError,
+        IntegrityError,
+        InvalidArgument,
+        NotFound,
+        ProtocolError,
+        ServerError,
+        TransportError,
+    )
+    from couchctl.config import ConfigError
+
+    exc = _unwrap(exc)
+    if isinstance(exc, KeyboardInterrupt):
+        return ExitCode.INTERRUPTED, "interrupted", None
+    if isinstance(exc, BadInput):
+        return ExitCode.USAGE, str(exc), exc.hint
+    if isinstance(exc, InvalidArgument | ConfigError):
+        return ExitCode.USAGE, str(exc), None
+    if isinstance(exc, TransportError):
+        where = f" at {url}" if url else ""
+        return (
+            ExitCode.UNREACHABLE,
+            f"cannot reach the server{where}: {_transport_detail(exc)}",
+            "check that CouchDB is running and that --url / COUCH_URL points to it",
+        )
+    if isinstance(exc, HTTPError):
+        what = getattr(exc, "what", "") or f"{exc.method} {_path_of(exc.url, url)}".strip()
+        reason = exc.reason or exc.error or "no reason given"
+        detail = f"{reason} ({exc.status} {exc.error})" if exc.error else f"{reason} ({exc.status})"
+        message = f"{what}: {detail}" if what else detail
+        if isinstance(exc, NotFound):
+            return ExitCode.NOT_FOUND, message, None
+        if isinstance(exc, ConflictError):
+            hint = None
+            if exc.status == 409:
+                hint = "the revision is not the current one: fetch the document again (couchctl doc get)"
+            return ExitCode.CONFLICT, message, hint
+        if isinstance(exc, AuthError):
+            hint = (
+                "check the user and password (--user, COUCHDB_USER, COUCHDB_PASSWORD) or the token"
+                if exc.status == 401
+                else "this user is not allowed to do that (server or database admin needed?)"
+            )
+            return ExitCode.AUTH, message, hint
+        if isinstance(exc, ServerError):
+            return ExitCode.SERVER, message, None
+        return ExitCode.CLIENT, message, None
+    if isinstance(exc, IntegrityError | ProtocolError | CouchError):
+        return ExitCode.FAILURE, str(exc), None
+    if isinstance(exc, FileNotFoundError):
+        return ExitCode.USAGE, f"file not found: {exc.filename}", None
+    if isinstance(exc, IsADirectoryError):
+        return ExitCode.USAGE, f"is a directory: {exc.filename}", None
+    if isinstance(exc, PermissionError):
+        return ExitCode.USAGE, f"permission denied: {exc.filename}", None
+    if isinstance(exc, BrokenPipeError):
+        return ExitCode.FAILURE, "broken pipe", None
+    return (
+        ExitCode.FAILURE,
+        f"unexpected {type(exc).__name__}: {exc}",
+        "run again with --debug to see the traceback",
+    )
+
+
+def _path_of(full: str, base: str) -> str:
+    if base and full.startswith(base):
+        return full[len(base) :] or "/"
+    return full
+
+
+def _transport_detail(exc: BaseException) -> str:
+    text = str(exc)
+    # "GET http://...: connection refused" -> "connection refused"
+    if ": " in text and text.split(" ", 1)[0].isupper():
+        return text.split(": ", 1)[1]
+    return text
+
+
+def report(exc: BaseException, out: Output, options: GlobalOptions, url: str = "") -> int:
+    """Print the one-line error (and traceback with --debug); return the exit code."""
+    code, message, hint = describe_error(exc, url)
+    if options.debug and code not in (ExitCode.INTERRUPTED,):
+        traceback.print_exception(exc, file=out.stderr)
+    out.error(message, hint)
+    return int(code)
+
+
+def run(ctx: typer.Context, operation: Operation, mode: Mode = "human") -> None:
+    """Run `operation` with a client built from the global options; exit with its code."""
+    options = global_options(ctx)
+    out = Output(mode)
+    code = execute(options, out, operation)
+    if code:
+        raise typer.Exit(code)
+
+
+def execute(options: GlobalOptions, out: Output, operation: Operation) -> int:
+    url = ""
+    try:
+        settings = options.settings()
+        url = settings.url
+        import anyio
+
+        from couchctl.client import CouchClient
+
+        async def main() -> int | None:
+            trace = out.trace if options.verbose else None
+            async with CouchClient.from_settings(settings, trace=trace) as couch:
+                return await operation(couch, out)
+
+        return anyio.run(main) or 0
+    except (typer.Exit, typer.Abort):
+        raise
+    except BaseException as exc:  # the one place errors become exit codes
+        if isinstance(exc, SystemExit):
+            raise
+        with contextlib.suppress(BrokenPipeError, ValueError, OSError):
+            out.flush()
+        return report(exc, out, options, url)
+
+
+def run_local(ctx: typer.Context, work: Callable[[Output], Any], mode: Mode = "human") -> None:
+    """Run work that needs no server (file checks, completions) under the same error mapping."""
+    options = global_options(ctx)
+    out = Output(mode)
+    try:
+        code = work(out) or 0
+    except (typer.Exit, typer.Abort):
+        raise
+    except BaseException as exc:
+        if isinstance(exc, SystemExit):
+            raise
+        code = report(exc, out, options)
+    if code:
+        raise typer.Exit(code)

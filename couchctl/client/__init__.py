@@ -1,0 +1,60 @@
+"""An async client for Apache CouchDB 3.x, built on httpx and anyio.
+
+No printing, no CLI: a library in its own right.
+"""
+
+from couchctl.client._base import JSON_NULL, BaseClient
+from couchctl.client._client import CouchClient
+from couchctl.client._encoding import att_path, db_path, doc_path, validate_db_name
+from couchctl.client._errors import (
+    AuthError,
+    BadRequest,
+    ClientError,
+    Conflict,
+    ConflictError,
+    ConnectionFailed,
+    CouchError,
+    Forbidden,
+    HTTPError,
+    IntegrityError,
+    InvalidArgument,
+    NotFound,
+    PreconditionFailed,
+    ProtocolError,
+    RequestTimeout,
+    ServerError,
+    TransportError,
+    Unauthorized,
+    error_for_status,
+)
+from couchctl.client._rows import RowStream
+
+__all__ = [
+    "JSON_NULL",
+    "AuthError",
+    "BadRequest",
+    "BaseClient",
+    "ClientError",
+    "Conflict",
+    "ConflictError",
+    "ConnectionFailed",
+    "CouchClient",
+    "CouchError",
+    "Forbidden",
+    "HTTPError",
+    "IntegrityError",
+    "InvalidArgument",
+    "NotFound",
+    "PreconditionFailed",
+    "ProtocolError",
+    "RequestTimeout",
+    "RowStream",
+    "ServerError",
+    "TransportError",
+    "Unauthorized",
+    "att_path",
+    "db_path",
+    "doc_path",
+    "error_for_status",
+    "validate_db_name",
+]

@@ -1,0 +1,450 @@
+"""The transport core: one httpx.AsyncClient, auth, retries, errors, streaming.
+
+Every operation module (`_server`, `_databases`, ...) is a mixin over
+`BaseClient` and reaches the network only through `request`, `request_json`
+and `stream`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import ssl
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import urlsplit
+
+import anyio
+import httpx
+
+from couchctl.client._errors import (
+    ConnectionFailed,
+    HTTPError,
+    ProtocolError,
+    RequestTimeout,
+    error_for_status,
+)
+from couchctl.client._rows import RowStream
+
+if TYPE_CHECKING:
+    from couchctl.config import Settings
+
+__all__ = ["BaseClient", "Body", "Params"]
+
+Params = Sequence[tuple[str, str]] | None
+# A request body: bytes, or a factory of a fresh async byte stream (so that a
+# retried request can send it again).
+Body = bytes | Callable[[], AsyncIterator[bytes]] | None
+Trace = Callable[[str], None]
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_REDACTED_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
+
+
+def _redact_headers(headers: httpx.Headers) -> str:
+    lines = []
+    for name, value in headers.multi_items():
+        shown = "[redacted]" if name.lower() in _REDACTED_HEADERS else value
+        lines.append(f"  {name}: {shown}")
+    return "\n".join(lines)
+
+
+class BaseClient:
+    """Connection settings and the request machinery shared by every operation."""
+
+    def __init__(
+        self,
+        url: str = "http://127.0.0.1:5984",
+        *,
+        user: str | None = None,
+        password: str | None = None,
+        token: str | None = None,
+        session: bool = False,
+        timeout: float | None = 30.0,
+        cacert: str | None = None,
+        insecure: bool = False,
+        retries: int = 3,
+        backoff: float = 0.25,
+        max_backoff: float = 8.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        trace: Trace | None = None,
+        max_connections: int = 16,
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.username is not None or parts.password is not None:
+            from couchctl.config import _split_userinfo
+
+            url, url_user, url_password = _split_userinfo(url)
+            user = user if user is not None else url_user
+            password = password if password is not None else url_password
+        self.base_url = url.rstrip("/")
+        self.user = user
+        self._password = password
+        self._token = token
+        self._session_login = session and user is not None
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self._trace = trace
+
+        verify: ssl.SSLContext | bool = True
+        if insecure:
+            verify = False
+        elif cacert:
+            verify = ssl.create_default_context(cafile=cacert)
+        auth: httpx.Auth | None = None
+        if user is not None and password is not None and not self._session_login and not token:
+            auth = httpx.BasicAuth(user, password)
+        headers = {"Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        hooks: dict[str, list[Callable[..., Any]]] = {}
+        if trace is not None:
+            hooks = {"request": [self._trace_request], "response": [self._trace_response]}
+        self.http = httpx.AsyncClient(
+            auth=auth,
+            headers=headers,
+            timeout=httpx.Timeout(timeout),
+            verify=verify,
+            transport=transport,
+            event_hooks=hooks,
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            follow_redirects=False,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> Self:
+        return cls(
+            settings.url,
+            user=settings.user,
+            password=settings.password,
+            token=settings.token,
+            timeout=settings.timeout,
+            cacert=settings.cacert,
+            insecure=settings.insecure,
+            retries=settings.retries,
+            **kwargs,
+        )
+
+    async def __aenter__(self) -> Self:
+        if self._session_login and self.user is not None and self._password is not None:
+            await self.session_login(self.user, self._password)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.http.aclose()
+
+    # -- cookie session (POST/GET/DELETE /_session) --------------------------------
+
+    async def session_login(self, user: str, password: str) -> Any:
+        """Log in with a cookie session; later requests carry the AuthSession cookie."""
+        return await self.request_json(
+            "POST", "/_session", json={"name": user, "password": password}, retry=False
+        )
+
+    async def session_info(self) -> Any:
+        """Who the server thinks we are (`GET /_session`)."""
+        return await self.request_json("GET", "/_session")
+
+    async def session_logout(self) -> Any:
+        """End the cookie session (`DELETE /_session`)."""
+        return await self.request_json("DELETE", "/_session")
+
+    # -- tracing (--verbose) ---------------------------------------------------------
+
+    async def _trace_request(self, request: httpx.Request) -> None:
+        assert self._trace is not None
+        self._trace(f"> {request.method} {request.url}\n{_redact_headers(request.headers)}")
+
+    async def _trace_response(self, response: httpx.Response) -> None:
+        assert self._trace is not None
+        self._trace(
+            f"< {response.status_code} {response.reason_phrase}\n"
+            f"{_redact_headers(response.headers)}"
+        )
+
+    # -- requests --------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        """The absolute URL of an already-encoded path (which starts with `/`)."""
+        return self.base_url + path
+
+    def _delay(self, attempt: int, response: httpx.Response | None) -> float:
+        if response is not None:
+            after = response.headers.get("Retry-After")
+            if after is not None:
+                try:
+                    return min(max(float(after), 0.0), self.max_backoff * 4)
+                except ValueError:
+                    pass
+        ceiling = min(self.max_backoff, self.backoff * (2**attempt))
+        return random.uniform(ceiling / 2, ceiling)
+
+    def _build(
+        self,
+        method: str,
+        path: str,
+        params: Params,
+        json_body: Any,
+        content: Body,
+        headers: Mapping[str, str] | None,
+        timeout: float | object | None,
+    ) -> httpx.Request:
+        body: Any = None
+        hdrs = dict(headers or {})
+        if json_body is not _UNSET:
+            body = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()
+            hdrs.setdefault("Content-Type", "application/json")
+        elif callable(content):
+            body = content()
+        else:
+            body = content
+        extensions: dict[str, Any] = {}
+        if timeout is not _UNSET:
+            t = httpx.Timeout(timeout)  # type: ignore[arg-type]
+            extensions["timeout"] = t.as_dict()
+        return self.http.build_request(
+            method,
+            self.url(path),
+            params=list(params) if params else None,
+            content=body,
+            headers=hdrs,
+            extensions=extensions,
+        )
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params = None,
+        json: Any = None,
+        content: Body = None,
+        headers: Mapping[str, str] | None = None,
+        retry: bool | None = None,
+        stream: bool = False,
+        timeout: float | object | None = None,
+    ) -> httpx.Response:
+        """Send with retries; return the response (body unread when `stream`).
+
+        Raises the mapped HTTPError for statuses >= 400 (after reading the error body).
+        """
+        may_retry = (method in SAFE_METHODS) if retry is None else retry
+        if content is not None and not callable(content) and not isinstance(content, bytes):
+            may_retry = False
+        attempts = self.retries + 1 if may_retry else 1
+        for attempt in range(attempts):
+            request = self._build(method, path, params, json, content, headers, timeout)
+            last = attempt == attempts - 1
+            try:
+                response = await self.http.send(request, stream=True)
+            except httpx.TimeoutException as exc:
+                raise RequestTimeout(
+                    f"{method} {request.url}: timed out ({type(exc).__name__})"
+                ) from exc
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                if last:
+                    raise ConnectionFailed(
+                        f"{method} {request.url}: {exc or type(exc).__name__}"
+                    ) from exc
+                await anyio.sleep(self._delay(attempt, None))
+                continue
+            except httpx.TransportError as exc:
+                raise ConnectionFailed(f"{method} {request.url}: {_transport_reason(exc)}") from exc
+            if response.status_code in RETRY_STATUSES and not last:
+                await response.aclose()
+                await anyio.sleep(self._delay(attempt, response))
+                continue
+            if response.status_code >= 400:
+                raise await self._error(response)
+            if not stream:
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _error(self, response: httpx.Response) -> HTTPError:
+        try:
+            raw = await response.aread()
+        except httpx.HTTPError:
+            raw = b""
+        finally:
+            await response.aclose()
+        body: Any = None
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = {"reason": raw.decode("utf-8", "replace").strip()[:200]}
+        request = response.request
+        return error_for_status(
+            response.status_code,
+            body,
+            method=request.method,
+            url=str(request.url.copy_with(query=None)),
+            headers=dict(response.headers),
+        )
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params = None,
+        json: Any = None,
+        content: Body = None,
+        headers: Mapping[str, str] | None = None,
+        retry: bool | None = None,
+        timeout: float | object | None = None,
+    ) -> httpx.Response:
+        """Send a request and read its whole body. `json=None` sends no body;
+        pass `json=JSON_NULL` for a literal null."""
+        return await self._send(
+            method,
+            path,
+            params=params,
+            json=_UNSET if json is None else (None if json is JSON_NULL else json),
+            content=content,
+            headers=headers,
+            retry=retry,
+            timeout=_UNSET if timeout is None else timeout,
+        )
+
+    async def request_json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params = None,
+        json: Any = None,
+        content: Body = None,
+        headers: Mapping[str, str] | None = None,
+        retry: bool | None = None,
+        timeout: float | object | None = None,
+    ) -> Any:
+        """Send a request and return its body parsed as JSON."""
+        response = await self.request(
+            method,
+            path,
+            params=params,
+            json=json,
+            content=content,
+            headers=headers,
+            retry=retry,
+            timeout=timeout,
+        )
+        return parse_json(response)
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Params = None,
+        json: Any = None,
+        content: Body = None,
+        headers: Mapping[str, str] | None = None,
+        retry: bool | None = None,
+        timeout: float | object | None = None,
+    ) -> AsyncIterator[httpx.Response]:
+        """A response whose body is read by the caller (`aiter_bytes`, `aiter_raw`)."""
+        response = await self._send(
+            method,
+            path,
+            params=params,
+            json=_UNSET if json is None else (None if json is JSON_NULL else json),
+            content=content,
+            headers=headers,
+            retry=retry,
+            stream=True,
+            timeout=_UNSET if timeout is None else timeout,
+        )
+        try:
+            yield response
+        except httpx.TimeoutException as exc:
+            raise RequestTimeout(f"{method} {response.request.url}: timed out") from exc
+        except httpx.TransportError as exc:
+            raise ConnectionFailed(
+                f"{method} {response.request.url}: {_transport_reason(exc)}"
+            ) from exc
+        finally:
+            await response.aclose()
+
+    async def iter_rows(
+        self,
+        method: str,
+        path: str,
+        *,
+        array_key: str = "rows",
+        params: Params = None,
+        json: Any = None,
+        retry: bool | None = None,
+        meta: dict[str, Any] | None = None,
+        timeout: float | object | None = None,
+    ) -> AsyncIterator[Any]:
+        """Stream the elements of a row response (`rows`, `docs`, `results`) in
+        constant memory. The other top-level members are put into `meta`."""
+        async with self.stream(
+            method, path, params=params, json=json, retry=retry, timeout=timeout
+        ) as response:
+            rows = RowStream(response.aiter_bytes(), array_key)
+            try:
+                async for row in rows:
+                    yield row
+            except httpx.TimeoutException as exc:
+                raise RequestTimeout(f"{method} {path}: timed out while reading rows") from exc
+            except httpx.TransportError as exc:
+                raise ConnectionFailed(f"{method} {path}: {_transport_reason(exc)}") from exc
+            if meta is not None:
+                meta.update(rows.meta)
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+_UNSET: Any = _Unset()
+JSON_NULL: Any = object()
+
+
+def parse_json(response: httpx.Response) -> Any:
+    """The body of `response` as JSON, or ProtocolError."""
+    try:
+        return json.loads(response.content)
+    except ValueError as exc:
+        raise ProtocolError(
+            f"{response.request.method} {response.request.url.copy_with(query=None)}: "
+            f"the server's answer is not JSON ({response.headers.get('content-type', 'no content type')})"
+        ) from exc
+
+
+def _transport_reason(exc: Exception) -> str:
+    text = str(exc) or type(exc).__name__
+    if (
+        "ConnectionRefused" in repr(exc.__cause__)
+        or "Connection refused" in text
+        or "Errno 111" in text
+    ):
+        return "connection refused"
+    if isinstance(exc, httpx.ConnectError) and (
+        "Name or service not known" in text or "nodename" in text
+    ):
+        return f"cannot resolve the host ({text})"
+    return text

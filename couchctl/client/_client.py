@@ -1,0 +1,23 @@
+"""CouchClient: every operation, on one httpx.AsyncClient."""
+
+from __future__ import annotations
+
+from couchctl.client._attachments import AttachmentMixin
+from couchctl.client._bulk import BulkMixin
+from couchctl.client._databases import DatabaseMixin
+from couchctl.client._documents import DocumentMixin
+from couchctl.client._server import ServerMixin
+from couchctl.client._views import ViewMixin
+
+__all__ = ["CouchClient"]
+
+
+class CouchClient(ServerMixin, DatabaseMixin, DocumentMixin, AttachmentMixin, ViewMixin, BulkMixin):
+    """An async CouchDB 3.x client.
+
+        async with CouchClient("http://admin:secret@127.0.0.1:5984") as couch:
+            info = await couch.db_info("mydb")
+
+    Names are percent-encoded, parameters sent the way CouchDB documents them,
+    failures raised as one error tree (`couchctl.client.errors`), bodies streamed.
+    """

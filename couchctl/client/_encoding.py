@@ -1,0 +1,102 @@
+"""How names and parameters reach the wire.
+
+CouchDB decodes a literal `+` in a path as a space and reads an unencoded `/` in a
+document id as the start of an attachment name, so every path segment is fully
+percent-encoded; only the `/` after `_design` and `_local` stays literal (an
+encoded `_design%2F` answers with a redirect).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import quote
+
+from couchctl.client._errors import InvalidArgument
+
+__all__ = [
+    "DB_NAME_RE",
+    "att_path",
+    "db_path",
+    "doc_path",
+    "dumps",
+    "query",
+    "validate_db_name",
+]
+
+# CouchDB's rule for database names (system databases start with `_`).
+DB_NAME_RE = re.compile(r"^[a-z][a-z0-9_$()+/-]*$")
+_SYSTEM_DBS = frozenset({"_users", "_replicator", "_global_changes"})
+_PREFIXED = ("_design/", "_local/")
+
+
+def validate_db_name(name: str) -> str:
+    """Return `name` when CouchDB would accept it, else raise InvalidArgument."""
+    if name in _SYSTEM_DBS or DB_NAME_RE.fullmatch(name):
+        return name
+    raise InvalidArgument(
+        f"invalid database name {name!r}: it must start with a lowercase letter "
+        "and contain only a-z, 0-9 and _ $ ( ) + - /"
+    )
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+def db_path(db: str) -> str:
+    """`/{db}` with every reserved character encoded."""
+    if not db:
+        raise InvalidArgument("the database name is empty")
+    return "/" + _segment(db)
+
+
+def _doc_id_segment(doc_id: str) -> str:
+    if not doc_id:
+        raise InvalidArgument("the document id is empty")
+    for prefix in _PREFIXED:
+        if doc_id.startswith(prefix) and len(doc_id) > len(prefix):
+            return prefix + _segment(doc_id[len(prefix) :])
+    return _segment(doc_id)
+
+
+def doc_path(db: str, doc_id: str) -> str:
+    """`/{db}/{docid}`, keeping `_design/` and `_local/` literal."""
+    return f"{db_path(db)}/{_doc_id_segment(doc_id)}"
+
+
+def att_path(db: str, doc_id: str, name: str) -> str:
+    """`/{db}/{docid}/{attname}`."""
+    if not name:
+        raise InvalidArgument("the attachment name is empty")
+    return f"{doc_path(db, doc_id)}/{_segment(name)}"
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON as CouchDB expects it in bodies and query parameters."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def query(
+    params: Mapping[str, Any] | None = None,
+    *,
+    json_params: Iterable[str] = (),
+) -> list[tuple[str, str]]:
+    """Query parameters for httpx: None dropped, booleans as true/false, the
+    names in `json_params` JSON-encoded (keys, open_revs, ...)."""
+    if not params:
+        return []
+    as_json = set(json_params)
+    out: list[tuple[str, str]] = []
+    for name, value in params.items():
+        if value is None:
+            continue
+        if name in as_json:
+            out.append((name, dumps(value)))
+        elif isinstance(value, bool):
+            out.append((name, "true" if value else "false"))
+        else:
+            out.append((name, str(value)))
+    return out

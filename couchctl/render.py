@@ -1,0 +1,304 @@
+"""The only place that writes to stdout and stderr.
+
+stdout carries data only: a table or highlighted JSON for people, exactly one JSON
+value with `--json`, one JSON object a line with `--jsonl`. Messages, warnings,
+errors and progress bars go to stderr. No colour and no progress bar when the
+stream is not a terminal or when NO_COLOR is set.
+
+rich is imported only when something is drawn for a person.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+__all__ = ["Column", "Mode", "Output", "Progress", "format_size"]
+
+Mode = Literal["human", "json", "jsonl"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: its header and how to get the cell from a row."""
+
+    header: str
+    get: Callable[[Any], Any]
+    justify: Literal["left", "right"] = "left"
+
+
+def format_size(num: float | None) -> str:
+    if num is None:
+        return ""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(num) < 1024 or unit == "TiB":
+            return f"{num:.0f} {unit}" if unit == "B" else f"{num:.1f} {unit}"
+        num /= 1024
+    return str(num)  # pragma: no cover
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def dumps_line(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+class Progress:
+    """A progress handle; `advance` is cheap and does nothing when no bar is shown."""
+
+    def __init__(self, advance: Callable[[float], None] | None = None) -> None:
+        self._advance = advance
+
+    def advance(self, amount: float) -> None:
+        if self._advance is not None:
+            self._advance(amount)
+
+
+class Output:
+    """Where and how results are written. Tests swap the streams."""
+
+    def __init__(
+        self,
+        mode: Mode = "human",
+        *,
+        stdout: IO[str] | None = None,
+        stderr: IO[str] | None = None,
+        color: bool | None = None,
+    ) -> None:
+        self.mode: Mode = mode
+        self.stdout = stdout if stdout is not None else sys.stdout
+        self.stderr = stderr if stderr is not None else sys.stderr
+        no_color = "NO_COLOR" in os.environ
+        self.stdout_tty = _isatty(self.stdout)
+        self.stderr_tty = _isatty(self.stderr)
+        self.color = (self.stdout_tty and not no_color) if color is None else color
+        self.show_progress = self.stderr_tty and not no_color
+        self._out_console: Console | None = None
+        self._err_console: Console | None = None
+
+    # -- consoles (rich, lazily) ------------------------------------------------
+
+    def _console(self, stream: IO[str], color: bool) -> Console:
+        from rich.console import Console
+
+        width = os.environ.get("TERMINAL_WIDTH")
+        return Console(
+            file=stream,
+            no_color=not color,
+            color_system="auto" if color else None,
+            highlight=color,
+            soft_wrap=False,
+            width=int(width) if width and width.isdigit() else None,
+            emoji=False,
+            markup=False,
+        )
+
+    @property
+    def out_console(self) -> Console:
+        if self._out_console is None:
+            self._out_console = self._console(self.stdout, self.color)
+        return self._out_console
+
+    @property
+    def err_console(self) -> Console:
+        if self._err_console is None:
+            self._err_console = self._console(
+                self.stderr, self.stderr_tty and "NO_COLOR" not in os.environ
+            )
+        return self._err_console
+
+    # -- data on stdout -----------------------------------------------------------
+
+    def json(self, value: Any) -> None:
+        """Exactly one JSON value: compact for pipes, indented on a terminal."""
+        if self.stdout_tty:
+            text = json.dumps(value, ensure_ascii=False, indent=2)
+        else:
+            text = dumps_line(value)
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    def jsonl(self, value: Any) -> None:
+        """One JSON Lines record."""
+        self.stdout.write(dumps_line(value) + "\n")
+
+    def flush(self) -> None:
+        self.stdout.flush()
+
+    def document(self, value: Any) -> None:
+        """A JSON value: highlighted for people, as is with --json/--jsonl."""
+        if self.mode != "human":
+            self.json(value)
+            return
+        if not self.color:
+            self.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+            return
+        from rich.json import JSON
+
+        self.out_console.print(JSON.from_data(value, ensure_ascii=False))
+
+    def result(self, value: Any, message: str) -> None:
+        """An action's outcome: one short line for people, the server's JSON otherwise."""
+        if self.mode == "human":
+            self.stdout.write(message + "\n")
+            self.stdout.flush()
+        else:
+            self.json(value)
+
+    def text(self, line: str) -> None:
+        """A plain line of data on stdout (a revision, a name)."""
+        self.stdout.write(line + "\n")
+        self.stdout.flush()
+
+    def table(
+        self,
+        rows: Iterable[Any],
+        columns: Sequence[Column],
+        *,
+        title: str | None = None,
+        empty: str | None = None,
+    ) -> None:
+        """Rows as a rich table (people) - callers handle --json/--jsonl themselves."""
+        from rich.table import Table
+
+        table = Table(title=title, box=None if not self.color else _box(), show_edge=False)
+        for column in columns:
+            table.add_column(column.header, justify=column.justify, overflow="fold")
+        count = 0
+        for row in rows:
+            table.add_row(*(_cell(column.get(row)) for column in columns))
+            count += 1
+        if count == 0 and empty is not None:
+            self.info(empty)
+            return
+        self.out_console.print(table)
+
+    def rows(
+        self,
+        rows: Iterable[Any],
+        columns: Sequence[Column],
+        *,
+        whole: Mapping[str, Any] | None = None,
+        title: str | None = None,
+        empty: str | None = None,
+    ) -> None:
+        """Rows in the chosen mode: a table, one JSON line each, or `whole` as JSON."""
+        if self.mode == "jsonl":
+            for row in rows:
+                self.jsonl(row)
+            self.flush()
+        elif self.mode == "json":
+            self.json(whole if whole is not None else list(rows))
+        else:
+            self.table(rows, columns, title=title, empty=empty)
+
+    # -- messages on stderr ---------------------------------------------------------
+
+    def info(self, message: str) -> None:
+        self.stderr.write(message + "\n")
+        self.stderr.flush()
+
+    def warn(self, message: str) -> None:
+        self.stderr.write(f"couchctl: warning: {message}\n")
+        self.stderr.flush()
+
+    def error(self, message: str, hint: str | None = None) -> None:
+        self.stderr.write(f"couchctl: error: {message}\n")
+        if hint:
+            self.stderr.write(f"hint: {hint}\n")
+        self.stderr.flush()
+
+    def trace(self, message: str) -> None:
+        self.stderr.write(message + "\n")
+        self.stderr.flush()
+
+    def confirm(self, question: str) -> bool:
+        """Ask on the terminal (stdin and stderr must both be terminals)."""
+        self.stderr.write(f"{question} [y/N] ")
+        self.stderr.flush()
+        try:
+            answer = sys.stdin.readline()
+        except (OSError, KeyboardInterrupt):
+            return False
+        return answer.strip().lower() in {"y", "yes"}
+
+    # -- progress on stderr -----------------------------------------------------------
+
+    @contextmanager
+    def progress(
+        self,
+        description: str,
+        total: float | None = None,
+        *,
+        unit: Literal["bytes", "docs"] = "bytes",
+    ) -> Iterator[Progress]:
+        """A rich progress bar with rate and ETA, only on a terminal."""
+        if not self.show_progress:
+            yield Progress()
+            return
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            MofNCompleteColumn,
+            TaskProgressColumn,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+        from rich.progress import Progress as RichProgress
+
+        columns: list[Any] = [TextColumn("{task.description}"), BarColumn(), TaskProgressColumn()]
+        if unit == "bytes":
+            columns += [DownloadColumn(), TransferSpeedColumn()]
+        else:
+            columns += [MofNCompleteColumn(), TextColumn("{task.fields[rate]} docs/s")]
+        columns.append(TimeRemainingColumn())
+        with RichProgress(*columns, console=self.err_console, transient=True) as bar:
+            task = bar.add_task(description, total=total, rate="-")
+            started = _now()
+
+            def advance(amount: float) -> None:
+                bar.advance(task, amount)
+                if unit == "docs":
+                    elapsed = max(_now() - started, 1e-6)
+                    done = bar.tasks[0].completed
+                    bar.update(task, rate=f"{done / elapsed:,.0f}")
+
+            yield Progress(advance)
+
+
+def _now() -> float:
+    import time
+
+    return time.monotonic()
+
+
+def _box() -> Any:
+    from rich import box
+
+    return box.SIMPLE_HEAD
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

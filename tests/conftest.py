@@ -1,0 +1,186 @@
+"""Shared fixtures: the real server for integration tests, CLI runners, recorded exchanges.
+
+Integration tests run against COUCHCTL_TEST_URL when it is set (any CouchDB 3.x,
+credentials in the URL), else against pouchdb-server started here. Tests marked
+`couchdb_only` are skipped on the stand-in. With COUCHCTL_REQUIRE_SERVER=1 (CI),
+a server that cannot be started fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Deterministic rendering for CliRunner output (Typer's own test setup).
+os.environ["TERMINAL_WIDTH"] = "3000"
+os.environ["_TYPER_FORCE_DISABLE_TERMINAL"] = "1"
+for _name in ("COUCH_URL", "COUCHDB_URL", "COUCHDB_USER", "COUCHDB_PASSWORD", "COUCHDB_TOKEN",
+              "COUCHCTL_PROFILE", "COUCHCTL_TIMEOUT"):
+    os.environ.pop(_name, None)
+os.environ["COUCHCTL_CONFIG"] = str(Path(__file__).parent / "no-such-config.toml")
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "couchdb-3.4.3"
+
+
+@dataclass
+class Server:
+    url: str  # with admin credentials
+    couchdb: bool  # a real CouchDB (False: the pouchdb-server stand-in)
+
+    def new_db_name(self, prefix: str = "t") -> str:
+        return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    """The real server of the integration suite."""
+    url = os.environ.get("COUCHCTL_TEST_URL")
+    if url:
+        from tests.standin import is_couchdb
+
+        yield Server(url.rstrip("/"), is_couchdb(url))
+        return
+    from tests.standin import StandInError, start
+
+    try:
+        standin = start()
+    except StandInError as exc:
+        if os.environ.get("COUCHCTL_REQUIRE_SERVER") == "1":
+            pytest.fail(f"no server for the integration tests: {exc}")
+        pytest.skip(f"no server for the integration tests: {exc}")
+    try:
+        yield Server(standin.admin_url, couchdb=False)
+    finally:
+        standin.stop()
+
+
+@pytest.fixture(autouse=True)
+def _couchdb_only(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("couchdb_only"):
+        srv: Server = request.getfixturevalue("server")
+        if not srv.couchdb:
+            pytest.skip("needs a real CouchDB 3.x (set COUCHCTL_TEST_URL)")
+
+
+@pytest.fixture
+def db(server: Server) -> Iterator[str]:
+    """A new, empty database on the real server, deleted afterwards."""
+    import httpx
+
+    name = server.new_db_name()
+    response = httpx.put(f"{server.url}/{name}", headers={"Accept": "application/json"})
+    assert response.status_code in (201, 202), response.text
+    try:
+        yield name
+    finally:
+        httpx.delete(f"{server.url}/{name}", headers={"Accept": "application/json"})
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+    def jsonl(self) -> list[Any]:
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+
+CliRun = Callable[..., CliResult]
+
+
+def _invoke(args: list[str], url: str | None, input: str | bytes | None, env: dict[str, str] | None) -> CliResult:
+    from typer.testing import CliRunner
+
+    from couchctl.cli._app import app
+
+    runner = CliRunner()
+    full_env = {"NO_COLOR": "1"}
+    if url is not None:
+        full_env["COUCH_URL"] = url
+    full_env.update(env or {})
+    result = runner.invoke(app, args, input=input, env=full_env, catch_exceptions=False)
+    return CliResult(result.exit_code, result.stdout, result.stderr)
+
+
+@pytest.fixture
+def cli(server: Server) -> CliRun:
+    """Run the CLI in-process (CliRunner) against the real server: cli("db", "info", name)."""
+
+    def run(*args: str, input: str | bytes | None = None, env: dict[str, str] | None = None,
+            url: str | None = None) -> CliResult:
+        return _invoke(list(args), url or server.url, input, env)
+
+    return run
+
+
+@pytest.fixture
+def cli_offline() -> CliRun:
+    """Run the CLI in-process with no server configured (usage errors, help)."""
+
+    def run(*args: str, input: str | bytes | None = None, env: dict[str, str] | None = None,
+            url: str | None = None) -> CliResult:
+        return _invoke(list(args), url, input, env)
+
+    return run
+
+
+def run_couchctl(*args: str, url: str | None = None, input: bytes | None = None,
+                 env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
+    """Run the real entry point in a subprocess (`python -m couchctl`)."""
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    if url is not None:
+        full_env["COUCH_URL"] = url
+    return subprocess.run([sys.executable, "-m", "couchctl", *args], input=input, capture_output=True,
+                          env=full_env, timeout=timeout, check=False)
+
+
+def recorded(name: str) -> dict[str, Any]:
+    """One recorded CouchDB 3.4.3 exchange by file name (without .json)."""
+    path = REFERENCE / f"{name}.json"
+    if not path.exists():
+        pytest.skip(f"recorded exchange {name} not available at {REFERENCE}")
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def recorded_body(name: str) -> bytes:
+    """The exact response body bytes of a recorded exchange."""
+    import base64
+
+    response = recorded(name)["response"]
+    if "body_raw_text" in response:
+        return str(response["body_raw_text"]).encode()
+    if "body_json" in response:
+        return (json.dumps(response["body_json"], separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+    if "body_text" in response:
+        return str(response["body_text"]).encode()
+    if "body_base64" in response:
+        return base64.b64decode(response["body_base64"])
+    return b""
+
+
+def recorded_response(name: str) -> dict[str, Any]:
+    """Keyword arguments for pytest-httpx's add_response from a recorded exchange."""
+    response = recorded(name)["response"]
+    headers = {k: v for k, v in response["headers"].items()
+               if k.lower() not in ("content-length", "transfer-encoding", "content-encoding")}
+    return {"status_code": response["status"], "headers": headers, "content": recorded_body(name)}
