@@ -184,3 +184,9 @@ def recorded_response(name: str) -> dict[str, Any]:
     headers = {k: v for k, v in response["headers"].items()
                if k.lower() not in ("content-length", "transfer-encoding", "content-encoding")}
     return {"status_code": response["status"], "headers": headers, "content": recorded_body(name)}
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Async tests run on asyncio (`@pytest.mark.anyio`)."""
+    return "asyncio"
