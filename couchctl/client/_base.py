@@ -39,6 +39,15 @@ Params = Sequence[tuple[str, str]] | None
 Body = bytes | Callable[[], AsyncIterator[bytes]] | None
 Trace = Callable[[str], None]
 
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+_UNSET: Any = _Unset()
+JSON_NULL: Any = object()
+
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _REDACTED_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
@@ -133,7 +142,11 @@ class BaseClient:
 
     async def __aenter__(self) -> Self:
         if self._session_login and self.user is not None and self._password is not None:
-            await self.session_login(self.user, self._password)
+            try:
+                await self.session_login(self.user, self._password)
+            except BaseException:
+                await self.aclose()
+                raise
         return self
 
     async def __aexit__(
@@ -185,11 +198,9 @@ class BaseClient:
     def _delay(self, attempt: int, response: httpx.Response | None) -> float:
         if response is not None:
             after = response.headers.get("Retry-After")
-            if after is not None:
-                try:
-                    return min(max(float(after), 0.0), self.max_backoff * 4)
-                except ValueError:
-                    pass
+            seconds = _retry_after(after) if after is not None else None
+            if seconds is not None:
+                return min(max(seconds, 0.0), self.max_backoff * 4)
         ceiling = min(self.max_backoff, self.backoff * (2**attempt))
         return random.uniform(ceiling / 2, ceiling)
 
@@ -231,12 +242,12 @@ class BaseClient:
         path: str,
         *,
         params: Params = None,
-        json: Any = None,
+        json: Any = _UNSET,
         content: Body = None,
         headers: Mapping[str, str] | None = None,
         retry: bool | None = None,
         stream: bool = False,
-        timeout: float | object | None = None,
+        timeout: float | object | None = _UNSET,
     ) -> httpx.Response:
         """Send with retries; return the response (body unread when `stream`).
 
@@ -251,32 +262,45 @@ class BaseClient:
             last = attempt == attempts - 1
             try:
                 response = await self.http.send(request, stream=True)
+                if response.status_code in RETRY_STATUSES and not last:
+                    await response.aclose()
+                    delay = self._delay(attempt, response)
+                    self._note_retry(method, path, str(response.status_code), delay)
+                    await anyio.sleep(delay)
+                    continue
+                if response.status_code >= 400:
+                    raise await self._error(response)
+                if not stream:
+                    try:
+                        await response.aread()
+                    finally:
+                        await response.aclose()
+                return response
             except httpx.TimeoutException as exc:
                 raise RequestTimeout(
-                    f"{method} {request.url}: timed out ({type(exc).__name__})"
+                    f"{method} {_shown(request)}: timed out ({type(exc).__name__})"
                 ) from exc
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+                # A reset connection: the request may not have been processed, but
+                # only a request that is safe to repeat is sent again.
                 if last:
                     raise ConnectionFailed(
-                        f"{method} {request.url}: {exc or type(exc).__name__}"
+                        f"{method} {_shown(request)}: {_transport_reason(exc)}"
                     ) from exc
-                await anyio.sleep(self._delay(attempt, None))
-                continue
+                delay = self._delay(attempt, None)
+                self._note_retry(method, path, type(exc).__name__, delay)
+                await anyio.sleep(delay)
             except httpx.TransportError as exc:
-                raise ConnectionFailed(f"{method} {request.url}: {_transport_reason(exc)}") from exc
-            if response.status_code in RETRY_STATUSES and not last:
-                await response.aclose()
-                await anyio.sleep(self._delay(attempt, response))
-                continue
-            if response.status_code >= 400:
-                raise await self._error(response)
-            if not stream:
-                try:
-                    await response.aread()
-                finally:
-                    await response.aclose()
-            return response
+                raise ConnectionFailed(
+                    f"{method} {_shown(request)}: {_transport_reason(exc)}"
+                ) from exc
+            except httpx.DecodingError as exc:
+                raise ProtocolError(f"{method} {_shown(request)}: {exc}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _note_retry(self, method: str, path: str, why: str, delay: float) -> None:
+        if self._trace is not None:
+            self._trace(f"* {method} {path}: {why}, retrying in {delay:.2f} s")
 
     async def _error(self, response: httpx.Response) -> HTTPError:
         try:
@@ -383,6 +407,8 @@ class BaseClient:
             raise ConnectionFailed(
                 f"{method} {response.request.url}: {_transport_reason(exc)}"
             ) from exc
+        except httpx.DecodingError as exc:
+            raise ProtocolError(f"{method} {response.request.url}: {exc}") from exc
         finally:
             await response.aclose()
 
@@ -411,17 +437,32 @@ class BaseClient:
                 raise RequestTimeout(f"{method} {path}: timed out while reading rows") from exc
             except httpx.TransportError as exc:
                 raise ConnectionFailed(f"{method} {path}: {_transport_reason(exc)}") from exc
+            except httpx.DecodingError as exc:
+                raise ProtocolError(f"{method} {path}: {exc}") from exc
             if meta is not None:
                 meta.update(rows.meta)
 
 
-class _Unset:
-    def __repr__(self) -> str:
-        return "UNSET"
+def _shown(request: httpx.Request) -> str:
+    """The request URL as it may appear in a message (no query string)."""
+    return str(request.url.copy_with(query=None))
 
 
-_UNSET: Any = _Unset()
-JSON_NULL: Any = object()
+def _retry_after(value: str) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    import time
+
+    return when.timestamp() - time.time()
 
 
 def parse_json(response: httpx.Response) -> Any:
