@@ -2,10 +2,104 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from couchctl.client._base import BaseClient
+from couchctl.client._encoding import query
 
 __all__ = ["ServerMixin"]
+
+# Parameters of /_all_dbs and GET /_dbs_info whose values are JSON on the wire.
+_RANGE_JSON = ("startkey", "endkey")
 
 
 class ServerMixin(BaseClient):
     """The server endpoints (/, /_up, /_all_dbs, /_dbs_info, /_uuids, /_active_tasks, /_membership)."""
+
+    async def server_info(self) -> Any:
+        """The welcome object of `GET /`: version, git_sha, uuid, features, vendor."""
+        return await self.request_json("GET", "/")
+
+    async def server_up(self) -> Any:
+        """The health check `GET /_up`: `{"status": "ok", ...}`.
+
+        A node in maintenance mode answers 404 (`"status": "maintenance_mode"` or
+        `"nolb"`), raised as NotFound like any other error status.
+        """
+        return await self.request_json("GET", "/_up")
+
+    async def all_dbs(
+        self,
+        *,
+        descending: bool | None = None,
+        start_key: str | None = None,
+        end_key: str | None = None,
+        limit: int | None = None,
+        skip: int | None = None,
+    ) -> list[str]:
+        """The names of every database (`GET /_all_dbs`), sorted, optionally a range or page.
+
+        `start_key` / `end_key` are database names, sent JSON-encoded as
+        `startkey` / `endkey`.
+        """
+        params = query(
+            {
+                "descending": descending,
+                "startkey": start_key,
+                "endkey": end_key,
+                "limit": limit,
+                "skip": skip,
+            },
+            json_params=_RANGE_JSON,
+        )
+        names: list[str] = await self.request_json("GET", "/_all_dbs", params=params)
+        return names
+
+    async def dbs_info(
+        self,
+        keys: Sequence[str] | None = None,
+        *,
+        descending: bool | None = None,
+        start_key: str | None = None,
+        end_key: str | None = None,
+        limit: int | None = None,
+        skip: int | None = None,
+    ) -> list[Any]:
+        """Information about several databases: `[{"key": name, "info": {...}}, ...]`.
+
+        With `keys`: `POST /_dbs_info {"keys": [...]}` (a missing database gives
+        `{"key": name, "error": "not_found"}`; CouchDB accepts at most
+        `max_db_number_for_dbs_info_req`, 100 by default, per request). Without:
+        `GET /_dbs_info`, paged like `/_all_dbs`.
+        """
+        if keys is not None:
+            result: list[Any] = await self.request_json(
+                "POST", "/_dbs_info", json={"keys": list(keys)}, retry=True
+            )
+            return result
+        params = query(
+            {
+                "descending": descending,
+                "startkey": start_key,
+                "endkey": end_key,
+                "limit": limit,
+                "skip": skip,
+            },
+            json_params=_RANGE_JSON,
+        )
+        result = await self.request_json("GET", "/_dbs_info", params=params)
+        return result
+
+    async def uuids(self, count: int | None = None) -> Any:
+        """New UUIDs from the server (`GET /_uuids`): `{"uuids": [...]}`."""
+        return await self.request_json("GET", "/_uuids", params=query({"count": count}))
+
+    async def active_tasks(self) -> list[Any]:
+        """The running tasks (`GET /_active_tasks`): compactions, indexers, replications."""
+        tasks: list[Any] = await self.request_json("GET", "/_active_tasks")
+        return tasks
+
+    async def membership(self) -> Any:
+        """The cluster's nodes (`GET /_membership`): `all_nodes` and `cluster_nodes`."""
+        return await self.request_json("GET", "/_membership")
