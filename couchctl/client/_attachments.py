@@ -1,11 +1,355 @@
-"""The attachment operations, streamed both ways."""
+"""The attachment operations, streamed both ways.
+
+Uploads read their source chunk by chunk (a file through `anyio.open_file`),
+with Content-Type and Content-Length set, so nothing is held in memory.
+Downloads are async context managers whose body is read chunk by chunk and
+checked at the end against what the server announced.
+
+CouchDB sends no Content-MD5. Its attachment ETag is the quoted base64 MD5 of
+the bytes *as stored*, and `text/*`, JSON, JavaScript and XML attachments are
+stored gzip-compressed. So a download asks for `Accept-Encoding: gzip`, hashes
+the raw bytes as they arrive (`aiter_raw`), counts them against Content-Length,
+and inflates gzip itself.
+"""
 
 from __future__ import annotations
 
-from couchctl.client._base import BaseClient
+import base64
+import binascii
+import hashlib
+import mimetypes
+import os
+import zlib
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["AttachmentMixin"]
+from couchctl.client._base import BaseClient
+from couchctl.client._encoding import att_path, query
+from couchctl.client._errors import IntegrityError, InvalidArgument, NotFound, ProtocolError
+from couchctl.client._multipart import ByteSource, RelatedAttachment
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "CHUNK_SIZE",
+    "AttachmentDownload",
+    "AttachmentInfo",
+    "AttachmentMixin",
+    "digest_of_etag",
+    "file_attachment",
+    "file_source",
+    "guess_content_type",
+]
+
+CHUNK_SIZE = 256 * 1024
+Progress = Callable[[int], None]
+
+
+def guess_content_type(path: str | os.PathLike[str]) -> str:
+    """The media type of a file from its name (application/octet-stream when unknown)."""
+    guessed, _ = mimetypes.guess_type(os.fspath(path), strict=False)
+    return guessed or "application/octet-stream"
+
+
+def file_source(path: str | os.PathLike[str], chunk_size: int = CHUNK_SIZE) -> ByteSource:
+    """A factory of async byte streams reading `path` chunk by chunk."""
+
+    async def read() -> AsyncIterator[bytes]:
+        import anyio
+
+        async with await anyio.open_file(path, "rb") as handle:
+            while chunk := await handle.read(chunk_size):
+                yield chunk
+
+    return read
+
+
+def _file_size(path: str | os.PathLike[str]) -> int:
+    """The size of a regular file (FileNotFoundError, or InvalidArgument for a directory)."""
+    size = os.stat(path).st_size
+    if not os.path.isfile(path):
+        raise InvalidArgument(f"not a regular file: {os.fspath(path)}")
+    return size
+
+
+def file_attachment(
+    path: str | os.PathLike[str], name: str | None = None, content_type: str | None = None
+) -> RelatedAttachment:
+    """A file to send as an attachment: name = base name, type guessed from the name."""
+    size = _file_size(path)
+    return RelatedAttachment(
+        name=name or os.path.basename(os.fspath(path)),
+        content_type=content_type or guess_content_type(path),
+        length=size,
+        source=file_source(path),
+    )
+
+
+def digest_of_etag(etag: str | None) -> str | None:
+    """`md5-<base64>` from an attachment ETag (the quoted base64 MD5), None if it is not one."""
+    if not etag:
+        return None
+    value = etag.strip()
+    if value.startswith("W/"):
+        return None
+    value = value.strip('"')
+    if value.startswith("md5-"):
+        value = value[4:]
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return f"md5-{value}" if len(raw) == 16 else None
+
+
+def _exact(source: ByteSource, length: int, progress: Progress | None) -> ByteSource:
+    """`source`, checked to give exactly `length` bytes, reporting progress."""
+
+    async def stream() -> AsyncIterator[bytes]:
+        sent = 0
+        async for chunk in source():
+            sent += len(chunk)
+            if sent > length:
+                raise IntegrityError(f"the source grew while uploading: more than {length} bytes")
+            if progress is not None:
+                progress(len(chunk))
+            yield chunk
+        if sent != length:
+            raise IntegrityError(f"the source gave {sent} bytes, {length} were announced")
+
+    return stream
+
+
+def _counted(source: ByteSource, progress: Progress) -> ByteSource:
+    async def stream() -> AsyncIterator[bytes]:
+        async for chunk in source():
+            progress(len(chunk))
+            yield chunk
+
+    return stream
+
+
+@dataclass(frozen=True)
+class AttachmentInfo:
+    """What `HEAD /{db}/{docid}/{attname}` tells about an attachment.
+
+    `digest` is `md5-<base64>` (the ETag, as in the document's stub): the MD5 of
+    the bytes as CouchDB stores them, gzip-compressed for compressible types.
+    `length` is the Content-Length of the answer; the HEAD is sent without
+    Accept-Encoding, so it is the attachment's own length and `encoding` is the
+    answer's Content-Encoding (None for identity).
+    """
+
+    content_type: str | None
+    length: int | None
+    digest: str | None
+    etag: str | None
+    encoding: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "content_type": self.content_type,
+            "length": self.length,
+            "digest": self.digest,
+            "etag": self.etag,
+            "encoding": self.encoding,
+        }
+
+
+def _int_header(response: httpx.Response, name: str) -> int | None:
+    value = response.headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
+class AttachmentDownload:
+    """An attachment being downloaded: headers now, bytes by `iter_bytes()`.
+
+    Iterating to the end checks the raw byte count against Content-Length and
+    their MD5 against the ETag (when `verify`), raising IntegrityError on a
+    mismatch, so a caller that writes chunks to a temporary file keeps it only
+    when the iteration ends normally.
+    """
+
+    def __init__(self, response: httpx.Response, *, verify: bool = True) -> None:
+        self._response = response
+        self.verify = verify
+        self.content_type: str | None = response.headers.get("Content-Type")
+        encoding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
+        self.encoding = encoding
+        self.etag: str | None = response.headers.get("ETag")
+        self.digest = digest_of_etag(self.etag)
+        # bytes on the wire (what the digest covers); the decoded length only when identity
+        self.transfer_length = _int_header(response, "Content-Length")
+        self.length = self.transfer_length if encoding == "identity" else None
+        self.received = 0
+        self.decoded = 0
+        if encoding not in ("identity", "gzip", "x-gzip"):
+            raise ProtocolError(f"unsupported attachment Content-Encoding: {encoding}")
+
+    async def iter_bytes(self) -> AsyncIterator[bytes]:
+        """The attachment's bytes (gzip undone), verified when the stream ends."""
+        md5 = hashlib.md5(usedforsecurity=False)
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if self.encoding != "identity" else None
+        async for raw in self._response.aiter_raw():
+            if not raw:
+                continue
+            md5.update(raw)
+            self.received += len(raw)
+            if inflater is None:
+                self.decoded += len(raw)
+                yield raw
+                continue
+            try:
+                data = inflater.decompress(raw)
+            except zlib.error as exc:
+                raise IntegrityError(f"the gzip-encoded attachment is corrupt: {exc}") from exc
+            if data:
+                self.decoded += len(data)
+                yield data
+        if inflater is not None:
+            try:
+                tail = inflater.flush()
+            except zlib.error as exc:  # pragma: no cover - flush rarely fails
+                raise IntegrityError(f"the gzip-encoded attachment is corrupt: {exc}") from exc
+            if tail:
+                self.decoded += len(tail)
+                yield tail
+            if not inflater.eof:
+                raise IntegrityError("the gzip-encoded attachment is truncated")
+        if self.transfer_length is not None and self.received != self.transfer_length:
+            raise IntegrityError(
+                f"received {self.received} bytes, the server announced {self.transfer_length}"
+            )
+        if self.verify and self.digest is not None:
+            got = "md5-" + base64.b64encode(md5.digest()).decode("ascii")
+            if got != self.digest:
+                raise IntegrityError(
+                    f"digest mismatch: the server announced {self.digest}, the bytes give {got}"
+                )
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self.iter_bytes()
 
 
 class AttachmentMixin(BaseClient):
     """The attachment operations, streamed both ways."""
+
+    async def attachment_upload(
+        self,
+        db: str,
+        doc_id: str,
+        name: str,
+        source: str | os.PathLike[str] | bytes | ByteSource,
+        content_type: str | None,
+        rev: str | None = None,
+        length: int | None = None,
+        *,
+        progress: Progress | None = None,
+    ) -> Any:
+        """Upload an attachment (`PUT /{db}/{docid}/{attname}?rev=`), streamed.
+
+        `source` is a file path (read with anyio in chunks), bytes, or a factory of
+        async byte streams. Content-Length is the file's size or `length`; a factory
+        without `length` is sent chunked. Without `rev`, CouchDB creates the document
+        (409 if it exists). `progress(n)` is called as bytes are sent.
+        """
+        body: bytes | ByteSource
+        if isinstance(source, bytes):
+            size: int | None = len(source)
+            body = source
+            if progress is not None:
+                data = source
+
+                async def once() -> AsyncIterator[bytes]:
+                    yield data
+
+                body = _exact(once, len(data), progress)
+        elif isinstance(source, str | os.PathLike):
+            size = _file_size(source) if length is None else length
+            body = _exact(file_source(source), size, progress)
+        elif callable(source):
+            size = length
+            if length is not None:
+                body = _exact(source, length, progress)
+            else:
+                body = _counted(source, progress) if progress is not None else source
+        else:
+            raise InvalidArgument(f"cannot upload from a {type(source).__name__}")
+        headers: dict[str, str] = {}
+        if content_type:
+            headers["Content-Type"] = content_type
+        if size is not None:
+            headers["Content-Length"] = str(size)
+        return await self.request_json(
+            "PUT",
+            att_path(db, doc_id, name),
+            params=query({"rev": rev}),
+            content=body,
+            headers=headers,
+        )
+
+    @asynccontextmanager
+    async def attachment_get(
+        self,
+        db: str,
+        doc_id: str,
+        name: str,
+        rev: str | None = None,
+        *,
+        verify: bool = True,
+    ) -> AsyncIterator[AttachmentDownload]:
+        """Download an attachment (`GET /{db}/{docid}/{attname}`) as a stream.
+
+            async with couch.attachment_get("db", "doc", "a.txt") as download:
+                async for chunk in download:
+                    ...
+
+        The bytes are checked against Content-Length and the ETag's MD5 at the end
+        of the iteration (IntegrityError on a mismatch).
+        """
+        async with self.stream(
+            "GET",
+            att_path(db, doc_id, name),
+            params=query({"rev": rev}),
+            headers={"Accept-Encoding": "gzip"},
+        ) as response:
+            yield AttachmentDownload(response, verify=verify)
+
+    async def attachment_exists(
+        self, db: str, doc_id: str, name: str, rev: str | None = None
+    ) -> AttachmentInfo | None:
+        """Length, type and digest of an attachment (`HEAD`), None when it (or its
+        document) is missing."""
+        try:
+            response = await self.request(
+                "HEAD",
+                att_path(db, doc_id, name),
+                params=query({"rev": rev}),
+                headers={"Accept-Encoding": "identity"},
+            )
+        except NotFound:
+            return None
+        encoding = response.headers.get("Content-Encoding")
+        return AttachmentInfo(
+            content_type=response.headers.get("Content-Type"),
+            length=_int_header(response, "Content-Length"),
+            digest=digest_of_etag(response.headers.get("ETag")),
+            etag=response.headers.get("ETag"),
+            encoding=encoding.lower() if encoding else None,
+        )
+
+    async def attachment_delete(self, db: str, doc_id: str, name: str, rev: str) -> Any:
+        """Delete an attachment (`DELETE /{db}/{docid}/{attname}?rev=`)."""
+        if not rev:
+            raise InvalidArgument("attachment_delete needs the document's revision (rev)")
+        return await self.request_json(
+            "DELETE", att_path(db, doc_id, name), params=query({"rev": rev})
+        )
