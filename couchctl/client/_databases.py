@@ -117,6 +117,15 @@ def _rows_request(
     return "GET", query(params, json_params=_KEY_JSON), None
 
 
+_CHANGES_PARAMS = frozenset(
+    {
+        "feed", "since", "limit", "include_docs", "descending", "filter", "view", "timeout",
+        "heartbeat", "style", "conflicts", "attachments", "att_encoding_info", "seq_interval",
+        "doc_ids", "selector", "last-event-id",
+    }
+)  # fmt: skip
+
+
 def _changes_request(
     feed: str | None, options: Mapping[str, Any]
 ) -> tuple[str, list[tuple[str, str]], Any]:
@@ -160,9 +169,8 @@ def _changes_request(
         }
     )
     extra = options.get("filter_params") or {}
-    taken = {name for name, _ in params}
     for name, value in query(extra):
-        if name in taken:
+        if name in _CHANGES_PARAMS:
             raise InvalidArgument(f"filter parameter {name!r} clashes with a _changes parameter")
         params.append((name, value))
     if body:
