@@ -340,6 +340,7 @@ class ViewMixin(BaseClient):
         *,
         partition: str | None = None,
         meta: dict[str, Any] | None = None,
+        follow_bookmarks: bool = True,
         **options: Unpack[FindOptions],
     ) -> AsyncIterator[Any]:
         """Stream every document matching `selector`, following bookmarks page by page.
@@ -347,11 +348,12 @@ class ViewMixin(BaseClient):
         `limit` is the page size (default FIND_PAGE_SIZE); `skip` applies to the
         first page only. Paging stops at a page shorter than the limit, an empty
         page, or when the server sends no new bookmark (a server without bookmark
-        support gives one page). `meta` receives the members of the last page
-        besides `docs` (`bookmark`, `warning`, `execution_stats`).
+        support gives one page). With `follow_bookmarks=False`, only the one page
+        that `db_find` would return is streamed. `meta` receives the members of
+        the last page besides `docs` (`bookmark`, `warning`, `execution_stats`).
         """
         page_size = options.get("limit")
-        if page_size is None:
+        if page_size is None and follow_bookmarks:
             page_size = FIND_PAGE_SIZE
         body = _find_body(selector, {**options, "limit": page_size})
         path = f"{_partition_base(db, partition)}/_find"
@@ -368,7 +370,9 @@ class ViewMixin(BaseClient):
                 meta.update(page_meta)
             bookmark = page_meta.get("bookmark")
             if (
-                count == 0
+                not follow_bookmarks
+                or page_size is None
+                or count == 0
                 or count < page_size
                 or not isinstance(bookmark, str)
                 or not bookmark
