@@ -2,8 +2,319 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
+
+from couchctl.cli._options import DbArg, JsonFlag, JsonlFlag, output_mode
+from couchctl.cli._run import fail, run
+from couchctl.cli.doc import checked, not_found
+
+if TYPE_CHECKING:
+    from typing import BinaryIO
+
+    from couchctl.client import CouchClient
+    from couchctl.render import Output
 
 app = typer.Typer(
     help="Attachments: upload, download (streamed), info, delete, list.", no_args_is_help=True
 )
+
+DocArg = Annotated[str, typer.Argument(help="Document id.", show_default=False)]
+NameArg = Annotated[
+    str, typer.Argument(help="Attachment name (may contain /).", show_default=False)
+]
+RevOpt = Annotated[
+    str | None,
+    typer.Option("--rev", help="Document revision (default: the current one).", show_default=False),
+]
+
+
+async def _current_rev(couch: CouchClient, db: str, doc_id: str, rev: str | None) -> str | None:
+    return rev if rev is not None else await couch.doc_exists(db, doc_id)
+
+
+@app.command("upload")
+def upload(
+    ctx: typer.Context,
+    db: DbArg,
+    doc_id: DocArg,
+    file: Annotated[str, typer.Argument(help="File to upload.", show_default=False)],
+    name: Annotated[
+        str | None,
+        typer.Option(
+            "--name", help="Attachment name (default: the file's name).", show_default=False
+        ),
+    ] = None,
+    content_type: Annotated[
+        str | None,
+        typer.Option(
+            "--content-type",
+            help="Media type (default: guessed from the file name).",
+            show_default=False,
+        ),
+    ] = None,
+    rev: RevOpt = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Upload a file as an attachment, streamed (creates the document if missing).
+
+    Example: couchctl att upload mydb doc-1 photo.png --content-type image/png
+    """
+    mode = checked(ctx, lambda: output_mode(json_flag))
+
+    def parse() -> tuple[str, str, int]:
+        if not os.path.exists(file):
+            fail(f"file not found: {file}")
+        if not os.path.isfile(file):
+            fail(f"not a regular file: {file}")
+        if not os.access(file, os.R_OK):
+            fail(f"permission denied: {file}")
+        from couchctl.client._attachments import guess_content_type
+
+        att_name = name or os.path.basename(file)
+        return att_name, content_type or guess_content_type(file), os.path.getsize(file)
+
+    att_name, media_type, size = checked(ctx, parse)
+
+    async def op(couch: CouchClient, out: Output) -> None:
+        from couchctl.render import format_size
+
+        target = await _current_rev(couch, db, doc_id, rev)
+        with out.progress(f"uploading {att_name}", total=size) as bar:
+            result = await couch.attachment_upload(
+                db, doc_id, att_name, file, media_type, rev=target, progress=bar.advance
+            )
+        created = " (new document)" if target is None else ""
+        out.result(
+            result,
+            f"uploaded {att_name} ({format_size(size)}, {media_type}) to {doc_id}{created} "
+            f"rev {result.get('rev')}",
+        )
+
+    run(ctx, op, mode)
+
+
+def _default_output(name: str) -> str:
+    base = name.rstrip("/").rsplit("/", 1)[-1]
+    if not base or base in (".", ".."):
+        fail(f"cannot derive a file name from {name!r}", "give one with -o FILE")
+    return base
+
+
+def _binary_stdout(out: Output) -> BinaryIO:
+    stream: BinaryIO | None = getattr(out.stdout, "buffer", None)
+    if stream is None:
+        fail("standard output does not accept bytes")
+    return stream
+
+
+@app.command("download")
+def download(
+    ctx: typer.Context,
+    db: DbArg,
+    doc_id: DocArg,
+    name: NameArg,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="File to write, or - for stdout (default: the attachment's base name).",
+            show_default=False,
+        ),
+    ] = None,
+    rev: Annotated[
+        str | None, typer.Option("--rev", help="Document revision.", show_default=False)
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Download an attachment, streamed, MD5 and length checked.
+
+    Written to FILE.part and renamed to FILE only when complete and verified.
+
+    Example: couchctl att download mydb doc-1 photo.png -o /tmp/photo.png
+    """
+    mode = checked(ctx, lambda: output_mode(json_flag))
+
+    def parse() -> str:
+        if output == "-":
+            return "-"
+        target = output if output is not None else _default_output(name)
+        if os.path.isdir(target):
+            target = os.path.join(target, _default_output(name))
+        if os.path.lexists(target) and not force:
+            fail(f"{target} already exists", "use --force to overwrite it")
+        parent = os.path.dirname(os.path.abspath(target))
+        if not os.path.isdir(parent):
+            fail(f"no such directory: {parent}")
+        return target
+
+    target = checked(ctx, parse)
+
+    async def op(couch: CouchClient, out: Output) -> None:
+        if target == "-":
+            stream = _binary_stdout(out)
+            async with couch.attachment_get(db, doc_id, name, rev) as download:
+                async for chunk in download:
+                    stream.write(chunk)
+                stream.flush()
+            return
+        result = await _download_to_file(couch, out, db, doc_id, name, rev, target)
+        out.result(
+            result,
+            f"downloaded {name} to {target} ({result['length']} bytes, "
+            f"{'digest verified' if result['digest'] else 'no digest to verify'})",
+        )
+
+    run(ctx, op, mode)
+
+
+async def _download_to_file(
+    couch: CouchClient,
+    out: Output,
+    db: str,
+    doc_id: str,
+    name: str,
+    rev: str | None,
+    target: str,
+) -> dict[str, Any]:
+    """Stream into TARGET.part, rename on success; the .part never outlives a failure."""
+    import anyio
+
+    part = target + ".part"
+    done = False
+    try:
+        async with couch.attachment_get(db, doc_id, name, rev) as download:
+            with out.progress(f"downloading {name}", total=download.transfer_length) as bar:
+                async with await anyio.open_file(part, "wb") as handle:
+                    seen = 0
+                    async for chunk in download:
+                        await handle.write(chunk)
+                        bar.advance(download.received - seen)
+                        seen = download.received
+            os.replace(part, target)
+            done = True
+            return {
+                "file": target,
+                "name": name,
+                "length": download.decoded,
+                "content_type": download.content_type,
+                "digest": download.digest,
+                "encoding": download.encoding,
+            }
+    finally:
+        if not done:
+            with contextlib.suppress(OSError):
+                os.unlink(part)
+
+
+@app.command("info")
+def info(
+    ctx: typer.Context,
+    db: DbArg,
+    doc_id: DocArg,
+    name: NameArg,
+    rev: Annotated[
+        str | None, typer.Option("--rev", help="Document revision.", show_default=False)
+    ] = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Show an attachment's length, content type and digest (HEAD); exit 4 if missing.
+
+    --json prints {"db", "id", "name", "content_type", "length", "digest", "etag",
+    "encoding"}: digest is md5-<base64> of the bytes as stored (gzip for text).
+
+    Example: couchctl att info mydb doc-1 photo.png
+    """
+    mode = checked(ctx, lambda: output_mode(json_flag))
+
+    async def op(couch: CouchClient, out: Output) -> None:
+        found = await couch.attachment_exists(db, doc_id, name, rev)
+        if found is None:
+            raise not_found(f"attachment {name} of {doc_id} in {db}")
+        if mode == "json":
+            out.json({"db": db, "id": doc_id, "name": name, **found.to_json()})
+            return
+        from couchctl.render import format_size
+
+        length = "" if found.length is None else f"{found.length} ({format_size(found.length)})"
+        for label, value in (
+            ("name", name),
+            ("content type", found.content_type or ""),
+            ("length", length),
+            ("digest", found.digest or ""),
+            ("encoding", found.encoding or "identity"),
+        ):
+            out.text(f"{label + ':':<14}{value}")
+
+    run(ctx, op, mode)
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    db: DbArg,
+    doc_id: DocArg,
+    name: NameArg,
+    rev: RevOpt = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Delete an attachment (from the document's current revision unless --rev).
+
+    Example: couchctl att delete mydb doc-1 photo.png
+    """
+    mode = checked(ctx, lambda: output_mode(json_flag))
+
+    async def op(couch: CouchClient, out: Output) -> None:
+        target = await _current_rev(couch, db, doc_id, rev)
+        if target is None:
+            raise not_found(f"document {doc_id} in {db}")
+        result = await couch.attachment_delete(db, doc_id, name, target)
+        out.result(result, f"deleted attachment {name} of {doc_id}: rev {result.get('rev')}")
+
+    run(ctx, op, mode)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    db: DbArg,
+    doc_id: DocArg,
+    rev: Annotated[
+        str | None, typer.Option("--rev", help="Document revision.", show_default=False)
+    ] = None,
+    json_flag: JsonFlag = False,
+    jsonl_flag: JsonlFlag = False,
+) -> None:
+    """List a document's attachments: name, content type, length, digest.
+
+    --json prints the document's _attachments object; --jsonl one
+    {"name", ...stub} object a line.
+
+    Example: couchctl att list mydb doc-1
+    """
+    mode = checked(ctx, lambda: output_mode(json_flag, jsonl_flag))
+
+    async def op(couch: CouchClient, out: Output) -> None:
+        from couchctl.render import Column
+
+        doc = await couch.doc_get(db, doc_id, rev=rev)
+        stubs = doc.get("_attachments") or {} if isinstance(doc, dict) else {}
+        rows = [{"name": att_name, **stub} for att_name, stub in stubs.items()]
+        out.rows(
+            rows,
+            [
+                Column("NAME", lambda r: r["name"]),
+                Column("CONTENT TYPE", lambda r: r.get("content_type")),
+                Column("LENGTH", lambda r: r.get("length"), justify="right"),
+                Column("DIGEST", lambda r: r.get("digest")),
+            ],
+            whole=stubs,
+            empty=f"{doc_id} has no attachments",
+        )
+
+    run(ctx, op, mode)

@@ -2,6 +2,383 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
 import typer
 
+from couchctl.cli._exit import ExitCode
+from couchctl.cli._options import (
+    DbArg,
+    DocIdArg,
+    JsonFlag,
+    json_argument,
+    json_object_argument,
+    output_mode,
+)
+from couchctl.cli._run import fail, run, run_local
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from couchctl.client import CouchClient
+    from couchctl.render import Output
+
+T = TypeVar("T")
+
 app = typer.Typer(help="Documents: get, put, create, delete, copy, exists.", no_args_is_help=True)
+
+SourceArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="JSON file with the document, or - for stdin (or use --data).",
+        show_default=False,
+    ),
+]
+DataOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--data", "-d", help="The document as JSON (a literal, @file or -).", show_default=False
+    ),
+]
+BatchOpt = Annotated[
+    bool,
+    typer.Option("--batch", help="Batch mode (batch=ok): faster, 202 without a revision."),
+]
+
+
+def checked(ctx: typer.Context, parse: Callable[[], T]) -> T:
+    """Run input checks under the CLI's error mapping: bad input exits 2 before any request."""
+    results: list[T] = []
+    run_local(ctx, lambda out: results.append(parse()))
+    return results[0]
+
+
+def read_document(source: str | None, data: str | None) -> dict[str, Any]:
+    """The document from FILE, `-` (stdin) or --data; it must be a JSON object."""
+    if source is not None and data is not None:
+        fail("give the document either as FILE (or -) or with --data, not both")
+    if data is not None:
+        return json_object_argument(data, "--data")
+    if source is None:
+        fail("no document given", "pass a JSON file, - to read stdin, or --data '{...}'")
+    return json_object_argument(source if source == "-" else "@" + source, "the document")
+
+
+def not_found(what: str, reason: str = "missing") -> Exception:
+    """A 404 for something a HEAD found missing (exit 4, `what: missing`)."""
+    from couchctl.client import NotFound
+
+    error = NotFound(404, "not_found", reason)
+    error.what = what  # type: ignore[attr-defined]
+    return error
+
+
+def _rev_of(result: Any) -> str:
+    rev = result.get("rev") if isinstance(result, dict) else None
+    return str(rev) if rev else "(no revision yet: batch mode)"
+
+
+@app.command("get")
+def get(
+    ctx: typer.Context,
+    db: DbArg,
+    doc_id: DocIdArg,
+    rev: Annotated[
+        str | None, typer.Option("--rev", help="Get this revision.", show_default=False)
+    ] = None,
+    revs: Annotated[bool, typer.Option("--revs", help="Include _revisions (the history).")] = False,
+    revs_info: Annotated[
+        bool, typer.Option("--revs-info", help="Include _revs_info (each revision's status).")
+    ] = False,
+    conflicts: Annotated[
+        bool, typer.Option("--conflicts", help="Include _conflicts (conflicting leaves).")
+    ] = False,
+    deleted_conflicts: Annotated[
+        bool, typer.Option("--deleted-conflicts", help="Include _deleted_conflicts.")
+    ] = False,
+    open_revs: Annotated[
+        str | None,
+        typer.Option(
+            "--open-revs",
+            help='"all", or a JSON array of revisions: list each as {"ok": doc} or {"missing": rev}.',
+            show_default=False,
+        ),
+    ] = None,
+    latest: Annotated[
+        bool, typer.Option("--latest", help="With --rev/--open-revs: the latest leaf revisions.")
+    ] = False,
+    local_seq: Annotated[bool, typer.Option("--local-seq", help="Include _local_seq.")] = False,
+    meta: Annotated[
+        bool, typer.Option("--meta", help="Include _conflicts, _deleted_conflicts and _revs_info.")
+    ] = False,
+    attachments: Annotated[
+        bool, typer.Option("--attachments", help="Include attachment data (base64).")
+    ] = False,
+    att_encoding_info: Annotated[
+        bool,
+        typer.Option("--att-encoding-info", help="Include the encoding of compressed attachments."),
+    ] = False,
+    atts_since: Annotated[
+        str | None,
+        typer.Option(
+            "--atts-since",
+            help="With --attachments: only attachments newer than these revisions (JSON array).",
+            show_default=False,
+        ),
+    ] = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Get a document, highlighted (or as the server's JSON with --json).
+
+    Example: couchctl doc get mydb doc-1 --revs-info
+    """
+
+    def parse() -> tuple[Any, Any]:
+        parsed_open: Any = None
+        if open_revs is not None:
+            if open_revs == "all":
+                parsed_open = "all"
+            else:
+                parsed_open = json_argument(open_revs, "--open-revs")
+                if not isinstance(parsed_open, list) or not all(
+                    isinstance(r, str) for r in parsed_open
+                ):
+                    fail('--open-revs must be "all" or a JSON array of revision strings')
+        parsed_since: Any = None
+        if atts_since is not None:
+            parsed_since = json_argument(atts_since, "--atts-since")
+            if not isinstance(parsed_since, list) or not all(
+                isinstance(r, str) for r in parsed_since
+            ):
+                fail("--atts-since must be a JSON array of revision strings")
+        return parsed_open, parsed_since
+
+    mode = checked(ctx, lambda: output_mode(json_flag))
+    parsed_open, parsed_since = checked(ctx, parse)
+
+    def flag(value: bool) -> bool | None:
+        return True if value else None
+
+    async def op(couch: CouchClient, out: Output) -> None:
+        doc = await couch.doc_get(
+            db,
+            doc_id,
+            attachments=flag(attachments),
+            att_encoding_info=flag(att_encoding_info),
+            atts_since=parsed_since,
+            conflicts=flag(conflicts),
+            deleted_conflicts=flag(deleted_conflicts),
+            latest=flag(latest),
+            local_seq=flag(local_seq),
+            meta=flag(meta),
+            open_revs=parsed_open,
+            rev=rev,
+            revs=flag(revs),
+            revs_info=flag(revs_info),
+        )
+        out.document(doc)
+
+    run(ctx, op, mode)
+
+
+@app.command("put")
+def put(
+    ctx: typer.Context,
+    db: DbArg,
+    doc_id: DocIdArg,
+    source: SourceArg = None,
+    data: DataOpt = None,
+    rev: Annotated[
+        str | None,
+        typer.Option(
+            "--rev", help="The current revision (or _rev in the document).", show_default=False
+        ),
+    ] = None,
+    batch: BatchOpt = False,
+    no_new_edits: Annotated[
+        bool,
+        typer.Option(
+            "--no-new-edits",
+            help="new_edits=false: store the given _rev as is (as the replicator does).",
+        ),
+    ] = False,
+    attach: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--attach",
+            help="Attach this file (repeatable); sends multipart/related, streamed.",
+            show_default=False,
+        ),
+    ] = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Create or update a document from a JSON file, stdin or --data.
+
+    Example: couchctl doc put mydb doc-1 doc.json --attach photo.png
+    """
+
+    def parse() -> tuple[dict[str, Any], list[Any]]:
+        doc = read_document(source, data)
+        files: list[Any] = []
+        if attach:
+            from couchctl.client._attachments import file_attachment
+
+            for path in attach:
+                try:
+                    files.append(file_attachment(path))
+                except FileNotFoundError:
+                    fail(f"--attach: file not found: {path}")
+                except IsADirectoryError:
+                    fail(f"--attach: is a directory: {path}")
+                except PermissionError:
+                    fail(f"--attach: permission denied: {path}")
+        return doc, files
+
+    mode = checked(ctx, lambda: output_mode(json_flag))
+    doc, files = checked(ctx, parse)
+
+    async def op(couch: CouchClient, out: Output) -> None:
+        result = await couch.doc_create_or_update(
+            db,
+            doc_id,
+            doc,
+            rev=rev,
+            batch=batch,
+            new_edits=False if no_new_edits else None,
+            attachments=files or None,
+        )
+        if isinstance(result, dict) and "id" in result:
+            message = f"saved {result['id']} rev {_rev_of(result)}"
+        else:  # new_edits=false answers without a revision on some servers
+            message = f"saved {doc_id}"
+        out.result(result, message)
+
+    run(ctx, op, mode)
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    db: DbArg,
+    source: SourceArg = None,
+    data: DataOpt = None,
+    batch: BatchOpt = False,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Create a document (POST): the server generates the id unless it has _id.
+
+    Example: couchctl doc create mydb --data '{"type": "note"}'
+    """
+    mode = checked(ctx, lambda: output_mode(json_flag))
+    doc = checked(ctx, lambda: read_document(source, data))
+
+    async def op(couch: CouchClient, out: Output) -> None:
+        result = await couch.db_create_doc(db, doc, batch=batch)
+        out.result(result, f"created {result.get('id')} rev {_rev_of(result)}")
+
+    run(ctx, op, mode)
+
+
+@app.command("delete")
+def delete(
+    ctx: typer.Context,
+    db: DbArg,
+    doc_id: DocIdArg,
+    rev: Annotated[
+        str | None,
+        typer.Option(
+            "--rev", help="The revision to delete (default: the current one).", show_default=False
+        ),
+    ] = None,
+    batch: BatchOpt = False,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Delete a document (its current revision unless --rev is given).
+
+    Example: couchctl doc delete mydb doc-1 --rev 2-7051cbe5c8faecd085a3fa619e6e6337
+    """
+    mode = checked(ctx, lambda: output_mode(json_flag))
+
+    async def op(couch: CouchClient, out: Output) -> None:
+        target = rev
+        if target is None:
+            target = await couch.doc_exists(db, doc_id)
+            if target is None:
+                raise not_found(f"document {doc_id} in {db}")
+            out.info(f"deleting the current revision {target}")
+        result = await couch.doc_delete(db, doc_id, target, batch=batch)
+        out.result(result, f"deleted {doc_id} rev {target} (tombstone rev {_rev_of(result)})")
+
+    run(ctx, op, mode)
+
+
+@app.command("exists")
+def exists(
+    ctx: typer.Context,
+    db: DbArg,
+    doc_id: DocIdArg,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Print the current revision of a document; exit 0 if it exists, 4 if not.
+
+    --json prints {"id": ID, "rev": REV or null, "exists": true/false}.
+
+    Example: couchctl doc exists mydb doc-1
+    """
+    mode = checked(ctx, lambda: output_mode(json_flag))
+
+    async def op(couch: CouchClient, out: Output) -> int:
+        found = await couch.doc_exists(db, doc_id)
+        if mode == "json":
+            out.json({"id": doc_id, "rev": found, "exists": found is not None})
+        elif found is not None:
+            out.text(found)
+        else:
+            out.info(f"document {doc_id} does not exist in {db}")
+        return int(ExitCode.OK if found is not None else ExitCode.NOT_FOUND)
+
+    run(ctx, op, mode)
+
+
+@app.command("copy")
+def copy(
+    ctx: typer.Context,
+    db: DbArg,
+    doc_id: DocIdArg,
+    destination: Annotated[str, typer.Argument(help="Id of the copy.", show_default=False)],
+    rev: Annotated[
+        str | None,
+        typer.Option("--rev", help="Copy this revision of the source.", show_default=False),
+    ] = None,
+    destination_rev: Annotated[
+        str | None,
+        typer.Option(
+            "--destination-rev",
+            help="Current revision of an existing destination, to overwrite it.",
+            show_default=False,
+        ),
+    ] = None,
+    batch: BatchOpt = False,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Copy a document to another id in the same database (COPY).
+
+    Example: couchctl doc copy mydb doc-1 doc-1-backup
+    """
+    mode = checked(ctx, lambda: output_mode(json_flag))
+
+    def parse() -> None:
+        if "?" in destination:
+            fail(f"cannot copy to {destination!r}: CouchDB reads '?' in the destination as ?rev=")
+
+    checked(ctx, parse)
+
+    async def op(couch: CouchClient, out: Output) -> None:
+        result = await couch.doc_copy(
+            db, doc_id, destination, rev=rev, destination_rev=destination_rev, batch=batch
+        )
+        target_rev = result.get("rev") if isinstance(result, dict) else None
+        suffix = f" rev {target_rev}" if target_rev else ""
+        out.result(result, f"copied {doc_id} to {destination}{suffix}")
+
+    run(ctx, op, mode)
