@@ -15,14 +15,18 @@ from urllib.parse import quote
 
 import httpx
 
-from couchctl.client._base import BaseClient
-from couchctl.client._encoding import db_path, query, validate_db_name
+from couchctl.client._base import JSON_NULL, BaseClient
+from couchctl.client._encoding import db_path, dumps, query, validate_db_name
 from couchctl.client._errors import InvalidArgument, NotFound, ProtocolError
 
 __all__ = ["AllDocsOptions", "ChangesOptions", "DatabaseMixin", "DesignDocsOptions"]
 
-# Query parameters whose values are JSON on the wire.
-_KEY_JSON = ("key", "keys", "startkey", "endkey", "doc_ids")
+
+def _json_param(value: Any) -> str | None:
+    """A key parameter as JSON; None is "not set", JSON_NULL a literal null."""
+    if value is None:
+        return None
+    return "null" if value is JSON_NULL else dumps(value)
 
 
 class DesignDocsOptions(TypedDict, total=False):
@@ -85,14 +89,14 @@ def _rows_request(
     params: dict[str, Any] = {
         "conflicts": options.get("conflicts"),
         "descending": options.get("descending"),
-        "endkey": options.get("end_key"),
+        "endkey": _json_param(options.get("end_key")),
         "endkey_docid": options.get("end_key_doc_id"),
         "include_docs": options.get("include_docs"),
         "inclusive_end": options.get("inclusive_end"),
-        "key": options.get("key"),
+        "key": _json_param(options.get("key")),
         "limit": options.get("limit"),
         "skip": options.get("skip"),
-        "startkey": options.get("start_key"),
+        "startkey": _json_param(options.get("start_key")),
         "startkey_docid": options.get("start_key_doc_id"),
         "update_seq": options.get("update_seq"),
     }
@@ -113,8 +117,8 @@ def _rows_request(
         )
     keys = options.get("keys")
     if keys is not None:
-        return "POST", query(params, json_params=_KEY_JSON), {"keys": list(keys)}
-    return "GET", query(params, json_params=_KEY_JSON), None
+        return "POST", query(params), {"keys": list(keys)}
+    return "GET", query(params), None
 
 
 _CHANGES_PARAMS = frozenset(
@@ -271,7 +275,7 @@ class DatabaseMixin(BaseClient):
         """Every document's id and rev (`GET /{db}/_all_docs`), or only `keys` (POST).
 
         `key`, `start_key`, `end_key` are JSON-encoded (`key`, `startkey`,
-        `endkey`); `start_key_doc_id` / `end_key_doc_id` are sent as
+        `endkey`; pass `JSON_NULL` for a literal null); `start_key_doc_id` / `end_key_doc_id` are sent as
         `startkey_docid` / `endkey_docid`, `sort` as `sorted`; `update` may be
         True, False or "lazy". With `keys`, the request is `POST {"keys": [...]}`
         (a read, so it is retried). For large databases use `iter_all_docs`.

@@ -748,3 +748,13 @@ async def test_partition_all_docs_keys_in_the_query(
     assert target_of(request) == split_target(
         "/corpus_p/_partition/p%201/_all_docs?include_docs=true&keys=%5B%22p+1%3Aa%22%5D"
     )
+
+
+async def test_db_all_docs_literal_null_key(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
+    from couchctl.client import JSON_NULL
+
+    answer(httpx_mock, "214-all-docs")
+    await couch.db_all_docs("corpus", key=JSON_NULL, start_key=JSON_NULL)
+    assert target_of(only_request(httpx_mock)) == split_target(
+        "/corpus/_all_docs?key=null&startkey=null"
+    )
