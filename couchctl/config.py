@@ -140,6 +140,10 @@ def _to_float(value: Any, what: str) -> float:
     return number
 
 
+def _expand(path: Any) -> str | None:
+    return None if path is None else os.path.expanduser(str(path))
+
+
 def _first(*values: Any) -> Any:
     for value in values:
         if value is not None and value != "":
@@ -164,9 +168,11 @@ def load_settings(
     profile_name = _first(profile, env.get("COUCHCTL_PROFILE"))
     table, used_profile = _read_profile(profile_name, env)
 
-    raw_url = str(
-        _first(url, env.get("COUCH_URL"), env.get("COUCHDB_URL"), table.get("url"), DEFAULT_URL)
-    )
+    # The level (0 flag, 1 environment, 2 profile, 3 default) that gave the URL: a
+    # user:password inside it ranks with that level.
+    url_sources = (url, _first(env.get("COUCH_URL"), env.get("COUCHDB_URL")), table.get("url"))
+    url_level = next((i for i, v in enumerate(url_sources) if _first(v) is not None), 3)
+    raw_url = str(url_sources[url_level]) if url_level < 3 else DEFAULT_URL
     if not raw_url.startswith(("http://", "https://")):
         raise ConfigError(
             f"the server URL must start with http:// or https://: {mask_url(raw_url)}"
@@ -175,13 +181,29 @@ def load_settings(
     if not urlsplit(bare_url).hostname:
         raise ConfigError(f"the server URL has no host: {mask_url(raw_url)}")
 
-    resolved_user = _first(user, env.get("COUCHDB_USER"), table.get("user"), url_user)
-    password = _first(env.get("COUCHDB_PASSWORD"), table.get("password"))
-    if password is None and url_user is not None and resolved_user == url_user:
+    users = [user, env.get("COUCHDB_USER"), table.get("user")]
+    if url_user is not None and url_level < 3:
+        users.insert(url_level + 1, url_user)  # after that level's own user setting
+        url_user_index = url_level + 1
+    else:
+        url_user_index = -1
+    user_index = next((i for i, v in enumerate(users) if _first(v) is not None), -1)
+    resolved_user = users[user_index] if user_index >= 0 else None
+    # COUCHDB_PASSWORD / the profile's password / the URL's password, whichever
+    # belongs to the user chosen: the URL's password goes with the URL's user.
+    password: str | None
+    if user_index == url_user_index and user_index >= 0 and url_password is not None:
         password = url_password
+    else:
+        password = _first(env.get("COUCHDB_PASSWORD"), table.get("password"))
+        if password is None and url_user is not None and resolved_user == url_user:
+            password = url_password
 
     raw_timeout = _first(timeout, env.get("COUCHCTL_TIMEOUT"), table.get("timeout"))
-    raw_insecure = insecure if insecure else bool(table.get("insecure", False))
+    profile_insecure = table.get("insecure", False)
+    if not isinstance(profile_insecure, bool):
+        raise ConfigError(f"insecure must be true or false, got {profile_insecure!r}")
+    raw_insecure = insecure if insecure else profile_insecure
     retries = table.get("retries", DEFAULT_RETRIES)
     if not isinstance(retries, int) or retries < 0:
         raise ConfigError(f"retries must be a whole number >= 0, got {retries!r}")
@@ -192,7 +214,7 @@ def load_settings(
         password=password,
         token=_first(token, env.get("COUCHDB_TOKEN"), table.get("token")),
         timeout=DEFAULT_TIMEOUT if raw_timeout is None else _to_float(raw_timeout, "timeout"),
-        cacert=_first(cacert, table.get("cacert")),
+        cacert=_expand(_first(cacert, table.get("cacert"))),
         insecure=raw_insecure,
         retries=retries,
         profile=used_profile,

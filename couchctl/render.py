@@ -137,8 +137,9 @@ class Output:
         self.stdout.flush()
 
     def jsonl(self, value: Any) -> None:
-        """One JSON Lines record."""
+        """One JSON Lines record, flushed so that a pipe sees it as it arrives."""
         self.stdout.write(dumps_line(value) + "\n")
+        self.stdout.flush()
 
     def flush(self) -> None:
         self.stdout.flush()
@@ -221,7 +222,7 @@ class Output:
         self.stderr.flush()
 
     def error(self, message: str, hint: str | None = None) -> None:
-        self.stderr.write(f"couchctl: error: {message}\n")
+        self.stderr.write(f"couchctl: error: {_one_line(message)}\n")
         if hint:
             self.stderr.write(f"hint: {hint}\n")
         self.stderr.flush()
@@ -283,6 +284,11 @@ class Output:
                     bar.update(task, rate=f"{done / elapsed:,.0f}")
 
             yield Progress(advance)
+
+
+def _one_line(message: str) -> str:
+    """A message fit for one line of stderr (server reasons may hold newlines)."""
+    return " ".join(message.split()) if "\n" in message or "\r" in message else message
 
 
 def _now() -> float:

@@ -30,10 +30,15 @@ __all__ = [
 DB_NAME_RE = re.compile(r"^[a-z][a-z0-9_$()+/-]*$")
 _SYSTEM_DBS = frozenset({"_users", "_replicator", "_global_changes"})
 _PREFIXED = ("_design/", "_local/")
+_MAX_DB_NAME = 238
 
 
 def validate_db_name(name: str) -> str:
     """Return `name` when CouchDB would accept it, else raise InvalidArgument."""
+    if len(name) > _MAX_DB_NAME:
+        raise InvalidArgument(
+            f"invalid database name {name[:40]!r}...: longer than {_MAX_DB_NAME} characters"
+        )
     if name in _SYSTEM_DBS or DB_NAME_RE.fullmatch(name):
         return name
     raise InvalidArgument(
@@ -93,7 +98,8 @@ def query(
     for name, value in params.items():
         if value is None:
             continue
-        if name in as_json:
+        if name in as_json or isinstance(value, list | tuple | dict):
+            # JSON-valued: a Python repr would never be what CouchDB reads.
             out.append((name, dumps(value)))
         elif isinstance(value, bool):
             out.append((name, "true" if value else "false"))
