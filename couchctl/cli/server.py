@@ -2,9 +2,287 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
 import typer
+
+from couchctl.cli._options import JsonFlag, JsonlFlag, output_mode
+from couchctl.cli._run import run, run_local
+
+if TYPE_CHECKING:
+    from couchctl.client import CouchClient
+    from couchctl.render import Column, Output
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="Server information: version, health, databases, tasks, uuids, membership, session.",
     no_args_is_help=True,
 )
+
+
+def _checked(ctx: typer.Context, parse: Callable[[], T]) -> T:
+    """Check flags under the CLI's error mapping: bad input exits 2 before any request."""
+    results: list[T] = []
+    run_local(ctx, lambda out: results.append(parse()))
+    return results[0]
+
+
+def _field_columns() -> list[Column]:
+    from couchctl.render import Column
+
+    return [Column("field", lambda row: row[0]), Column("value", lambda row: row[1])]
+
+
+def _flat(value: Any) -> Any:
+    """A value for one table cell: lists joined, objects as name=value pairs."""
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return ", ".join(value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={_flat(item)}" for key, item in value.items())
+    return value
+
+
+@app.command("info")
+def info(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
+    """Show the server's welcome: version, git sha, uuid, vendor, features.
+
+    Example: couchctl server info
+    """
+    mode = _checked(ctx, lambda: output_mode(json_flag))
+
+    async def op(couch: CouchClient, out: Output) -> None:
+        result = await couch.server_info()
+        if mode != "human":
+            out.json(result)
+            return
+        rows = [(name, _flat(value)) for name, value in result.items()]
+        out.table(rows, _field_columns())
+
+    run(ctx, op, mode)
+
+
+@app.command("up")
+def up(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
+    """Check that the node is up and serving (GET /_up); exit 0 when it is.
+
+    A node in maintenance mode answers 404 (exit 4); one that cannot be reached exits 3.
+
+    Example: couchctl server up && echo ready
+    """
+    mode = _checked(ctx, lambda: output_mode(json_flag))
+
+    async def op(couch: CouchClient, out: Output) -> None:
+        result = await couch.server_up()
+        status = result.get("status", "ok") if isinstance(result, dict) else "ok"
+        out.result(result, str(status))
+
+    run(ctx, op, mode)
+
+
+@app.command("dbs")
+def dbs(
+    ctx: typer.Context,
+    descending: Annotated[
+        bool, typer.Option("--descending", help="List the names in reverse order.")
+    ] = False,
+    start_key: Annotated[
+        str | None,
+        typer.Option(
+            "--start-key",
+            help="Start at this database name (a name, not JSON).",
+            show_default=False,
+        ),
+    ] = None,
+    end_key: Annotated[
+        str | None,
+        typer.Option(
+            "--end-key", help="Stop at this database name (a name, not JSON).", show_default=False
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", help="List at most this many names.", min=0, show_default=False),
+    ] = None,
+    skip: Annotated[
+        int | None,
+        typer.Option("--skip", help="Skip this many names first.", min=0, show_default=False),
+    ] = None,
+    json_flag: JsonFlag = False,
+    jsonl_flag: JsonlFlag = False,
+) -> None:
+    """List the names of the databases (GET /_all_dbs), one a line.
+
+    For counts and sizes see 'couchctl db list'.
+
+    Example: couchctl server dbs --start-key logs- --end-key 'logs-~'
+    """
+    mode = _checked(ctx, lambda: output_mode(json_flag, jsonl_flag))
+
+    async def op(couch: CouchClient, out: Output) -> None:
+        names = await couch.all_dbs(
+            descending=descending or None,
+            start_key=start_key,
+            end_key=end_key,
+            limit=limit,
+            skip=skip,
+        )
+        if mode == "json":
+            out.json(names)
+        elif mode == "jsonl":
+            for name in names:
+                out.jsonl(name)
+            out.flush()
+        else:
+            for name in names:
+                out.text(name)
+
+    run(ctx, op, mode)
+
+
+def _started(task: dict[str, Any]) -> str:
+    import datetime
+
+    started = task.get("started_on")
+    if not isinstance(started, int | float):
+        return ""
+    moment = datetime.datetime.fromtimestamp(started, tz=datetime.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _task_subject(task: dict[str, Any]) -> str:
+    """What a task works on: the database (and design document), or source -> target."""
+    if task.get("type") == "replication" or "source" in task:
+        return f"{task.get('source') or ''} -> {task.get('target') or ''}"
+    subject = str(task.get("database") or "")
+    if task.get("design_document"):
+        subject += f" {task['design_document']}"
+    return subject
+
+
+def _progress(task: dict[str, Any]) -> str:
+    progress = task.get("progress")
+    if isinstance(progress, int | float):
+        return f"{progress}%"
+    done, total = task.get("changes_done"), task.get("total_changes")
+    if isinstance(done, int) and isinstance(total, int) and total:
+        return f"{100 * done // total}%"
+    return ""
+
+
+@app.command("tasks")
+def tasks(ctx: typer.Context, json_flag: JsonFlag = False, jsonl_flag: JsonlFlag = False) -> None:
+    """List the running tasks: compactions, indexers, replications (GET /_active_tasks).
+
+    Example: couchctl server tasks
+    """
+    mode = _checked(ctx, lambda: output_mode(json_flag, jsonl_flag))
+
+    async def op(couch: CouchClient, out: Output) -> None:
+        from couchctl.render import Column
+
+        result = await couch.active_tasks()
+        columns = [
+            Column("type", lambda task: task.get("type")),
+            Column("on", _task_subject),
+            Column("progress", _progress, "right"),
+            Column("phase", lambda task: task.get("phase") or task.get("process_status")),
+            Column("started", _started),
+            Column("node", lambda task: task.get("node")),
+            Column("pid", lambda task: task.get("pid")),
+        ]
+        out.rows(result, columns, whole=None, empty="no active tasks")
+
+    run(ctx, op, mode)
+
+
+@app.command("uuids")
+def uuids(
+    ctx: typer.Context,
+    count: Annotated[
+        int | None,
+        typer.Option(
+            "--count",
+            "-n",
+            help="How many UUIDs (server default: 1, at most max_count, 1000).",
+            min=1,
+            show_default=False,
+        ),
+    ] = None,
+    json_flag: JsonFlag = False,
+) -> None:
+    """Get new UUIDs from the server (GET /_uuids), one a line.
+
+    Example: couchctl server uuids --count 5
+    """
+    mode = _checked(ctx, lambda: output_mode(json_flag))
+
+    async def op(couch: CouchClient, out: Output) -> None:
+        result = await couch.uuids(count)
+        if mode != "human":
+            out.json(result)
+            return
+        for uuid in result.get("uuids", []):
+            out.text(str(uuid))
+
+    run(ctx, op, mode)
+
+
+@app.command("membership")
+def membership(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
+    """List the nodes of the cluster (GET /_membership): known and connected.
+
+    Example: couchctl server membership
+    """
+    mode = _checked(ctx, lambda: output_mode(json_flag))
+
+    async def op(couch: CouchClient, out: Output) -> None:
+        from couchctl.render import Column
+
+        result = await couch.membership()
+        if mode != "human":
+            out.json(result)
+            return
+        known = [str(node) for node in result.get("all_nodes", [])]
+        cluster = [str(node) for node in result.get("cluster_nodes", [])]
+        rows = [
+            (node, "yes" if node in known else "no", "yes" if node in cluster else "no")
+            for node in [*cluster, *(node for node in known if node not in cluster)]
+        ]
+        columns = [
+            Column("node", lambda row: row[0]),
+            Column("connected", lambda row: row[1]),
+            Column("cluster member", lambda row: row[2]),
+        ]
+        out.table(rows, columns, empty="no nodes")
+
+    run(ctx, op, mode)
+
+
+@app.command("session")
+def session(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
+    """Show who the server thinks you are (GET /_session): name, roles, how authenticated.
+
+    Example: couchctl --user admin server session
+    """
+    mode = _checked(ctx, lambda: output_mode(json_flag))
+
+    async def op(couch: CouchClient, out: Output) -> None:
+        result = await couch.session_info()
+        if mode != "human":
+            out.json(result)
+            return
+        user = result.get("userCtx") or {}
+        details = result.get("info") or {}
+        rows: list[tuple[str, Any]] = [
+            ("name", user.get("name") if user.get("name") is not None else "(anonymous)"),
+            ("roles", ", ".join(str(role) for role in user.get("roles") or []) or "(none)"),
+        ]
+        if details.get("authenticated"):
+            rows.append(("authenticated by", details["authenticated"]))
+        if details.get("authentication_handlers"):
+            rows.append(("handlers", ", ".join(details["authentication_handlers"])))
+        out.table(rows, _field_columns())
+
+    run(ctx, op, mode)
