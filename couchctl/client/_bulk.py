@@ -1,11 +1,167 @@
-"""The _bulk_docs, _bulk_get and the paging used by bulk load and dump."""
+"""The _bulk_docs, _bulk_get and the paging used by bulk load and dump.
+
+`db_bulk_docs` and `db_bulk_get` are the two bulk endpoints as CouchDB documents
+them. The `bulk_*` helpers are the building blocks of `couchctl.bulkio` (the
+streaming load and dump): fresh ids from `/_uuids`, the current state of a set of
+ids, and `_all_docs` read by key range in constant memory.
+"""
 
 from __future__ import annotations
 
-from couchctl.client._base import BaseClient
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any
 
-__all__ = ["BulkMixin"]
+from couchctl.client._base import BaseClient
+from couchctl.client._encoding import db_path, dumps, query
+from couchctl.client._errors import InvalidArgument, ProtocolError
+
+__all__ = ["DELETED", "UUIDS_MAX_COUNT", "BulkMixin"]
+
+# CouchDB's default `[uuids] max_count`: /_uuids refuses a larger count with 400.
+UUIDS_MAX_COUNT = 1000
+
+
+class _Deleted:
+    """Marks an id whose document exists as a deletion (tombstone)."""
+
+    def __repr__(self) -> str:
+        return "DELETED"
+
+
+DELETED: Any = _Deleted()
 
 
 class BulkMixin(BaseClient):
     """The _bulk_docs, _bulk_get and the paging used by bulk load and dump."""
+
+    async def db_bulk_docs(
+        self,
+        db: str,
+        docs: Sequence[Mapping[str, Any]],
+        new_edits: bool | None = None,
+    ) -> list[Any]:
+        """Create, update or delete many documents in one request (`POST /{db}/_bulk_docs`).
+
+        Returns CouchDB's array: one `{"ok", "id", "rev"}` or `{"id", "error",
+        "reason"}` per document, in order (`[]` with `new_edits=False`). An illegal
+        `_id` or `_foo` member in any document fails the whole request (BadRequest).
+        `new_edits` is sent only when set.
+        """
+        body: dict[str, Any] = {"docs": list(docs)}
+        if new_edits is not None:
+            body["new_edits"] = new_edits
+        result = await self.request_json("POST", f"{db_path(db)}/_bulk_docs", json=body)
+        return _array(result, "_bulk_docs")
+
+    async def db_bulk_docs_raw(self, db: str, body: bytes, *, retry: bool = False) -> list[Any]:
+        """`POST /{db}/_bulk_docs` with a prebuilt JSON body (`{"docs": [...]}`), sent as is.
+
+        For loaders that build the body from their input text instead of
+        serialising documents again. Not retried unless `retry` is set: resending a
+        batch that was applied turns its creations into conflicts.
+        """
+        result = await self.request_json(
+            "POST",
+            f"{db_path(db)}/_bulk_docs",
+            content=body,
+            headers={"Content-Type": "application/json"},
+            retry=retry,
+        )
+        return _array(result, "_bulk_docs")
+
+    async def db_bulk_get(
+        self,
+        db: str,
+        docs: Sequence[Mapping[str, Any]],
+        revs: bool | None = None,
+        latest: bool | None = None,
+    ) -> Any:
+        """Fetch many documents, or given revisions of them (`POST /{db}/_bulk_get`).
+
+        `docs` is a list of `{"id": ..., "rev": ...}` (`rev` optional). Returns
+        `{"results": [{"id", "docs": [{"ok": doc} | {"error": {...}}]}]}`. A read, so
+        it is retried on 429/5xx and connection resets.
+        """
+        params = query({"revs": revs, "latest": latest})
+        return await self.request_json(
+            "POST",
+            f"{db_path(db)}/_bulk_get",
+            params=params,
+            json={"docs": [dict(doc) for doc in docs]},
+            retry=True,
+        )
+
+    # -- building blocks of bulk load and dump -------------------------------------
+
+    async def bulk_new_ids(self, count: int) -> list[str]:
+        """`count` fresh document ids from the server (`GET /_uuids`, at most 1000 a request),
+        so that CouchDB's id algorithm is kept."""
+        if count < 0:
+            raise InvalidArgument(f"cannot ask for {count} ids")
+        ids: list[str] = []
+        while len(ids) < count:
+            wanted = min(UUIDS_MAX_COUNT, count - len(ids))
+            answer = await self.request_json("GET", "/_uuids", params=query({"count": wanted}))
+            got = answer.get("uuids") if isinstance(answer, dict) else None
+            if not isinstance(got, list) or len(got) != wanted:
+                raise ProtocolError(f"/_uuids?count={wanted} did not answer {wanted} ids")
+            ids.extend(str(value) for value in got)
+        return ids
+
+    async def bulk_existing(self, db: str, ids: Sequence[str]) -> dict[str, Any]:
+        """The current document of each id (`POST /{db}/_all_docs?include_docs=true` with keys).
+
+        Maps id to the document, or to `DELETED` for a deletion; missing ids are
+        left out. Retried like a read.
+        """
+        found: dict[str, Any] = {}
+        if not ids:
+            return found
+        rows = self.iter_rows(
+            "POST",
+            f"{db_path(db)}/_all_docs",
+            params=query({"include_docs": True}),
+            json={"keys": list(ids)},
+            retry=True,
+        )
+        async for row in rows:
+            if not isinstance(row, dict) or "error" in row or "id" not in row:
+                continue
+            value = row.get("value")
+            if isinstance(value, dict) and value.get("deleted"):
+                found[row["id"]] = DELETED
+            elif isinstance(row.get("doc"), dict):
+                found[row["id"]] = row["doc"]
+        return found
+
+    def bulk_iter_ids(self, db: str) -> AsyncIterator[Any]:
+        """Every row of `GET /{db}/_all_docs` (ids and revs, no documents), streamed."""
+        return self.iter_rows("GET", f"{db_path(db)}/_all_docs")
+
+    def bulk_iter_range(
+        self,
+        db: str,
+        start: str | None = None,
+        end: str | None = None,
+        *,
+        attachments: bool | None = None,
+    ) -> AsyncIterator[Any]:
+        """The rows of `_all_docs?include_docs=true` with `start <= id < end`, streamed.
+
+        Either bound may be None (open). `attachments=True` inlines attachment data
+        (base64).
+        """
+        params = [("include_docs", "true")]
+        if start is not None:
+            params.append(("startkey", dumps(start)))
+        if end is not None:
+            params += [("endkey", dumps(end)), ("inclusive_end", "false")]
+        if attachments is not None:
+            params.append(("attachments", "true" if attachments else "false"))
+        return self.iter_rows("GET", f"{db_path(db)}/_all_docs", params=params)
+
+
+def _array(result: Any, what: str) -> list[Any]:
+    if not isinstance(result, list):
+        raise ProtocolError(f"{what} did not answer with a JSON array")
+    return result

@@ -1,0 +1,859 @@
+"""The engines of `couchctl bulk load` and `couchctl bulk dump`. No printing here.
+
+Load
+    Input is JSON Lines (one document a line) or one JSON array (told apart by the
+    first non-space character), read in constant memory. A file is checked
+    completely first (`check_input`), so bad input never reaches the server half
+    sent; stdin is checked a batch at a time, before that batch is sent. Each
+    document without `_id` gets one from `GET /_uuids` before its batch is sent,
+    so a retried or resumed batch can never create a second copy. The body of a
+    batch is built from the input text (`{"docs":[` + documents + `]}`); only the
+    documents that need an `_id` are touched. Batches run `concurrency` at a time;
+    a batch failing with 429, 5xx, a timeout or a connection reset is retried with
+    backoff after checking which of its documents the server already has. A batch
+    refused as a whole with 400/413 is split in halves until the offending document
+    is found. The journal (`Journal`) records each batch before it is sent and once
+    answered, which is what `resume` relies on.
+
+Dump
+    One cheap streamed pass over `_all_docs` (ids only) cuts the key space into
+    ranges of `batch_size` documents; `concurrency` workers fetch the ranges with
+    `_all_docs?include_docs=true&startkey=..&endkey=..&inclusive_end=false`, each
+    retried on its own, and the ranges are handed on in key order through a bounded
+    reorder window. With `concurrency=1` a single streamed `_all_docs` request is
+    used instead (no second pass).
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from couchctl.client._encoding import dumps
+from couchctl.client._errors import (
+    BadRequest,
+    ClientError,
+    ConnectionFailed,
+    CouchError,
+    HTTPError,
+    InvalidArgument,
+    RequestTimeout,
+    ServerError,
+)
+
+if TYPE_CHECKING:
+    from couchctl.client import CouchClient
+
+__all__ = [
+    "DumpOptions",
+    "DumpSummary",
+    "InputError",
+    "Journal",
+    "JournalError",
+    "LoadOptions",
+    "LoadSummary",
+    "Record",
+    "check_input",
+    "dump",
+    "iter_records",
+    "load",
+]
+
+# Members CouchDB accepts at the top level of a document; any other `_name` makes
+# `_bulk_docs` fail the whole request with 400 doc_validation.
+SPECIAL_MEMBERS = frozenset(
+    {
+        "_id",
+        "_rev",
+        "_deleted",
+        "_attachments",
+        "_revisions",
+        "_revs_info",
+        "_conflicts",
+        "_deleted_conflicts",
+        "_local_seq",
+        "_access",
+    }
+)
+_READ_SIZE = 1 << 16
+_WS = " \t\r\n"
+
+
+class InputError(InvalidArgument):
+    """Bad load input, with the line it was found on (a usage error: exit 2)."""
+
+    def __init__(self, line: int, message: str) -> None:
+        super().__init__(f"line {line}: {message}")
+        self.line = line
+
+
+class JournalError(InvalidArgument):
+    """The journal cannot be used for this load (a usage error: exit 2)."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+# -- reading and checking the input ---------------------------------------------------
+
+
+@dataclass(slots=True)
+class Record:
+    """One input document: its ordinal (0-based), its line, its text and its `_id`."""
+
+    ordinal: int
+    line: int
+    text: str
+    doc_id: str | None
+    assigned: bool = False  # `doc_id` came from /_uuids, not from the input
+
+    def doc(self) -> dict[str, Any]:
+        """The document as sent (with its assigned `_id`)."""
+        value: dict[str, Any] = json.loads(self.text)
+        if self.assigned:
+            value = {"_id": self.doc_id, **value}
+        return value
+
+
+def check_document(value: Any, line: int, *, new_edits: bool = True) -> str | None:
+    """Raise InputError unless `value` is a document `_bulk_docs` would take; return its `_id`."""
+    if not isinstance(value, dict):
+        raise InputError(line, f"a document must be a JSON object, not {_json_type(value)}")
+    doc_id = value.get("_id")
+    if doc_id is not None or "_id" in value:
+        if not isinstance(doc_id, str) or not doc_id:
+            raise InputError(line, "_id must be a non-empty string")
+        if doc_id.startswith("_") and not doc_id.startswith(("_design/", "_local/")):
+            raise InputError(
+                line,
+                f"illegal _id {doc_id!r}: only _design/ and _local/ ids may start with an underscore",
+            )
+    for name in value:
+        if name.startswith("_") and name not in SPECIAL_MEMBERS:
+            raise InputError(line, f"bad special document member {name!r}")
+    rev = value.get("_rev")
+    if rev is not None and not isinstance(rev, str):
+        raise InputError(line, "_rev must be a string")
+    if not new_edits and (doc_id is None or rev is None):
+        raise InputError(line, "with --no-new-edits every document needs an _id and a _rev")
+    return doc_id
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "null" if value is None else type(value).__name__
+
+
+def _parse(text: str, line: int) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(line, f"not valid JSON: {exc.msg} (column {exc.colno})") from None
+
+
+def _first_char(stream: IO[bytes]) -> tuple[bytes, str]:
+    """Read up to the first non-space character; return what was read and that character."""
+    head = b""
+    while True:
+        chunk = stream.read(_READ_SIZE)
+        if not chunk:
+            return head, ""
+        head += chunk
+        text = head.lstrip(b" \t\r\n\xef\xbb\xbf")
+        if text:
+            return head, chr(text[0])
+
+
+def _lines(head: bytes, stream: IO[bytes]) -> Iterator[tuple[int, str]]:
+    """Numbered, stripped, non-empty lines of UTF-8 text."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    pending = ""
+    number = 0
+
+    def chunks() -> Iterator[bytes]:
+        if head:
+            yield head
+        while chunk := stream.read(_READ_SIZE):
+            yield chunk
+
+    first = True
+    for chunk in chunks():
+        try:
+            text = decoder.decode(chunk)
+        except UnicodeDecodeError:
+            raise InputError(number + 1 + pending.count("\n"), "not UTF-8 text") from None
+        if first and text.startswith("\ufeff"):
+            text = text[1:]
+        first = False
+        text = pending + text
+        lines = text.split("\n")
+        pending = lines.pop()
+        for raw in lines:
+            number += 1
+            stripped = raw.strip()
+            if stripped:
+                yield number, stripped
+    try:
+        pending += decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise InputError(number + 1, "not UTF-8 text") from None
+    if pending.strip():
+        yield number + 1, pending.strip()
+
+
+_decoder = json.JSONDecoder()
+
+
+def _array_elements(head: bytes, stream: IO[bytes]) -> Iterator[tuple[int, str, Any]]:
+    """The elements of one JSON array: (line where each starts, its text, its value).
+
+    Constant memory: the buffer holds one element (plus one read) at a time.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    buf = ""
+    pos = 0
+    line = 1
+    eof = False
+    read_size = _READ_SIZE
+    pending_head: bytes | None = head
+
+    def fill() -> bool:
+        nonlocal buf, pos, eof, pending_head, line
+        if eof:
+            return False
+        if pending_head is not None:
+            chunk, pending_head = pending_head, None
+        else:
+            chunk = stream.read(read_size)
+        line += buf.count("\n", 0, pos)
+        buf = buf[pos:]
+        pos = 0
+        try:
+            if chunk:
+                buf += decoder.decode(chunk)
+            else:
+                buf += decoder.decode(b"", final=True)
+                eof = True
+        except UnicodeDecodeError:
+            raise InputError(line + buf.count("\n"), "not UTF-8 text") from None
+        return True
+
+    def next_char() -> str:
+        nonlocal pos
+        while True:
+            while pos < len(buf) and buf[pos] in _WS:
+                pos += 1
+            if pos < len(buf):
+                return buf[pos]
+            if not fill():
+                return ""
+
+    def where() -> int:
+        return line + buf.count("\n", 0, pos)
+
+    fill()
+    if buf.startswith("\ufeff"):
+        pos = 1
+    if next_char() != "[":  # pragma: no cover - the caller checked
+        raise InputError(where(), "expected a JSON array")
+    pos += 1
+    if next_char() == "]":
+        pos += 1
+    else:
+        while True:
+            char = next_char()
+            if not char:
+                raise InputError(where(), "the JSON array ends too early")
+            start_line = where()
+            while True:
+                try:
+                    value, end = _decoder.raw_decode(buf, pos)
+                except json.JSONDecodeError as exc:
+                    truncated = (
+                        exc.msg.startswith("Unterminated string") or len(buf) - exc.pos <= 16
+                    )
+                    if eof or not truncated:
+                        raise InputError(
+                            start_line + buf.count("\n", pos, exc.pos),
+                            f"not valid JSON: {exc.msg}",
+                        ) from None
+                    # Grow the reads with the element so a large one costs linear time.
+                    read_size = max(read_size, len(buf) - pos)
+                    fill()
+                    continue
+                break
+            yield start_line, buf[pos:end], value
+            pos = end
+            sep = next_char()
+            if sep == "]":
+                pos += 1
+                break
+            if sep != ",":
+                raise InputError(where(), "expected ',' or ']' after an element of the JSON array")
+            pos += 1
+    if next_char():
+        raise InputError(where(), "unexpected text after the JSON array")
+
+
+def iter_records(stream: IO[bytes], *, new_edits: bool = True) -> Iterator[Record]:
+    """The documents of JSON Lines or JSON array input, checked one by one."""
+    head, first = _first_char(stream)
+    if first == "":
+        return
+    ordinal = 0
+    if first == "[":
+        for line, text, value in _array_elements(head, stream):
+            doc_id = check_document(value, line, new_edits=new_edits)
+            yield Record(ordinal, line, text, doc_id)
+            ordinal += 1
+        return
+    for line, text in _lines(head, stream):
+        value = _parse(text, line)
+        doc_id = check_document(value, line, new_edits=new_edits)
+        yield Record(ordinal, line, text, doc_id)
+        ordinal += 1
+
+
+def check_input(path: Path, *, new_edits: bool = True) -> int:
+    """Check a whole input file without keeping it; return its number of documents."""
+    count = 0
+    with path.open("rb") as stream:
+        for _ in iter_records(stream, new_edits=new_edits):
+            count += 1
+    return count
+
+
+# -- the journal ------------------------------------------------------------------------
+
+
+@dataclass
+class JournalState:
+    header: dict[str, Any]
+    done: dict[int, tuple[int, int]] = field(default_factory=dict)  # batch -> (written, rejected)
+    started: dict[int, dict[int, str]] = field(default_factory=dict)  # batch -> ordinal -> id
+
+
+class Journal:
+    """An append-only JSON Lines record of a load, flushed and fsynced per record.
+
+        {"couchctl_journal": 1, "db": ..., "input": ..., "size": ..., "batch_size": N, ...}
+        {"batch": k, "first": ordinal, "count": n, "lines": [a, b], "ids": {"ordinal": "id"}}
+        {"done": k, "written": w, "rejected": r}
+
+    A batch with a `batch` record but no `done` record may or may not have reached
+    the server; `resume` checks its documents before sending them again.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[str] | None = None
+
+    @staticmethod
+    def read(path: Path) -> JournalState:
+        """Parse an existing journal (a torn last line, from a kill, is ignored)."""
+        state: JournalState | None = None
+        with path.open(encoding="utf-8") as stream:
+            for raw in stream:
+                try:
+                    record = json.loads(raw)
+                except json.JSONDecodeError:
+                    continue
+                if not isinstance(record, dict):
+                    continue
+                if state is None:
+                    if record.get("couchctl_journal") != 1:
+                        raise JournalError(f"{path} is not a couchctl load journal")
+                    state = JournalState(record)
+                elif "done" in record:
+                    state.done[int(record["done"])] = (
+                        int(record.get("written", 0)),
+                        int(record.get("rejected", 0)),
+                    )
+                elif "batch" in record:
+                    ids = {int(k): str(v) for k, v in dict(record.get("ids", {})).items()}
+                    state.started[int(record["batch"])] = ids
+        if state is None:
+            raise JournalError(f"{path} is empty: not a couchctl load journal")
+        return state
+
+    def open(self, header: dict[str, Any] | None) -> None:
+        """Start a new journal with `header`, or append to the existing one (None)."""
+        if header is not None:
+            self._file = self.path.open("w", encoding="utf-8")
+            self._append({"couchctl_journal": 1, **header})
+        else:
+            self._file = self.path.open("a", encoding="utf-8")
+
+    def _append(self, record: dict[str, Any]) -> None:
+        assert self._file is not None
+        self._file.write(dumps(record) + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def batch_started(self, batch: int, records: list[Record], ids: dict[int, str]) -> None:
+        self._append(
+            {
+                "batch": batch,
+                "first": records[0].ordinal,
+                "count": len(records),
+                "lines": [records[0].line, records[-1].line],
+                "ids": {str(k): v for k, v in ids.items()},
+            }
+        )
+
+    def batch_done(self, batch: int, written: int, rejected: int) -> None:
+        self._append({"done": batch, "written": written, "rejected": rejected})
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def remove(self) -> None:
+        self.close()
+        self.path.unlink(missing_ok=True)
+
+
+# -- load ---------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadOptions:
+    batch_size: int = 1000
+    concurrency: int = 4
+    new_edits: bool = True
+    retries: int = 5
+    backoff: float = 0.5
+    max_backoff: float = 16.0
+
+
+@dataclass
+class LoadSummary:
+    written: int = 0
+    rejected: int = 0
+    skipped: int = 0  # already written by an earlier, interrupted run (--resume)
+    batches: int = 0
+    elapsed: float = 0.0
+    conflicts_with_rev: int = (
+        0  # conflicts on documents that carry a _rev (a dump loaded without --no-new-edits?)
+    )
+
+    def as_json(self, db: str) -> dict[str, Any]:
+        return {
+            "db": db,
+            "written": self.written,
+            "rejected": self.rejected,
+            "skipped": self.skipped,
+            "batches": self.batches,
+            "elapsed": round(self.elapsed, 3),
+            "docs_per_second": round(self.written / self.elapsed, 1) if self.elapsed > 0 else None,
+        }
+
+
+Reject = Callable[[Record, str, str, dict[str, Any]], None]
+_RETRYABLE = (ServerError, ConnectionFailed, RequestTimeout)
+
+
+def _retryable(exc: BaseException) -> bool:
+    if isinstance(exc, _RETRYABLE):
+        return True
+    return isinstance(exc, HTTPError) and exc.status == 429
+
+
+def _too_big_or_bad(exc: BaseException) -> bool:
+    return isinstance(exc, BadRequest) or (isinstance(exc, ClientError) and exc.status == 413)
+
+
+def batch_body(records: list[Record], *, new_edits: bool = True) -> bytes:
+    """`{"docs":[...]}` from the records' text; an `_id` is written into those without one."""
+    parts: list[str] = []
+    for record in records:
+        text = record.text
+        if record.assigned:
+            rest = text[1:].lstrip()
+            sep = "" if rest.startswith("}") else ","
+            text = '{"_id":' + dumps(record.doc_id) + sep + rest
+        parts.append(text)
+    head = '{"new_edits":false,"docs":[' if not new_edits else '{"docs":['
+    return (head + ",".join(parts) + "]}").encode()
+
+
+def _strip(doc: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in doc.items() if k not in ("_rev", "_revisions", "_attachments")}
+    attachments = doc.get("_attachments")
+    if isinstance(attachments, dict):
+        out["_attachments"] = sorted(attachments)
+    return out
+
+
+class _Loader:
+    def __init__(
+        self,
+        couch: CouchClient,
+        db: str,
+        options: LoadOptions,
+        journal: Journal | None,
+        state: JournalState | None,
+        reject: Reject,
+        progress: Callable[[int], None],
+    ) -> None:
+        self.couch = couch
+        self.db = db
+        self.options = options
+        self.journal = journal
+        self.state = state
+        self.reject = reject
+        self.progress = progress
+        self.summary = LoadSummary()
+
+    async def run(self, records: Iterator[Record]) -> LoadSummary:
+        import anyio
+
+        started = time.monotonic()
+        bad_input: InputError | None = None
+        send, receive = anyio.create_memory_object_stream[tuple[int, list[Record]]](0)
+        async with anyio.create_task_group() as group:
+            for _ in range(max(1, self.options.concurrency)):
+                group.start_soon(self._worker, receive.clone())
+            receive.close()
+            async with send:
+                try:
+                    for number, batch in enumerate(_batches(records, self.options.batch_size)):
+                        self.summary.batches += 1
+                        await send.send((number, batch))
+                except InputError as exc:
+                    # Bad input on stdin: the batches already sent finish, then stop.
+                    bad_input = exc
+        self.summary.elapsed = time.monotonic() - started
+        if bad_input is not None:
+            raise bad_input
+        return self.summary
+
+    async def _worker(self, receive: Any) -> None:
+        async with receive:
+            async for number, batch in receive:
+                await self._batch(number, batch)
+
+    async def _batch(self, number: int, records: list[Record]) -> None:
+        state = self.state
+        if state is not None and number in state.done:
+            self.summary.skipped += len(records)
+            self.progress(len(records))
+            return
+        verify = False
+        if state is not None and number in state.started:
+            ids = state.started[number]
+            verify = True
+        else:
+            missing = [r for r in records if r.doc_id is None]
+            fresh = await self.couch.bulk_new_ids(len(missing)) if missing else []
+            ids = {r.ordinal: new for r, new in zip(missing, fresh, strict=True)}
+            if self.journal is not None:
+                self.journal.batch_started(number, records, ids)
+        for record in records:
+            if record.doc_id is None:
+                if record.ordinal not in ids:
+                    raise JournalError(
+                        f"the journal has no id for the document on line {record.line}: "
+                        "the input changed since the interrupted load"
+                    )
+                record.doc_id = ids[record.ordinal]
+                record.assigned = True
+        written, rejected = await self._send(records, verify)
+        if self.journal is not None:
+            self.journal.batch_done(number, written, rejected)
+        self.summary.written += written
+        self.summary.rejected += rejected
+        self.progress(len(records))
+
+    async def _send(self, records: list[Record], verify: bool) -> tuple[int, int]:
+        """Send a batch until answered; returns (written, rejected)."""
+        import anyio
+
+        options = self.options
+        attempt = 0
+        pending = records
+        done_before = 0
+        while True:
+            if verify and options.new_edits:
+                pending, already = await self._drop_existing(pending)
+                done_before += already
+            if not pending:
+                return done_before, 0
+            body = batch_body(pending, new_edits=options.new_edits)
+            try:
+                results = await self.couch.db_bulk_docs_raw(self.db, body)
+            except CouchError as exc:
+                if _too_big_or_bad(exc) and isinstance(exc, HTTPError):
+                    written, rejected = await self._split(pending, exc)
+                    return done_before + written, rejected
+                if not _retryable(exc) or attempt >= options.retries:
+                    raise
+                attempt += 1
+                ceiling = min(options.max_backoff, options.backoff * 2**attempt)
+                await anyio.sleep(random.uniform(ceiling / 2, ceiling))
+                verify = True
+                continue
+            written, rejected = self._results(pending, results)
+            return done_before + written, rejected
+
+    async def _split(self, records: list[Record], exc: HTTPError) -> tuple[int, int]:
+        """A batch refused as a whole: halve it until the offending documents are alone."""
+        if len(records) == 1:
+            self.reject(records[0], exc.error or str(exc.status), exc.reason, {})
+            return 0, 1
+        middle = len(records) // 2
+        first = await self._send(records[:middle], verify=False)
+        second = await self._send(records[middle:], verify=False)
+        return first[0] + second[0], first[1] + second[1]
+
+    def _results(self, records: list[Record], results: list[Any]) -> tuple[int, int]:
+        rejected = 0
+        if len(results) == len(records):
+            pairs = list(zip(records, results, strict=True))
+        else:
+            # new_edits=false answers only the failures (usually []): match by id.
+            by_id = {r.doc_id: r for r in records}
+            pairs = [(by_id[res["id"]], res) for res in results if res.get("id") in by_id]
+        for record, result in pairs:
+            if isinstance(result, dict) and "error" in result:
+                rejected += 1
+                error = str(result.get("error"))
+                if error == "conflict" and '"_rev"' in record.text:
+                    self.summary.conflicts_with_rev += 1
+                self.reject(record, error, str(result.get("reason", "")), result)
+        return len(records) - rejected, rejected
+
+    async def _drop_existing(self, records: list[Record]) -> tuple[list[Record], int]:
+        """Leave out the documents the server already has with the same content."""
+        from couchctl.client._bulk import DELETED
+
+        ids = [r.doc_id for r in records if r.doc_id is not None]
+        existing = await self.couch.bulk_existing(self.db, ids)
+        keep: list[Record] = []
+        for record in records:
+            current = existing.get(record.doc_id or "")
+            doc = record.doc()
+            if current is DELETED:
+                if doc.get("_deleted"):
+                    continue
+            elif current is not None and _strip(current) == _strip(doc):
+                continue
+            keep.append(record)
+        return keep, len(records) - len(keep)
+
+
+def _batches(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
+    batch: list[Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+async def load(
+    couch: CouchClient,
+    db: str,
+    records: Iterator[Record],
+    options: LoadOptions,
+    *,
+    journal: Journal | None = None,
+    state: JournalState | None = None,
+    reject: Reject,
+    progress: Callable[[int], None] = lambda n: None,
+) -> LoadSummary:
+    """Write `records` to `db` in batches; see the module docstring."""
+    loader = _Loader(couch, db, options, journal, state, reject, progress)
+    return await loader.run(records)
+
+
+# -- dump ---------------------------------------------------------------------------------
+
+
+@dataclass
+class DumpOptions:
+    include_design: bool = False
+    attachments: bool = False
+    batch_size: int = 2000
+    concurrency: int = 4
+    retries: int = 5
+    backoff: float = 0.5
+    max_backoff: float = 16.0
+
+
+@dataclass
+class DumpSummary:
+    documents: int = 0
+    design: int = 0  # design documents left out
+    stripped_attachments: int = 0  # documents whose attachment stubs were left out
+    ranges: int = 0
+    elapsed: float = 0.0
+
+
+class _Dumper:
+    def __init__(
+        self,
+        couch: CouchClient,
+        db: str,
+        options: DumpOptions,
+        emit: Callable[[list[dict[str, Any]]], Awaitable[None] | None],
+    ) -> None:
+        self.couch = couch
+        self.db = db
+        self.options = options
+        self.emit = emit
+        self.summary = DumpSummary()
+
+    def _keep(self, row: Any, out: list[dict[str, Any]]) -> None:
+        if not isinstance(row, dict):
+            return
+        doc = row.get("doc")
+        if not isinstance(doc, dict):
+            return  # deleted between the passes, or an error row
+        doc_id = row.get("id", "")
+        if (
+            isinstance(doc_id, str)
+            and doc_id.startswith("_design/")
+            and not self.options.include_design
+        ):
+            self.summary.design += 1
+            return
+        if not self.options.attachments and "_attachments" in doc:
+            # Stubs cannot be loaded back (CouchDB answers missing_stub): leave them
+            # out and say so; --attachments keeps the data inline.
+            del doc["_attachments"]
+            self.summary.stripped_attachments += 1
+        out.append(doc)
+
+    async def _emit(self, docs: list[dict[str, Any]]) -> None:
+        self.summary.documents += len(docs)
+        result = self.emit(docs)
+        if result is not None:
+            await result
+
+    async def single(self) -> None:
+        """One streamed `_all_docs?include_docs=true` request."""
+        chunk: list[dict[str, Any]] = []
+        rows = self.couch.bulk_iter_range(self.db, attachments=self.options.attachments or None)
+        async for row in rows:
+            self._keep(row, chunk)
+            if len(chunk) >= self.options.batch_size:
+                await self._emit(chunk)
+                chunk = []
+        if chunk:
+            await self._emit(chunk)
+        self.summary.ranges = 1
+
+    async def _fetch(self, start: str | None, end: str | None) -> list[dict[str, Any]]:
+        import anyio
+
+        attempt = 0
+        while True:
+            docs: list[dict[str, Any]] = []
+            try:
+                rows = self.couch.bulk_iter_range(
+                    self.db, start, end, attachments=self.options.attachments or None
+                )
+                async for row in rows:
+                    self._keep(row, docs)
+                return docs
+            except CouchError as exc:
+                if not _retryable(exc) or attempt >= self.options.retries:
+                    raise
+                attempt += 1
+                ceiling = min(self.options.max_backoff, self.options.backoff * 2**attempt)
+                await anyio.sleep(random.uniform(ceiling / 2, ceiling))
+
+    async def ranges(self) -> None:
+        """Split keys from a streamed ids pass; ranges fetched concurrently, emitted in order."""
+        import anyio
+
+        options = self.options
+        window = anyio.Semaphore(max(1, options.concurrency) * 2)
+        results: dict[int, list[dict[str, Any]]] = {}
+        ready = anyio.Event()
+        total_ranges: list[int] = []
+
+        send, receive = anyio.create_memory_object_stream[tuple[int, str | None, str | None]](0)
+
+        async def plan() -> None:
+            async with send:
+                index = 0
+                start: str | None = None
+                count = 0
+                async for row in self.couch.bulk_iter_ids(self.db):
+                    if count and count % options.batch_size == 0 and isinstance(row, dict):
+                        end = row.get("id")
+                        if isinstance(end, str):
+                            await window.acquire()
+                            await send.send((index, start, end))
+                            index += 1
+                            start = end
+                    count += 1
+                await window.acquire()
+                await send.send((index, start, None))
+                total_ranges.append(index + 1)
+                ready.set()
+
+        async def work(receive: Any) -> None:
+            nonlocal ready
+            async with receive:
+                async for index, start, end in receive:
+                    results[index] = await self._fetch(start, end)
+                    ready.set()
+
+        async def write() -> None:
+            nonlocal ready
+            index = 0
+            while not total_ranges or index < total_ranges[0]:
+                if index in results:
+                    docs = results.pop(index)
+                    await self._emit(docs)
+                    window.release()
+                    index += 1
+                    continue
+                await ready.wait()
+                ready = anyio.Event()
+            self.summary.ranges = index
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(plan)
+            for _ in range(max(1, options.concurrency)):
+                group.start_soon(work, receive.clone())
+            receive.close()
+            group.start_soon(write)
+
+
+async def dump(
+    couch: CouchClient,
+    db: str,
+    options: DumpOptions,
+    emit: Callable[[list[dict[str, Any]]], Awaitable[None] | None],
+) -> DumpSummary:
+    """Hand every document of `db` to `emit`, in key order, a list at a time."""
+    dumper = _Dumper(couch, db, options, emit)
+    started = time.monotonic()
+    if options.concurrency <= 1:
+        await dumper.single()
+    else:
+        await dumper.ranges()
+    dumper.summary.elapsed = time.monotonic() - started
+    return dumper.summary

@@ -1,0 +1,236 @@
+"""BulkMixin on the wire: exact method, path, query and body; recorded CouchDB 3.4.3 answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from pytest_httpx import HTTPXMock
+
+from couchctl.client import BadRequest, CouchClient, ServerError
+from couchctl.client._bulk import DELETED
+from tests.conftest import recorded, recorded_response
+
+pytestmark = pytest.mark.anyio
+
+BASE = "http://couch.test:5984"
+
+
+@pytest.fixture
+async def couch() -> AsyncIterator[CouchClient]:
+    async with CouchClient(BASE, user="admin", password="pw", retries=2, backoff=0.001) as client:
+        yield client
+
+
+def answer(httpx_mock: HTTPXMock, name: str, url: str | None = None) -> None:
+    kwargs = recorded_response(name)
+    if url is not None:
+        kwargs["url"] = url
+    httpx_mock.add_response(**kwargs)
+
+
+def target(request: httpx.Request) -> str:
+    return request.url.raw_path.decode("ascii")
+
+
+def sent(name: str) -> dict[str, Any]:
+    request: dict[str, Any] = recorded(name)["request"]
+    return request
+
+
+def body_of(name: str) -> Any:
+    return recorded(name)["response"]["body_json"]
+
+
+def assert_recorded_request(request: httpx.Request, name: str) -> None:
+    expected = sent(name)
+    assert request.method == expected["method"]
+    assert target(request) == expected["path"]
+    assert request.headers["Content-Type"] == "application/json"
+    assert json.loads(request.content) == expected["body_json"]
+
+
+async def test_bulk_docs_create(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
+    answer(httpx_mock, "158-bulk-docs-create")
+    docs = sent("158-bulk-docs-create")["body_json"]["docs"]
+    result = await couch.db_bulk_docs("corpus", docs)
+    request = httpx_mock.get_request()
+    assert request is not None
+    assert_recorded_request(request, "158-bulk-docs-create")
+    assert "new_edits" not in json.loads(request.content)
+    assert result == body_of("158-bulk-docs-create")
+
+
+async def test_bulk_docs_per_document_conflict_is_a_result(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    answer(httpx_mock, "159-bulk-docs-one-conflict")
+    docs = sent("159-bulk-docs-one-conflict")["body_json"]["docs"]
+    result = await couch.db_bulk_docs("corpus", docs)
+    assert [r.get("error") for r in result] == [None, "conflict", None]
+
+
+async def test_bulk_docs_new_edits_false(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
+    answer(httpx_mock, "161-bulk-docs-new-edits-false")
+    docs = sent("161-bulk-docs-new-edits-false")["body_json"]["docs"]
+    result = await couch.db_bulk_docs("corpus", docs, new_edits=False)
+    request = httpx_mock.get_request()
+    assert request is not None
+    assert_recorded_request(request, "161-bulk-docs-new-edits-false")
+    assert json.loads(request.content)["new_edits"] is False
+    assert result == []
+
+
+async def test_bulk_docs_illegal_id_fails_the_whole_request(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    answer(httpx_mock, "162-bulk-docs-invalid-id")
+    docs = sent("162-bulk-docs-invalid-id")["body_json"]["docs"]
+    with pytest.raises(BadRequest) as caught:
+        await couch.db_bulk_docs("corpus", docs)
+    assert caught.value.error == "illegal_docid"
+    assert len(httpx_mock.get_requests()) == 1  # a 400 is never retried
+
+
+async def test_bulk_docs_raw_sends_the_body_as_is(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    answer(httpx_mock, "168-bulk-docs-vdu-forbidden")
+    body = b'{"docs":[{"_id":"ok-1","title":"fine"},{"_id":"bad-1"}]}'
+    result = await couch.db_bulk_docs_raw("corpus_vdu", body)
+    request = httpx_mock.get_request()
+    assert request is not None
+    assert request.method == "POST"
+    assert target(request) == "/corpus_vdu/_bulk_docs"
+    assert request.content == body
+    assert request.headers["Content-Type"] == "application/json"
+    assert result[1] == {"id": "bad-1", "error": "forbidden", "reason": "title is required"}
+
+
+async def test_bulk_docs_raw_is_not_retried_by_default(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    httpx_mock.add_response(status_code=503, json={"error": "unavailable", "reason": "busy"})
+    with pytest.raises(ServerError):
+        await couch.db_bulk_docs_raw("db", b'{"docs":[]}')
+    assert len(httpx_mock.get_requests()) == 1
+
+
+async def test_bulk_docs_path_is_encoded(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
+    httpx_mock.add_response(status_code=201, json=[])
+    await couch.db_bulk_docs("corpus/sub", [])
+    request = httpx_mock.get_request()
+    assert request is not None
+    assert target(request) == "/corpus%2Fsub/_bulk_docs"
+
+
+async def test_bulk_get(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
+    answer(httpx_mock, "170-bulk-get")
+    docs = sent("170-bulk-get")["body_json"]["docs"]
+    result = await couch.db_bulk_get("corpus", docs)
+    request = httpx_mock.get_request()
+    assert request is not None
+    assert_recorded_request(request, "170-bulk-get")
+    assert result == body_of("170-bulk-get")
+
+
+async def test_bulk_get_revs(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
+    answer(httpx_mock, "171-bulk-get-revs")
+    docs = sent("171-bulk-get-revs")["body_json"]["docs"]
+    result = await couch.db_bulk_get("corpus", docs, revs=True)
+    request = httpx_mock.get_request()
+    assert request is not None
+    assert_recorded_request(request, "171-bulk-get-revs")
+    assert result["results"][0]["docs"][0]["ok"]["_revisions"]["start"] == 2
+
+
+async def test_bulk_get_latest_and_retry(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
+    httpx_mock.add_response(status_code=503, json={"error": "unavailable", "reason": "busy"})
+    answer(httpx_mock, "172-bulk-get-conflicted")
+    result = await couch.db_bulk_get("corpus", [{"id": "doc-c"}], latest=True)
+    requests = httpx_mock.get_requests()
+    assert len(requests) == 2  # a read: retried after the 503
+    assert target(requests[1]) == "/corpus/_bulk_get?latest=true"
+    assert json.loads(requests[1].content) == {"docs": [{"id": "doc-c"}]}
+    assert len(result["results"][0]["docs"]) == 2
+
+
+async def test_bulk_new_ids_asks_at_most_1000_a_request(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    def uuids(request: httpx.Request) -> httpx.Response:
+        count = int(request.url.params["count"])
+        assert count <= 1000
+        return httpx.Response(200, json={"uuids": [f"u{i}" for i in range(count)]})
+
+    httpx_mock.add_callback(uuids, is_reusable=True)
+    ids = await couch.bulk_new_ids(2500)
+    assert len(ids) == 2500
+    assert [target(r) for r in httpx_mock.get_requests()] == [
+        "/_uuids?count=1000",
+        "/_uuids?count=1000",
+        "/_uuids?count=500",
+    ]
+
+
+async def test_bulk_new_ids_recorded(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
+    answer(httpx_mock, "008-uuids")
+    ids = await couch.bulk_new_ids(3)
+    assert ids == body_of("008-uuids")["uuids"]
+    request = httpx_mock.get_request()
+    assert request is not None
+    assert target(request) == sent("008-uuids")["path"]
+
+
+async def test_bulk_new_ids_none_needed_sends_nothing(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    assert await couch.bulk_new_ids(0) == []
+    assert httpx_mock.get_requests() == []
+
+
+async def test_bulk_existing(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
+    answer(httpx_mock, "221-all-docs-keys-post-include-docs")
+    found = await couch.bulk_existing("corpus", ["doc-1", "doc-del", "nope"])
+    request = httpx_mock.get_request()
+    assert request is not None
+    assert_recorded_request(request, "221-all-docs-keys-post-include-docs")
+    assert found["doc-1"]["_rev"].startswith("8-")
+    assert found["doc-del"] is DELETED
+    assert "nope" not in found
+
+
+async def test_bulk_iter_range(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
+    answer(httpx_mock, "215-all-docs-include-docs-limit")
+    rows = [row async for row in couch.bulk_iter_range("corpus", "%41", "doc-\ufff0")]
+    request = httpx_mock.get_request()
+    assert request is not None
+    assert request.method == "GET"
+    assert target(request) == (
+        "/corpus/_all_docs?include_docs=true&startkey=%22%2541%22"
+        "&endkey=%22doc-%EF%BF%B0%22&inclusive_end=false"
+    )
+    assert [row["doc"]["_id"] for row in rows] == ["%41", "62787e4d0f8bfebf19a1c1730e01dbba"]
+
+
+async def test_bulk_iter_range_open_with_attachments(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    answer(httpx_mock, "223-all-docs-include-docs-attachments")
+    rows = [row async for row in couch.bulk_iter_range("corpus", attachments=True)]
+    request = httpx_mock.get_request()
+    assert request is not None
+    assert target(request) == "/corpus/_all_docs?include_docs=true&attachments=true"
+    assert "data" in rows[0]["doc"]["_attachments"]["pixel.png"]
+
+
+async def test_bulk_iter_ids(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
+    answer(httpx_mock, "214-all-docs")
+    ids = [row["id"] async for row in couch.bulk_iter_ids("corpus")]
+    request = httpx_mock.get_request()
+    assert request is not None
+    assert target(request) == "/corpus/_all_docs"
+    assert ids == [row["id"] for row in body_of("214-all-docs")["rows"]]
