@@ -1,24 +1,115 @@
-"""The Typer app: global options, the command groups, and usage-error formatting."""
+"""The Typer app: global options, the command groups, and usage-error formatting.
+
+The groups are loaded lazily: `couchctl db info ...` imports and builds only the
+`db` group (Typer turns every command function into a click command when the app
+starts, and that costs more with every command added). Help, completion of group
+names and tests that walk the tree load them all.
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from couchctl import __version__
-from couchctl.cli import att, bulk, db, doc, find, server, view
 from couchctl.cli._context import GlobalOptions
 from couchctl.cli._exit import ExitCode
 
-__all__ = ["app"]
+if TYPE_CHECKING:
+    from _collections_abc import dict_items, dict_values
+    from collections.abc import MutableMapping
+
+    from typer._click import Command, Context
+
+__all__ = ["GROUPS", "app"]
+
+# Group name -> the module whose `app` (a typer.Typer) holds its commands, in help order.
+GROUPS: dict[str, str] = {
+    "server": "couchctl.cli.server",
+    "db": "couchctl.cli.db",
+    "doc": "couchctl.cli.doc",
+    "att": "couchctl.cli.att",
+    "view": "couchctl.cli.view",
+    "find": "couchctl.cli.find",
+    "bulk": "couchctl.cli.bulk",
+}
+
+
+def _load_group(name: str) -> Command:
+    import importlib
+
+    from typer.main import get_group
+
+    module = importlib.import_module(GROUPS[name])
+    group = get_group(module.app)
+    group.name = name
+    return group
+
+
+class _LazyCommands(dict[str, Any]):
+    """The root group's commands: a group is imported and built on first access.
+
+    Membership and key listing (used for "did you mean" suggestions) load nothing.
+    """
+
+    def _load(self, name: str) -> Any:
+        value = dict.__getitem__(self, name)
+        if value is None:
+            value = _load_group(name)
+            dict.__setitem__(self, name, value)
+        return value
+
+    def __getitem__(self, name: str) -> Any:
+        return self._load(name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._load(name) if name in self else default
+
+    def items(self) -> dict_items[str, Any]:
+        for name in self:
+            self._load(name)
+        return dict.items(self)
+
+    def values(self) -> dict_values[str, Any]:
+        for name in self:
+            self._load(name)
+        return dict.values(self)
 
 
 class CouchctlGroup(TyperGroup):
-    """Reports usage errors as one line, `couchctl: error: ...`, with exit code 2."""
+    """Loads command groups lazily; reports usage errors as one line,
+    `couchctl: error: ...`, with exit code 2."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        lazy = _LazyCommands(dict.fromkeys(GROUPS))
+        lazy.update(self.commands)  # anything registered directly on the app
+        self.commands: MutableMapping[str, Command] = lazy
+
+    def _main_shell_completion(
+        self,
+        ctx_args: MutableMapping[str, Any],
+        prog_name: str,
+        complete_var: str | None = None,
+    ) -> None:
+        # The app is built without Typer's --install-completion option (it costs
+        # start-up time), so register Typer's shell classes here, and only when a
+        # shell asks for completions; the scripts are in completions/.
+        import os
+
+        var = complete_var or f"_{prog_name}_COMPLETE".replace("-", "_").upper()
+        if os.environ.get(var):
+            from typer._completion_classes import completion_init
+
+            completion_init()
+        super()._main_shell_completion(ctx_args, prog_name, complete_var)
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        return self.commands.get(cmd_name)
 
     def main(
         self,
@@ -46,6 +137,7 @@ class CouchctlGroup(TyperGroup):
             message = exc.format_message()
             if message:  # empty when a group was called without a command: help was shown
                 command = exc.ctx.command_path if exc.ctx is not None else "couchctl"
+                message = " ".join(message.split())
                 sys.stderr.write(f"couchctl: error: {message}\n")
                 sys.stderr.write(f"hint: see '{command} --help'\n")
         except typer.Abort:
@@ -71,6 +163,7 @@ app = typer.Typer(
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
+    add_completion=False,
 )
 
 
@@ -88,7 +181,7 @@ def main_options(
         typer.Option(
             "--url",
             help="Server URL, may carry a path prefix and user:password "
-            "[env: COUCH_URL, COUCHDB_URL; default: http://127.0.0.1:5984].",
+            "(env: COUCH_URL, COUCHDB_URL; default: http://127.0.0.1:5984).",
             show_default=False,
         ),
     ] = None,
@@ -159,12 +252,3 @@ def main_options(
         verbose=verbose,
         debug=debug,
     )
-
-
-app.add_typer(server.app, name="server")
-app.add_typer(db.app, name="db")
-app.add_typer(doc.app, name="doc")
-app.add_typer(att.app, name="att")
-app.add_typer(view.app, name="view")
-app.add_typer(find.app, name="find")
-app.add_typer(bulk.app, name="bulk")
