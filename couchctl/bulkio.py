@@ -32,6 +32,7 @@ import os
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -63,6 +64,7 @@ __all__ = [
     "check_input",
     "dump",
     "iter_records",
+    "jsonl_text",
     "load",
 ]
 
@@ -658,6 +660,18 @@ class _Loader:
         return keep, len(records) - len(keep)
 
 
+@contextmanager
+def _first_error() -> Iterator[None]:
+    """Raise the error that stopped a task group rather than the group."""
+    try:
+        yield
+    except BaseExceptionGroup as group:
+        error: BaseException = group
+        while isinstance(error, BaseExceptionGroup):
+            error = error.exceptions[0]
+        raise error from None
+
+
 def _batches(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
     batch: list[Record] = []
     for record in records:
@@ -682,10 +696,19 @@ async def load(
 ) -> LoadSummary:
     """Write `records` to `db` in batches; see the module docstring."""
     loader = _Loader(couch, db, options, journal, state, reject, progress)
-    return await loader.run(records)
+    with _first_error():
+        return await loader.run(records)
 
 
 # -- dump ---------------------------------------------------------------------------------
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def jsonl_text(docs: list[dict[str, Any]]) -> str:
+    """Documents as JSON Lines text (compact, UTF-8 kept), one encoder for all."""
+    encode = _ENCODER.encode
+    return "".join([encode(doc) + "\n" for doc in docs])
 
 
 @dataclass
@@ -752,9 +775,10 @@ class _Dumper:
     async def single(self) -> None:
         """One streamed `_all_docs?include_docs=true` request."""
         chunk: list[dict[str, Any]] = []
-        rows = self.couch.bulk_iter_range(self.db, attachments=self.options.attachments or None)
-        async for row in rows:
-            self._keep(row, chunk)
+        pages = self.couch.bulk_iter_range(self.db, attachments=self.options.attachments or None)
+        async for page in pages:
+            for row in page:
+                self._keep(row, chunk)
             if len(chunk) >= self.options.batch_size:
                 await self._emit(chunk)
                 chunk = []
@@ -772,8 +796,9 @@ class _Dumper:
                 rows = self.couch.bulk_iter_range(
                     self.db, start, end, attachments=self.options.attachments or None
                 )
-                async for row in rows:
-                    self._keep(row, docs)
+                async for page in rows:
+                    for row in page:
+                        self._keep(row, docs)
                 return docs
             except CouchError as exc:
                 if not _retryable(exc) or attempt >= self.options.retries:
@@ -799,15 +824,16 @@ class _Dumper:
                 index = 0
                 start: str | None = None
                 count = 0
-                async for row in self.couch.bulk_iter_ids(self.db):
-                    if count and count % options.batch_size == 0 and isinstance(row, dict):
-                        end = row.get("id")
-                        if isinstance(end, str):
-                            await window.acquire()
-                            await send.send((index, start, end))
-                            index += 1
-                            start = end
-                    count += 1
+                async for page in self.couch.bulk_iter_ids(self.db):
+                    for row in page:
+                        if count and count % options.batch_size == 0 and isinstance(row, dict):
+                            end = row.get("id")
+                            if isinstance(end, str):
+                                await window.acquire()
+                                await send.send((index, start, end))
+                                index += 1
+                                start = end
+                        count += 1
                 await window.acquire()
                 await send.send((index, start, None))
                 total_ranges.append(index + 1)
@@ -851,9 +877,10 @@ async def dump(
     """Hand every document of `db` to `emit`, in key order, a list at a time."""
     dumper = _Dumper(couch, db, options, emit)
     started = time.monotonic()
-    if options.concurrency <= 1:
-        await dumper.single()
-    else:
-        await dumper.ranges()
+    with _first_error():
+        if options.concurrency <= 1:
+            await dumper.single()
+        else:
+            await dumper.ranges()
     dumper.summary.elapsed = time.monotonic() - started
     return dumper.summary

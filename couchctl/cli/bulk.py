@@ -485,7 +485,6 @@ def dump_command(
 
         from couchctl import bulkio
         from couchctl.client import validate_db_name
-        from couchctl.client._encoding import dumps
 
         validate_db_name(db)
         info = await couch.db_info(db)
@@ -504,7 +503,7 @@ def dump_command(
 
                 def emit(docs: list[dict[str, Any]]) -> None:
                     if handle is not None:
-                        handle.write("".join([dumps(doc) + "\n" for doc in docs]))
+                        handle.write(bulkio.jsonl_text(docs))
                     else:
                         for doc in docs:
                             out.jsonl(doc)

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
-from couchctl.client import BadRequest, CouchClient, ServerError
-from couchctl.client._bulk import DELETED
-from tests.conftest import recorded, recorded_response
+from couchctl.client import BadRequest, CouchClient, ProtocolError, ServerError
+from couchctl.client._bulk import DELETED, RowChunks
+from tests.conftest import recorded, recorded_body, recorded_response
 
 pytestmark = pytest.mark.anyio
 
@@ -205,7 +205,9 @@ async def test_bulk_existing(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
 
 async def test_bulk_iter_range(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     answer(httpx_mock, "215-all-docs-include-docs-limit")
-    rows = [row async for row in couch.bulk_iter_range("corpus", "%41", "doc-\ufff0")]
+    rows = [
+        row async for page in couch.bulk_iter_range("corpus", "%41", "doc-\ufff0") for row in page
+    ]
     request = httpx_mock.get_request()
     assert request is not None
     assert request.method == "GET"
@@ -220,7 +222,7 @@ async def test_bulk_iter_range_open_with_attachments(
     httpx_mock: HTTPXMock, couch: CouchClient
 ) -> None:
     answer(httpx_mock, "223-all-docs-include-docs-attachments")
-    rows = [row async for row in couch.bulk_iter_range("corpus", attachments=True)]
+    rows = [row async for page in couch.bulk_iter_range("corpus", attachments=True) for row in page]
     request = httpx_mock.get_request()
     assert request is not None
     assert target(request) == "/corpus/_all_docs?include_docs=true&attachments=true"
@@ -229,8 +231,52 @@ async def test_bulk_iter_range_open_with_attachments(
 
 async def test_bulk_iter_ids(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     answer(httpx_mock, "214-all-docs")
-    ids = [row["id"] async for row in couch.bulk_iter_ids("corpus")]
+    ids = [row["id"] async for page in couch.bulk_iter_ids("corpus") for row in page]
     request = httpx_mock.get_request()
     assert request is not None
     assert target(request) == "/corpus/_all_docs"
     assert ids == [row["id"] for row in body_of("214-all-docs")["rows"]]
+
+
+def _pieces(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+@pytest.mark.parametrize("size", [1, 7, 64, 100_000])
+def test_row_chunks_any_chunking(size: int) -> None:
+    data = recorded_body("221-all-docs-keys-post-include-docs")
+    reader = RowChunks()
+    rows: list[Any] = []
+    for piece in _pieces(data, size):
+        rows += reader.feed(piece)
+    rows += reader.feed(b"", final=True)
+    assert rows == body_of("221-all-docs-keys-post-include-docs")["rows"]
+
+
+def test_row_chunks_without_newlines_and_multibyte_split() -> None:
+    rows = [
+        {"id": f"d\u00e9-{i}", "doc": {"_id": f"d\u00e9-{i}", "t": "\u20ac" * 50}}
+        for i in range(50)
+    ]
+    data = json.dumps({"total_rows": 50, "offset": 0, "rows": rows}, ensure_ascii=False).encode()
+    reader = RowChunks()
+    got: list[Any] = []
+    for piece in _pieces(data, 5):
+        got += reader.feed(piece)
+    got += reader.feed(b"", final=True)
+    assert got == rows
+
+
+def test_row_chunks_truncated_body_is_an_error() -> None:
+    data = recorded_body("214-all-docs")
+    reader = RowChunks()
+    reader.feed(data[: len(data) // 2])
+    with pytest.raises(ProtocolError):
+        reader.feed(b"", final=True)
+
+
+def test_row_chunks_error_after_rows_is_an_error() -> None:
+    reader = RowChunks()
+    reader.feed(b'{"total_rows":1,"rows":[{"id":"a"}\r\n],\r\n"error":"timeout","reason":"x"}')
+    with pytest.raises(ProtocolError, match="timeout"):
+        reader.feed(b"", final=True)

@@ -1,0 +1,591 @@
+"""The bulk load/dump engine: input reading, batching, ids, journal, resume, retries, dump order."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pytest_httpx import HTTPXMock
+
+from couchctl import bulkio
+from couchctl.bulkio import InputError, Journal, LoadOptions, Record
+from couchctl.client import CouchClient
+
+BASE = "http://couch.test:5984"
+
+
+def records(text: str | bytes, **kwargs: Any) -> list[Record]:
+    data = text.encode() if isinstance(text, str) else text
+    return list(bulkio.iter_records(io.BytesIO(data), **kwargs))
+
+
+# -- reading and checking input ----------------------------------------------------------
+
+
+def test_json_lines_numbered_blank_lines_skipped() -> None:
+    got = records('{"_id":"a","n":1}\n\n  {"n": 2}  \r\n{"_id":"c"}')
+    assert [(r.ordinal, r.line, r.doc_id) for r in got] == [(0, 1, "a"), (1, 3, None), (2, 4, "c")]
+    assert got[1].text == '{"n": 2}'  # the input text is kept as is (stripped)
+
+
+def test_json_lines_bad_line_names_its_number() -> None:
+    with pytest.raises(InputError) as caught:
+        records('{"a":1}\n{"b":2}\n{"c":\n')
+    assert caught.value.line == 3
+    assert str(caught.value).startswith("line 3: not valid JSON")
+
+
+def test_json_lines_non_object_names_its_number() -> None:
+    with pytest.raises(InputError, match=r"line 2: a document must be a JSON object, not an array"):
+        records('{"a":1}\n[1,2]\n')
+
+
+def test_not_utf8_is_refused_with_a_line() -> None:
+    with pytest.raises(InputError, match="not UTF-8"):
+        records(b'{"a":1}\n{"b":"\xff"}\n')
+
+
+def test_bom_is_skipped() -> None:
+    assert [r.doc_id for r in records(b'\xef\xbb\xbf{"_id":"a"}\n')] == ["a"]
+
+
+def test_empty_input_has_no_records() -> None:
+    assert records("") == []
+    assert records("  \n\n") == []
+
+
+@pytest.mark.parametrize("read_size", [1, 3, 64, 1 << 16])
+def test_json_array_streamed_with_line_numbers(
+    monkeypatch: pytest.MonkeyPatch, read_size: int
+) -> None:
+    monkeypatch.setattr(bulkio, "_READ_SIZE", read_size)
+    text = '[\n  {"_id": "a", "s": "x,]}"},\n  {\n    "n": 2\n  },{"_id":"\u00e9\u20ac"}\n]\n'
+    got = records(text)
+    assert [(r.line, r.doc_id) for r in got] == [(2, "a"), (3, None), (5, "\u00e9\u20ac")]
+    assert json.loads(got[0].text) == {"_id": "a", "s": "x,]}"}
+    assert json.loads(got[1].text) == {"n": 2}
+
+
+def test_json_array_large_element_across_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulkio, "_READ_SIZE", 16)
+    big = {"_id": "big", "data": "y" * 5000}
+    got = records(json.dumps([{"_id": "a"}, big, {"_id": "z"}]))
+    assert [r.doc_id for r in got] == ["a", "big", "z"]
+    assert json.loads(got[1].text) == big
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ('[{"a":1},\n{"b":},\n{"c":3}]', 2, "not valid JSON"),
+        ('[{"a":1},\n\n42]', 3, "not a number"),
+        ('[{"a":1} {"b":2}]', 1, "expected ',' or ']'"),
+        ('[{"a":1}] trailing', 1, "unexpected text after"),
+        ('[{"a":1},\n{"b":', 2, "not valid JSON"),
+        ('[{"a":1},', 1, "ends too early"),
+    ],
+)
+def test_json_array_errors(text: str, line: int, message: str) -> None:
+    with pytest.raises(InputError) as caught:
+        records(text)
+    assert caught.value.line == line
+    assert message.replace("not a number", "a number") in str(caught.value)
+
+
+def test_json_array_bad_element_found_without_reading_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bulkio, "_READ_SIZE", 64)
+
+    class Endless(io.RawIOBase):
+        """A bad element, then an endless valid stream: the error must come first."""
+
+        def __init__(self) -> None:
+            self.sent = 0
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            chunk = b'[{"a":1},{"b":},' if self.sent == 0 else b'{"c":3},' * 8
+            self.sent += 1
+            assert self.sent < 50, "read on past the bad element"
+            buffer[: len(chunk)] = chunk
+            return len(chunk)
+
+    with pytest.raises(InputError, match="line 1"):
+        list(bulkio.iter_records(io.BufferedReader(Endless(), 64)))
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        ({"_id": "_bad"}, "illegal _id '_bad'"),
+        ({"_id": ""}, "_id must be a non-empty string"),
+        ({"_id": 5}, "_id must be a non-empty string"),
+        ({"_id": "a", "_foo": 1}, "bad special document member '_foo'"),
+        ({"_id": "a", "_rev": 1}, "_rev must be a string"),
+    ],
+)
+def test_documents_bulk_docs_would_refuse_whole(doc: dict[str, Any], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        records(json.dumps(doc))
+
+
+def test_design_local_and_special_members_are_fine() -> None:
+    text = "\n".join(
+        json.dumps(d)
+        for d in [
+            {"_id": "_design/x", "views": {}},
+            {"_id": "_local/y"},
+            {"_id": "z", "_rev": "1-a", "_deleted": True, "_attachments": {}, "_revisions": {}},
+        ]
+    )
+    assert [r.doc_id for r in records(text)] == ["_design/x", "_local/y", "z"]
+
+
+def test_no_new_edits_needs_id_and_rev() -> None:
+    assert records('{"_id":"a","_rev":"1-x"}', new_edits=False)[0].doc_id == "a"
+    with pytest.raises(InputError, match="line 2: with --no-new-edits"):
+        records('{"_id":"a","_rev":"1-x"}\n{"_id":"b"}', new_edits=False)
+
+
+def test_check_input_counts_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"a":1}\n{"b":2}\n\n{"c":3}\n')
+    assert bulkio.check_input(path) == 3
+    path.write_text('{"a":1}\n{"b":2\n')
+    with pytest.raises(InputError, match="line 2"):
+        bulkio.check_input(path)
+
+
+# -- request bodies ------------------------------------------------------------------------
+
+
+def test_batch_body_keeps_the_input_text_and_inserts_assigned_ids() -> None:
+    batch = records('{"_id":"a", "n": 1.50}\n{}\n{ "x" : [1, 2] }')
+    batch[1].doc_id, batch[1].assigned = "id-1", True
+    batch[2].doc_id, batch[2].assigned = "id-2", True
+    body = bulkio.batch_body(batch)
+    assert body == (
+        b'{"docs":[{"_id":"a", "n": 1.50},{"_id":"id-1"},{"_id":"id-2","x" : [1, 2] }]}'
+    )
+    assert json.loads(body)["docs"][2] == {"_id": "id-2", "x": [1, 2]}
+
+
+def test_batch_body_new_edits_false() -> None:
+    body = bulkio.batch_body(records('{"_id":"a","_rev":"3-x"}'), new_edits=False)
+    assert json.loads(body) == {"new_edits": False, "docs": [{"_id": "a", "_rev": "3-x"}]}
+
+
+# -- the journal -------------------------------------------------------------------------------
+
+
+def test_journal_round_trip_and_torn_last_line(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    journal = Journal(path)
+    journal.open({"db": "d", "batch_size": 2})
+    batch = records('{"_id":"a"}\n{"n":1}')
+    journal.batch_started(0, batch, {1: "u1"})
+    journal.batch_done(0, 2, 0)
+    journal.batch_started(1, batch, {1: "u2"})
+    journal.close()
+    with path.open("a") as stream:
+        stream.write('{"done": 1, "writ')  # killed in the middle of a record
+    state = Journal.read(path)
+    assert state.header["db"] == "d"
+    assert state.done == {0: (2, 0)}
+    assert state.started == {0: {1: "u1"}, 1: {1: "u2"}}
+    lines = [json.loads(line) for line in path.read_text().splitlines()[:-1]]
+    assert lines[1] == {"batch": 0, "first": 0, "count": 2, "lines": [1, 2], "ids": {"1": "u1"}}
+
+
+def test_journal_refuses_other_files(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    path.write_text('{"hello": 1}\n')
+    with pytest.raises(bulkio.JournalError, match="not a couchctl load journal"):
+        Journal.read(path)
+
+
+# -- load against a mocked server -------------------------------------------------------------
+
+
+@pytest.fixture
+async def couch() -> AsyncIterator[CouchClient]:
+    async with CouchClient(BASE, retries=2, backoff=0.001) as client:
+        yield client
+
+
+FAST = {"backoff": 0.001, "max_backoff": 0.002}
+
+
+class Rejects:
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+
+    def __call__(self, record: Record, error: str, reason: str, result: dict[str, Any]) -> None:
+        self.entries.append(
+            {
+                "line": record.line,
+                "id": record.doc_id,
+                "error": error,
+                "reason": reason,
+                "doc": record.doc(),
+            }
+        )
+
+
+def posted_docs(request: httpx.Request) -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = json.loads(request.content)["docs"]
+    return docs
+
+
+def ok_for_each(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(
+        201, json=[{"ok": True, "id": d["_id"], "rev": "1-abc"} for d in posted_docs(request)]
+    )
+
+
+@pytest.mark.anyio
+async def test_load_assigns_ids_from_uuids_before_sending(
+    httpx_mock: HTTPXMock, couch: CouchClient, tmp_path: Path
+) -> None:
+    httpx_mock.add_response(url=f"{BASE}/_uuids?count=2", json={"uuids": ["u1", "u2"]})
+    httpx_mock.add_callback(ok_for_each, url=f"{BASE}/db/_bulk_docs")
+    journal = Journal(tmp_path / "j")
+    journal.open({"db": "db"})
+    batch = records('{"_id":"a"}\n{"n":1}\n{"n":2}')
+    summary = await bulkio.load(
+        couch,
+        "db",
+        iter(batch),
+        LoadOptions(batch_size=10, **FAST),
+        journal=journal,
+        reject=Rejects(),
+    )
+    assert (summary.written, summary.rejected, summary.batches) == (3, 0, 1)
+    post = httpx_mock.get_requests()[1]
+    assert post.method == "POST"
+    assert post.content == b'{"docs":[{"_id":"a"},{"_id":"u1","n":1},{"_id":"u2","n":2}]}'
+    state = Journal.read(tmp_path / "j")
+    assert state.started == {0: {1: "u1", 2: "u2"}}
+    assert state.done == {0: (3, 0)}
+
+
+@pytest.mark.anyio
+async def test_load_batches_and_rejects(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
+    def conflict_on_b(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            201,
+            json=[
+                {"id": d["_id"], "error": "conflict", "reason": "Document update conflict."}
+                if d["_id"] == "b"
+                else {"ok": True, "id": d["_id"], "rev": "1-x"}
+                for d in posted_docs(request)
+            ],
+        )
+
+    httpx_mock.add_callback(conflict_on_b, url=f"{BASE}/db/_bulk_docs", is_reusable=True)
+    rejects = Rejects()
+    text = "\n".join(json.dumps({"_id": k}) for k in "abcde")
+    summary = await bulkio.load(
+        couch,
+        "db",
+        iter(records(text)),
+        LoadOptions(batch_size=2, concurrency=2, **FAST),
+        reject=rejects,
+    )
+    assert (summary.written, summary.rejected, summary.batches) == (4, 1, 3)
+    sizes = sorted(len(posted_docs(r)) for r in httpx_mock.get_requests())
+    assert sizes == [1, 2, 2]
+    assert rejects.entries == [
+        {
+            "line": 2,
+            "id": "b",
+            "error": "conflict",
+            "reason": "Document update conflict.",
+            "doc": {"_id": "b"},
+        }
+    ]
+
+
+@pytest.mark.anyio
+async def test_load_retry_checks_what_the_server_already_has(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    # The first attempt is applied but its answer lost (502): the retry must not
+    # send "a" again (that would be a conflict), only "b" which is missing.
+    httpx_mock.add_response(
+        url=f"{BASE}/db/_bulk_docs",
+        method="POST",
+        status_code=502,
+        json={"error": "bad_gateway", "reason": "x"},
+    )
+    httpx_mock.add_response(
+        url=f"{BASE}/db/_all_docs?include_docs=true",
+        method="POST",
+        json={
+            "total_rows": 1,
+            "offset": None,
+            "rows": [
+                {
+                    "id": "a",
+                    "key": "a",
+                    "value": {"rev": "1-x"},
+                    "doc": {"_id": "a", "_rev": "1-x", "n": 1},
+                },
+                {"key": "b", "error": "not_found"},
+            ],
+        },
+    )
+    httpx_mock.add_callback(ok_for_each, url=f"{BASE}/db/_bulk_docs", method="POST")
+    summary = await bulkio.load(
+        couch,
+        "db",
+        iter(records('{"_id":"a","n":1}\n{"_id":"b","n":2}')),
+        LoadOptions(**FAST),
+        reject=Rejects(),
+    )
+    assert (summary.written, summary.rejected) == (2, 0)
+    requests = httpx_mock.get_requests()
+    assert json.loads(requests[1].content) == {"keys": ["a", "b"]}
+    assert posted_docs(requests[2]) == [{"_id": "b", "n": 2}]
+
+
+@pytest.mark.anyio
+async def test_load_gives_up_after_retries(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
+    from couchctl.client import ServerError
+
+    httpx_mock.add_response(
+        url=f"{BASE}/db/_bulk_docs",
+        status_code=503,
+        is_reusable=True,
+        json={"error": "unavailable", "reason": "x"},
+    )
+    httpx_mock.add_response(
+        url=f"{BASE}/db/_all_docs?include_docs=true",
+        is_reusable=True,
+        json={"rows": [{"key": "a", "error": "not_found"}]},
+    )
+    with pytest.raises(ServerError):
+        await bulkio.load(
+            couch,
+            "db",
+            iter(records('{"_id":"a"}')),
+            LoadOptions(retries=2, **FAST),
+            reject=Rejects(),
+        )
+    posts = [r for r in httpx_mock.get_requests() if r.url.path.endswith("_bulk_docs")]
+    assert len(posts) == 3
+
+
+@pytest.mark.anyio
+async def test_load_batch_refused_whole_is_split_to_the_culprit(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    def refuse_x(request: httpx.Request) -> httpx.Response:
+        if any(d.get("x") for d in posted_docs(request)):
+            return httpx.Response(400, json={"error": "bad_request", "reason": "x is not allowed"})
+        return ok_for_each(request)
+
+    httpx_mock.add_callback(refuse_x, url=f"{BASE}/db/_bulk_docs", is_reusable=True)
+    rejects = Rejects()
+    text = '{"_id":"a"}\n{"_id":"b"}\n{"_id":"c","x":1}\n{"_id":"d"}'
+    summary = await bulkio.load(
+        couch, "db", iter(records(text)), LoadOptions(**FAST), reject=rejects
+    )
+    assert (summary.written, summary.rejected) == (3, 1)
+    assert [(e["line"], e["id"], e["error"], e["reason"]) for e in rejects.entries] == [
+        (3, "c", "bad_request", "x is not allowed")
+    ]
+
+
+@pytest.mark.anyio
+async def test_resume_skips_done_batches_and_reuses_journal_ids(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    # Batch 0 done; batch 1 started with ids u3, u4: u3 reached the server, u4 did not.
+    state = bulkio.JournalState(
+        {"db": "db"}, done={0: (2, 0)}, started={0: {}, 1: {2: "u3", 3: "u4"}}
+    )
+    httpx_mock.add_response(
+        url=f"{BASE}/db/_all_docs?include_docs=true",
+        method="POST",
+        json={
+            "rows": [
+                {
+                    "id": "u3",
+                    "key": "u3",
+                    "value": {"rev": "1-x"},
+                    "doc": {"_id": "u3", "_rev": "1-x", "n": 3},
+                },
+                {"key": "u4", "error": "not_found"},
+            ]
+        },
+    )
+    httpx_mock.add_callback(ok_for_each, url=f"{BASE}/db/_bulk_docs", method="POST")
+    text = '{"n":1}\n{"n":2}\n{"n":3}\n{"n":4}'
+    summary = await bulkio.load(
+        couch,
+        "db",
+        iter(records(text)),
+        LoadOptions(batch_size=2, **FAST),
+        state=state,
+        reject=Rejects(),
+    )
+    assert (summary.written, summary.skipped, summary.rejected) == (2, 2, 0)
+    requests = httpx_mock.get_requests()
+    assert [r.url.path for r in requests] == ["/db/_all_docs", "/db/_bulk_docs"]  # no /_uuids
+    assert json.loads(requests[0].content) == {"keys": ["u3", "u4"]}
+    assert posted_docs(requests[1]) == [{"_id": "u4", "n": 4}]
+
+
+@pytest.mark.anyio
+async def test_resume_with_changed_input_is_refused(couch: CouchClient) -> None:
+    state = bulkio.JournalState({"db": "db"}, started={0: {5: "u5"}})
+    with pytest.raises(bulkio.JournalError, match="line 1"):
+        await bulkio.load(
+            couch,
+            "db",
+            iter(records('{"n":1}')),
+            LoadOptions(**FAST),
+            state=state,
+            reject=Rejects(),
+        )
+
+
+@pytest.mark.anyio
+async def test_new_edits_false_body_and_empty_answer(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    httpx_mock.add_response(url=f"{BASE}/db/_bulk_docs", status_code=201, json=[])
+    summary = await bulkio.load(
+        couch,
+        "db",
+        iter(records('{"_id":"a","_rev":"4-x"}', new_edits=False)),
+        LoadOptions(new_edits=False, **FAST),
+        reject=Rejects(),
+    )
+    assert summary.written == 1
+    request = httpx_mock.get_request()
+    assert request is not None
+    assert request.content == b'{"new_edits":false,"docs":[{"_id":"a","_rev":"4-x"}]}'
+
+
+# -- dump against a mocked server -----------------------------------------------------------
+
+
+def all_docs(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"total_rows": len(rows), "offset": 0, "rows": rows}
+
+
+def serve_all_docs(docs: list[dict[str, Any]]) -> Any:
+    ids = sorted(d["_id"] for d in docs)
+    by_id = {d["_id"]: d for d in docs}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        chosen = ids
+        if "startkey" in params:
+            chosen = [i for i in chosen if i >= json.loads(params["startkey"])]
+        if "endkey" in params:
+            assert params["inclusive_end"] == "false"
+            chosen = [i for i in chosen if i < json.loads(params["endkey"])]
+        rows = []
+        for i in chosen:
+            row: dict[str, Any] = {"id": i, "key": i, "value": {"rev": by_id[i]["_rev"]}}
+            if params.get("include_docs") == "true":
+                row["doc"] = by_id[i]
+            rows.append(row)
+        text = f'{{"total_rows":{len(ids)},"offset":0,"rows":[\r\n'
+        text += ",\r\n".join(json.dumps(r) for r in rows) + "\r\n]}\n"
+        return httpx.Response(200, text=text, headers={"Content-Type": "application/json"})
+
+    return answer
+
+
+DOCS = [{"_id": f"d{i:02d}", "_rev": f"{i % 3 + 1}-abc", "n": i} for i in range(7)] + [
+    {"_id": "_design/v", "_rev": "1-x", "views": {}},
+    {"_id": "att", "_rev": "2-y", "_attachments": {"a.txt": {"stub": True, "length": 3}}},
+]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("concurrency", [1, 3])
+async def test_dump_in_key_order(
+    httpx_mock: HTTPXMock, couch: CouchClient, concurrency: int
+) -> None:
+    httpx_mock.add_callback(serve_all_docs(DOCS), is_reusable=True)
+    chunks: list[list[dict[str, Any]]] = []
+    summary = await bulkio.dump(
+        couch,
+        "db",
+        bulkio.DumpOptions(batch_size=2, concurrency=concurrency),
+        lambda docs: chunks.append(list(docs)) and None,
+    )
+    got = [d["_id"] for chunk in chunks for d in chunk]
+    assert got == ["att"] + [f"d{i:02d}" for i in range(7)]  # _design/ left out
+    assert summary.documents == 8
+    assert summary.design == 1
+    assert summary.stripped_attachments == 1
+    assert "_attachments" not in chunks[0][0]
+    targets = [r.url for r in httpx_mock.get_requests()]
+    if concurrency > 1:
+        assert "include_docs" not in targets[0].params  # the cheap ids pass
+        ranges = [(u.params.get("startkey"), u.params.get("endkey")) for u in targets[1:]]
+        assert sorted(ranges, key=str) == sorted(
+            [
+                (None, '"d00"'),
+                ('"d00"', '"d02"'),
+                ('"d02"', '"d04"'),
+                ('"d04"', '"d06"'),
+                ('"d06"', None),
+            ],
+            key=str,
+        )
+        assert all(u.params["include_docs"] == "true" for u in targets[1:])
+    else:
+        assert [str(u) for u in targets] == [f"{BASE}/db/_all_docs?include_docs=true"]
+
+
+@pytest.mark.anyio
+async def test_dump_design_and_attachments(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
+    httpx_mock.add_callback(serve_all_docs(DOCS), is_reusable=True)
+    out: list[dict[str, Any]] = []
+    summary = await bulkio.dump(
+        couch,
+        "db",
+        bulkio.DumpOptions(batch_size=4, concurrency=2, include_design=True, attachments=True),
+        out.extend,
+    )
+    assert [d["_id"] for d in out] == sorted(d["_id"] for d in DOCS)
+    assert summary.stripped_attachments == 0
+    assert all(r.url.params.get("attachments") == "true" for r in httpx_mock.get_requests()[1:])
+
+
+@pytest.mark.anyio
+async def test_dump_retries_a_failed_range(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
+    serve = serve_all_docs(DOCS)
+    failed: list[str] = []
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("startkey") == '"d02"' and not failed:
+            failed.append("once")
+            raise httpx.RemoteProtocolError("peer closed connection", request=request)
+        return serve(request)  # type: ignore[no-any-return]
+
+    httpx_mock.add_callback(flaky, is_reusable=True)
+    out: list[dict[str, Any]] = []
+    options = bulkio.DumpOptions(batch_size=2, concurrency=2, include_design=True, **FAST)
+    await bulkio.dump(couch, "db", options, out.extend)
+    assert [d["_id"] for d in out] == sorted(d["_id"] for d in DOCS)
+    assert failed == ["once"]
+
+
+def test_jsonl_text() -> None:
+    assert bulkio.jsonl_text([{"a": "\u00e9"}, {"b": [1, 2]}]) == '{"a":"\u00e9"}\n{"b":[1,2]}\n'
