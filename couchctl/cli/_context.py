@@ -67,5 +67,15 @@ class GlobalOptions:
 
 
 def global_options(ctx: typer.Context) -> GlobalOptions:
-    obj = ctx.find_root().obj
-    return obj if isinstance(obj, GlobalOptions) else GlobalOptions()
+    root = ctx.find_root()
+    obj = root.obj
+    if isinstance(obj, GlobalOptions):
+        return obj
+    # Shell completion parses the command line without running the app callback:
+    # take the global options from what was parsed.
+    from dataclasses import fields
+
+    known = {f.name for f in fields(GlobalOptions)}
+    return GlobalOptions(
+        **{k: v for k, v in (root.params or {}).items() if k in known and v is not None}
+    )

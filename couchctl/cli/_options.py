@@ -46,26 +46,22 @@ def output_mode(json_flag: bool = False, jsonl_flag: bool = False) -> Mode:
 
 
 def complete_db(ctx: typer.Context, incomplete: str) -> list[str]:
-    """Database names from the server (short timeout; nothing on any failure)."""
+    """Database names from the server (short timeout, no retries; nothing on any failure)."""
     try:
-        import httpx
+        from dataclasses import replace
 
-        settings = global_options(ctx).settings_quiet()
-        auth = None
-        if settings.user and settings.password:
-            auth = httpx.BasicAuth(settings.user, settings.password)
-        headers = {"Accept": "application/json"}
-        if settings.token:
-            headers["Authorization"] = f"Bearer {settings.token}"
-        response = httpx.get(
-            settings.url + "/_all_dbs",
-            auth=auth,
-            headers=headers,
-            timeout=1.0,
-            verify=not settings.insecure,
-        )
-        names = response.json() if response.status_code == 200 else []
-        return [n for n in names if isinstance(n, str) and n.startswith(incomplete)]
+        import anyio
+
+        from couchctl.client import CouchClient
+
+        settings = replace(global_options(ctx).settings_quiet(), timeout=1.0, retries=0)
+
+        async def names() -> list[str]:
+            async with CouchClient.from_settings(settings) as couch:
+                return await couch.all_dbs()
+
+        found = anyio.run(names)
+        return [n for n in found if isinstance(n, str) and n.startswith(incomplete)]
     except Exception:
         return []
 

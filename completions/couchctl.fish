@@ -1,0 +1,1 @@
+complete --command couchctl --no-files --arguments "(env _COUCHCTL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) couchctl)" --condition "env _COUCHCTL_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) couchctl"
