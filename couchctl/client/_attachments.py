@@ -9,7 +9,8 @@ CouchDB sends no Content-MD5. Its attachment ETag is the quoted base64 MD5 of
 the bytes *as stored*, and `text/*`, JSON, JavaScript and XML attachments are
 stored gzip-compressed. So a download asks for `Accept-Encoding: gzip`, hashes
 the raw bytes as they arrive (`aiter_raw`), counts them against Content-Length,
-and inflates gzip itself.
+and inflates gzip itself. (A server or proxy that gzips on the fly announces the
+MD5 of the decoded bytes: that digest is accepted too.)
 """
 
 from __future__ import annotations
@@ -159,6 +160,10 @@ class AttachmentInfo:
         }
 
 
+def _md5_digest(md5: Any) -> str:
+    return "md5-" + base64.b64encode(md5.digest()).decode("ascii")
+
+
 def _int_header(response: httpx.Response, name: str) -> int | None:
     value = response.headers.get(name)
     if value is None:
@@ -173,9 +178,11 @@ class AttachmentDownload:
     """An attachment being downloaded: headers now, bytes by `iter_bytes()`.
 
     Iterating to the end checks the raw byte count against Content-Length and
-    their MD5 against the ETag (when `verify`), raising IntegrityError on a
-    mismatch, so a caller that writes chunks to a temporary file keeps it only
-    when the iteration ends normally.
+    the MD5 against the ETag (when `verify`): of the raw bytes (CouchDB's digest
+    of gzip-stored attachments) or, for a gzip answer, of the decoded ones (what
+    a server compressing on the fly announces). A mismatch raises IntegrityError,
+    so a caller that writes chunks to a temporary file keeps it only when the
+    iteration ends normally.
     """
 
     def __init__(self, response: httpx.Response, *, verify: bool = True) -> None:
@@ -196,12 +203,15 @@ class AttachmentDownload:
 
     async def iter_bytes(self) -> AsyncIterator[bytes]:
         """The attachment's bytes (gzip undone), verified when the stream ends."""
-        md5 = hashlib.md5(usedforsecurity=False)
+        raw_md5 = hashlib.md5(usedforsecurity=False)
+        # CouchDB's digest covers the stored (gzip) bytes; a server or proxy that
+        # compresses on the fly announces the digest of the decoded bytes instead.
+        decoded_md5 = hashlib.md5(usedforsecurity=False)
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if self.encoding != "identity" else None
         async for raw in self._response.aiter_raw():
             if not raw:
                 continue
-            md5.update(raw)
+            raw_md5.update(raw)
             self.received += len(raw)
             if inflater is None:
                 self.decoded += len(raw)
@@ -212,6 +222,7 @@ class AttachmentDownload:
             except zlib.error as exc:
                 raise IntegrityError(f"the gzip-encoded attachment is corrupt: {exc}") from exc
             if data:
+                decoded_md5.update(data)
                 self.decoded += len(data)
                 yield data
         if inflater is not None:
@@ -220,6 +231,7 @@ class AttachmentDownload:
             except zlib.error as exc:  # pragma: no cover - flush rarely fails
                 raise IntegrityError(f"the gzip-encoded attachment is corrupt: {exc}") from exc
             if tail:
+                decoded_md5.update(tail)
                 self.decoded += len(tail)
                 yield tail
             if not inflater.eof:
@@ -229,10 +241,13 @@ class AttachmentDownload:
                 f"received {self.received} bytes, the server announced {self.transfer_length}"
             )
         if self.verify and self.digest is not None:
-            got = "md5-" + base64.b64encode(md5.digest()).decode("ascii")
-            if got != self.digest:
+            got = {_md5_digest(raw_md5)}
+            if inflater is not None:
+                got.add(_md5_digest(decoded_md5))
+            if self.digest not in got:
                 raise IntegrityError(
-                    f"digest mismatch: the server announced {self.digest}, the bytes give {got}"
+                    f"digest mismatch: the server announced {self.digest}, "
+                    f"the bytes give {' / '.join(sorted(got))}"
                 )
 
     def __aiter__(self) -> AsyncIterator[bytes]:

@@ -320,6 +320,21 @@ async def test_download_large_gzip_stream(couch: CouchClient, httpx_mock: HTTPXM
     assert stream.digest == f"md5-{etag}"
 
 
+async def test_download_compressed_on_the_fly_verifies_the_decoded_digest(
+    couch: CouchClient, httpx_mock: HTTPXMock
+) -> None:
+    # a proxy (or the stand-in) gzips an identity attachment: the ETag is the text's MD5
+    text = b"plain text " * 500
+    etag = base64.b64encode(hashlib.md5(text).digest()).decode()
+    httpx_mock.add_response(
+        headers={"Content-Encoding": "gzip", "ETag": f'"{etag}"'},
+        stream=IteratorStream([gzip.compress(text)]),
+    )
+    data, stream = await download(couch, "db", "d", "t.txt")
+    assert data == text
+    assert stream.received < len(text)
+
+
 @pytest.mark.parametrize("name", ["150-att-get-missing-404", "151-att-get-missing-doc-404"])
 async def test_download_missing_raises_not_found(
     couch: CouchClient, httpx_mock: HTTPXMock, name: str
