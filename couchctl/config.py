@@ -16,7 +16,6 @@ profile is named.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -115,6 +114,8 @@ def _read_profile(
         if name is not None:
             raise ConfigError(f"profile {name!r} not found: {path} does not exist")
         return {}, None
+    import tomllib  # only when there is a file to read
+
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

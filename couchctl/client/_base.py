@@ -476,16 +476,31 @@ def parse_json(response: httpx.Response) -> Any:
         ) from exc
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    """`exc` and what caused it (httpx wraps httpcore, which wraps the OSError)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain and len(chain) < 8:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
 def _transport_reason(exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
-    if (
-        "ConnectionRefused" in repr(exc.__cause__)
-        or "Connection refused" in text
-        or "Errno 111" in text
+    chain = _causes(exc)
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or any(
+        "Connection refused" in str(e) or "Errno 111" in str(e) for e in chain
     ):
         return "connection refused"
-    if isinstance(exc, httpx.ConnectError) and (
+    if any(isinstance(e, ConnectionResetError) for e in chain):
+        return "connection reset by the server"
+    import socket
+
+    if any(isinstance(e, socket.gaierror) for e in chain) or (
         "Name or service not known" in text or "nodename" in text
     ):
         return f"cannot resolve the host ({text})"
+    if any(isinstance(e, ssl.SSLError) for e in chain):
+        return f"TLS failed ({text})"
     return text
