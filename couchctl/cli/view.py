@@ -37,7 +37,7 @@ class Update(StrEnum):
     lazy = "lazy"
 
 
-def checked(ctx: typer.Context, parse: Callable[[], T]) -> T:
+def _checked(ctx: typer.Context, parse: Callable[[], T]) -> T:
     """Run flag parsing under the CLI's error mapping: bad input exits 2 before any request."""
     results: list[T] = []
     run_local(ctx, lambda out: results.append(parse()))
@@ -239,7 +239,7 @@ def query(
             k: v for k, v in options.items() if v is not None
         }
 
-    mode, options = checked(ctx, parse)
+    mode, options = _checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> None:
         if mode == "jsonl":
@@ -289,7 +289,7 @@ def info(ctx: typer.Context, db: DbArg, ddoc: DdocArg, json_flag: JsonFlag = Fal
 
     Example: couchctl view info mydb dd
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
+    mode = _checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.des_info(db, ddoc)
@@ -340,7 +340,7 @@ def list_(
 
     Example: couchctl view list mydb
     """
-    mode = checked(ctx, lambda: output_mode(json_flag, jsonl_flag))
+    mode = _checked(ctx, lambda: output_mode(json_flag, jsonl_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         from couchctl.render import Column
