@@ -1,0 +1,167 @@
+"""Start-up time of couchctl against a local server, beside `python -c pass` and curl.
+
+    python bench/startup.py [--runs N]
+
+Reports the median wall time of:
+  python -c pass                       the interpreter alone
+  couchctl --version                   the fast path (no Typer)
+  couchctl --help                      the command tree and rich help
+  couchctl db info DB --json           one request: settings, client, one GET
+  curl URL/DB                          the same request without Python
+
+against COUCH_URL, or else the stand-in server (pouchdb-server) started here.
+Uses hyperfine when it is installed, else its own timing loop. Measure with a
+non-editable install (`pip install .`): the editable finder alone costs ~25 ms.
+Targets: --version < 80 ms, one-request commands < 150 ms (median).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGETS_MS = {"couchctl --version": 80.0, "couchctl db info DB --json": 150.0}
+
+
+def couchctl() -> list[str]:
+    exe = shutil.which("couchctl", path=str(Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-m", "couchctl"]
+
+
+def split_credentials(url: str) -> tuple[str, str | None]:
+    """The URL without userinfo, and `user:password` for curl (or None)."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url.rstrip("/"), None
+    bare = urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+    return bare.rstrip("/"), f"{parts.username}:{parts.password or ''}"
+
+
+def http(method: str, url: str, userinfo: str | None) -> None:
+    import base64
+
+    request = urllib.request.Request(url, method=method, headers={"Accept": "application/json"})
+    if userinfo:
+        request.add_header("Authorization", "Basic " + base64.b64encode(userinfo.encode()).decode())
+    with urllib.request.urlopen(request, timeout=30) as response:
+        response.read()
+
+
+def time_loop(command: list[str], runs: int, env: dict[str, str]) -> list[float]:
+    subprocess.run(command, env=env, capture_output=True, check=False)  # warm the caches
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = subprocess.run(command, env=env, capture_output=True, check=False)
+        times.append((time.perf_counter() - started) * 1000)
+        if result.returncode != 0:
+            raise SystemExit(
+                f"{command} failed ({result.returncode}): {result.stderr.decode()[-500:]}"
+            )
+    return times
+
+
+def time_hyperfine(command: list[str], runs: int, env: dict[str, str]) -> list[float]:
+    import shlex
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "h.json"
+        subprocess.run(
+            [
+                "hyperfine",
+                "-N",
+                "--warmup",
+                "2",
+                "--runs",
+                str(runs),
+                "--export-json",
+                str(out),
+                shlex.join(command),
+            ],
+            env=env,
+            capture_output=True,
+            check=True,
+        )
+        data = json.loads(out.read_text())
+    return [t * 1000 for t in data["results"][0]["times"]]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--no-hyperfine", action="store_true", help="always use the Python loop")
+    args = parser.parse_args()
+
+    env = dict(os.environ)
+    env.pop("COUCHCTL_PROFILE", None)
+    env["NO_COLOR"] = "1"
+    standin = None
+    if not env.get("COUCH_URL"):
+        sys.path.insert(0, str(ROOT))
+        from tests.standin import start
+
+        print(
+            "COUCH_URL is not set: starting the stand-in server (pouchdb-server)", file=sys.stderr
+        )
+        standin = start()
+        env["COUCH_URL"] = standin.admin_url
+    base, userinfo = split_credentials(env["COUCH_URL"])
+    db = f"bench-{uuid.uuid4().hex[:8]}"
+    use_hyperfine = shutil.which("hyperfine") is not None and not args.no_hyperfine
+    timer = time_hyperfine if use_hyperfine else time_loop
+    curl = shutil.which("curl")
+    try:
+        http("PUT", f"{base}/{db}", userinfo)
+        cases: list[tuple[str, list[str]]] = [
+            ("python -c pass", [sys.executable, "-c", "pass"]),
+            ("couchctl --version", [*couchctl(), "--version"]),
+            ("couchctl --help", [*couchctl(), "--help"]),
+            ("couchctl db info DB --json", [*couchctl(), "db", "info", db, "--json"]),
+        ]
+        if curl:
+            auth = ["-u", userinfo] if userinfo else []
+            cases.append(
+                (
+                    "curl URL/DB",
+                    [curl, "-sf", *auth, "-H", "Accept: application/json", f"{base}/{db}"],
+                )
+            )
+        print(
+            f"timer: {'hyperfine' if use_hyperfine else 'Python loop'}, {args.runs} runs each, "
+            f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}"
+        )
+        print(f"{'command':32} {'median ms':>10} {'min ms':>8} {'target':>8}")
+        failed = False
+        for name, command in cases:
+            times = timer(command, args.runs, env)
+            median = statistics.median(times)
+            target = TARGETS_MS.get(name)
+            mark = ""
+            if target is not None:
+                ok = median < target
+                failed |= not ok
+                mark = f"< {target:.0f} {'ok' if ok else 'MISSED'}"
+            print(f"{name:32} {median:10.1f} {min(times):8.1f} {mark:>8}")
+        return 1 if failed else 0
+    finally:
+        try:
+            http("DELETE", f"{base}/{db}", userinfo)
+        finally:
+            if standin is not None:
+                standin.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
