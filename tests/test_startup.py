@@ -1,0 +1,89 @@
+"""Start-up stays cheap: the CLI imports neither httpx, anyio nor rich tables until
+a command needs them, and --version needs not even Typer."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+HEAVY = ("httpx", "anyio", "rich.table", "rich.console", "couchctl.client")
+
+
+def loaded_after(code: str) -> list[str]:
+    """The heavy modules loaded after running `code` in a fresh interpreter."""
+    probe = (
+        f"{code}\nimport json, sys\nprint(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    loaded: list[str] = json.loads(result.stdout.splitlines()[-1])
+    return loaded
+
+
+def test_importing_the_app_loads_nothing_heavy() -> None:
+    assert loaded_after("import couchctl.cli, couchctl.cli._app") == []
+
+
+def test_building_every_command_loads_nothing_heavy() -> None:
+    # Loads every group module and turns every command into a click command.
+    code = (
+        "import typer.main\n"
+        "from couchctl.cli._app import app\n"
+        "root = typer.main.get_command(app)\n"
+        "assert len([c for g in root.commands.values() for c in g.commands]) > 10\n"
+    )
+    assert loaded_after(code) == []
+
+
+def test_version_fast_path_skips_typer() -> None:
+    code = (
+        "import sys\n"
+        "sys.argv = ['couchctl', '--version']\n"
+        "from couchctl.cli import main\n"
+        "main()\n"
+        "assert 'typer' not in sys.modules, 'typer was imported for --version'\n"
+    )
+    assert loaded_after(code) == []
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "couchctl", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "NO_COLOR": "1", "TERMINAL_WIDTH": "100"},
+    )
+
+
+def test_version() -> None:
+    from couchctl import __version__
+
+    result = run("--version")
+    assert result.returncode == 0
+    assert result.stdout == f"couchctl {__version__}\n"
+
+
+def test_help_works() -> None:
+    result = run("--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage: couchctl" in result.stdout
+    for group in ("server", "db", "doc", "att", "view", "find", "bulk"):
+        assert f" {group} " in result.stdout
+    assert result.stderr == ""
+
+
+def test_group_help_works() -> None:
+    result = run("db", "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage: couchctl db" in result.stdout
