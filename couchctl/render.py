@@ -141,6 +141,11 @@ class Output:
         self.stdout.write(dumps_line(value) + "\n")
         self.stdout.flush()
 
+    def jsonl_text(self, text: str) -> None:
+        """Many JSON Lines records already serialised (`bulk dump`), written as is and flushed."""
+        self.stdout.write(text)
+        self.stdout.flush()
+
     def flush(self) -> None:
         self.stdout.flush()
 
