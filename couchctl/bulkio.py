@@ -30,6 +30,7 @@ import codecs
 import json
 import os
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -64,7 +65,6 @@ __all__ = [
     "check_input",
     "dump",
     "iter_records",
-    "jsonl_text",
     "load",
 ]
 
@@ -109,24 +109,55 @@ class JournalError(InvalidArgument):
 
 @dataclass(slots=True)
 class Record:
-    """One input document: its ordinal (0-based), its line, its text and its `_id`."""
+    """One input document: its ordinal (0-based), its line, its text and whether it has an `_id`.
+
+    `doc_id` is the input's `_id` (parsed from the text only when needed) or the
+    one assigned from /_uuids.
+    """
 
     ordinal: int
     line: int
     text: str
-    doc_id: str | None
-    assigned: bool = False  # `doc_id` came from /_uuids, not from the input
+    has_id: bool
+    known_id: str | None = None
+    assigned: bool = False  # the id came from /_uuids, not from the input
+
+    @property
+    def doc_id(self) -> str | None:
+        if self.known_id is None and self.has_id:
+            self.known_id = str(json.loads(self.text)["_id"])
+        return self.known_id
+
+    def assign(self, doc_id: str) -> None:
+        self.known_id = doc_id
+        self.assigned = True
 
     def doc(self) -> dict[str, Any]:
         """The document as sent (with its assigned `_id`)."""
         value: dict[str, Any] = json.loads(self.text)
         if self.assigned:
-            value = {"_id": self.doc_id, **value}
+            value = {"_id": self.known_id, **value}
         return value
 
 
-def check_document(value: Any, line: int, *, new_edits: bool = True) -> str | None:
-    """Raise InputError unless `value` is a document `_bulk_docs` would take; return its `_id`."""
+def _may_have_special_members(text: str) -> bool:
+    """False when the text cannot hold a top-level `_name` member other than `_id`/`_rev`.
+
+    Every member name starting with `_` puts a `"_` in the text; `"_id"` and
+    `"_rev"` account for at most one each. Escapes (`\\u005f`) defeat this, so
+    they count as maybe.
+    """
+    return text.count('"_') > ('"_id"' in text) + ('"_rev"' in text) or "\\u" in text
+
+
+def check_document(
+    value: Any, line: int, *, new_edits: bool = True, text: str | None = None
+) -> str | None:
+    """Raise InputError unless `value` is a document `_bulk_docs` would take; return its `_id`.
+
+    `text`, the value's JSON text when known, lets the member check be skipped
+    when no member can start with an underscore.
+    """
     if not isinstance(value, dict):
         raise InputError(line, f"a document must be a JSON object, not {_json_type(value)}")
     doc_id = value.get("_id")
@@ -138,9 +169,10 @@ def check_document(value: Any, line: int, *, new_edits: bool = True) -> str | No
                 line,
                 f"illegal _id {doc_id!r}: only _design/ and _local/ ids may start with an underscore",
             )
-    for name in value:
-        if name.startswith("_") and name not in SPECIAL_MEMBERS:
-            raise InputError(line, f"bad special document member {name!r}")
+    if text is None or _may_have_special_members(text):
+        for name in value:
+            if name[:1] == "_" and name not in SPECIAL_MEMBERS:
+                raise InputError(line, f"bad special document member {name!r}")
     rev = value.get("_rev")
     if rev is not None and not isinstance(rev, str):
         raise InputError(line, "_rev must be a string")
@@ -312,22 +344,36 @@ def _array_elements(head: bytes, stream: IO[bytes]) -> Iterator[tuple[int, str, 
         raise InputError(where(), "unexpected text after the JSON array")
 
 
-def iter_records(stream: IO[bytes], *, new_edits: bool = True) -> Iterator[Record]:
-    """The documents of JSON Lines or JSON array input, checked one by one."""
+def iter_records(
+    stream: IO[bytes], *, new_edits: bool = True, checked: bool = False
+) -> Iterator[Record]:
+    """The documents of JSON Lines or JSON array input, checked one by one.
+
+    `checked=True` is for input that `check_input` has just passed: JSON Lines are
+    then not decoded again unless the text leaves open whether there is an `_id`.
+    """
     head, first = _first_char(stream)
     if first == "":
         return
     ordinal = 0
     if first == "[":
         for line, text, value in _array_elements(head, stream):
-            doc_id = check_document(value, line, new_edits=new_edits)
-            yield Record(ordinal, line, text, doc_id)
+            if checked:
+                doc_id = value.get("_id") if isinstance(value, dict) else None
+            else:
+                doc_id = check_document(value, line, new_edits=new_edits, text=text)
+            yield Record(ordinal, line, text, doc_id is not None, doc_id)
             ordinal += 1
         return
     for line, text in _lines(head, stream):
-        value = _parse(text, line)
-        doc_id = check_document(value, line, new_edits=new_edits)
-        yield Record(ordinal, line, text, doc_id)
+        if checked and '"_id"' not in text and "\\u" not in text:
+            yield Record(ordinal, line, text, False)
+        elif checked and text.startswith('{"_id":'):
+            yield Record(ordinal, line, text, True)
+        else:
+            value = _parse(text, line)
+            doc_id = check_document(value, line, new_edits=new_edits, text=text)
+            yield Record(ordinal, line, text, doc_id is not None, doc_id)
         ordinal += 1
 
 
@@ -401,14 +447,27 @@ class Journal:
         else:
             self._file = self.path.open("a", encoding="utf-8")
 
-    def _append(self, record: dict[str, Any]) -> None:
+    def _write(self, record: dict[str, Any]) -> None:
         assert self._file is not None
         self._file.write(dumps(record) + "\n")
         self._file.flush()
+
+    def _append(self, record: dict[str, Any]) -> None:
+        self._write(record)
+        assert self._file is not None
         os.fsync(self._file.fileno())
 
-    def batch_started(self, batch: int, records: list[Record], ids: dict[int, str]) -> None:
-        self._append(
+    async def _append_async(self, record: dict[str, Any]) -> None:
+        # fsync in a worker thread: the other batches in flight go on meanwhile.
+        import anyio
+
+        self._write(record)
+        assert self._file is not None
+        await anyio.to_thread.run_sync(os.fsync, self._file.fileno())
+
+    async def batch_started(self, batch: int, records: list[Record], ids: dict[int, str]) -> None:
+        """Record a batch and the ids given to it; durable before the batch is sent."""
+        await self._append_async(
             {
                 "batch": batch,
                 "first": records[0].ordinal,
@@ -418,8 +477,8 @@ class Journal:
             }
         )
 
-    def batch_done(self, batch: int, written: int, rejected: int) -> None:
-        self._append({"done": batch, "written": written, "rejected": rejected})
+    async def batch_done(self, batch: int, written: int, rejected: int) -> None:
+        await self._append_async({"done": batch, "written": written, "rejected": rejected})
 
     def close(self) -> None:
         if self._file is not None:
@@ -481,15 +540,19 @@ def _too_big_or_bad(exc: BaseException) -> bool:
     return isinstance(exc, BadRequest) or (isinstance(exc, ClientError) and exc.status == 413)
 
 
+_PLAIN_ID = re.compile(r"[0-9A-Za-z_-]+")
+
+
 def batch_body(records: list[Record], *, new_edits: bool = True) -> bytes:
     """`{"docs":[...]}` from the records' text; an `_id` is written into those without one."""
     parts: list[str] = []
     for record in records:
         text = record.text
         if record.assigned:
+            doc_id = record.known_id or ""
+            quoted = f'"{doc_id}"' if _PLAIN_ID.fullmatch(doc_id) else dumps(doc_id)
             rest = text[1:].lstrip()
-            sep = "" if rest.startswith("}") else ","
-            text = '{"_id":' + dumps(record.doc_id) + sep + rest
+            text = '{"_id":' + quoted + ("" if rest[:1] == "}" else ",") + rest
         parts.append(text)
     head = '{"new_edits":false,"docs":[' if not new_edits else '{"docs":['
     return (head + ",".join(parts) + "]}").encode()
@@ -562,23 +625,22 @@ class _Loader:
             ids = state.started[number]
             verify = True
         else:
-            missing = [r for r in records if r.doc_id is None]
+            missing = [r for r in records if not r.has_id]
             fresh = await self.couch.bulk_new_ids(len(missing)) if missing else []
             ids = {r.ordinal: new for r, new in zip(missing, fresh, strict=True)}
             if self.journal is not None:
-                self.journal.batch_started(number, records, ids)
+                await self.journal.batch_started(number, records, ids)
         for record in records:
-            if record.doc_id is None:
+            if not record.has_id:
                 if record.ordinal not in ids:
                     raise JournalError(
                         f"the journal has no id for the document on line {record.line}: "
                         "the input changed since the interrupted load"
                     )
-                record.doc_id = ids[record.ordinal]
-                record.assigned = True
+                record.assign(ids[record.ordinal])
         written, rejected = await self._send(records, verify)
         if self.journal is not None:
-            self.journal.batch_done(number, written, rejected)
+            await self.journal.batch_done(number, written, rejected)
         self.summary.written += written
         self.summary.rejected += rejected
         self.progress(len(records))
@@ -703,12 +765,7 @@ async def load(
 # -- dump ---------------------------------------------------------------------------------
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
-def jsonl_text(docs: list[dict[str, Any]]) -> str:
-    """Documents as JSON Lines text (compact, UTF-8 kept), one encoder for all."""
-    encode = _ENCODER.encode
-    return "".join([encode(doc) + "\n" for doc in docs])
+Emit = Callable[[str, int], Awaitable[None] | None]
 
 
 @dataclass
@@ -737,7 +794,7 @@ class _Dumper:
         couch: CouchClient,
         db: str,
         options: DumpOptions,
-        emit: Callable[[list[dict[str, Any]]], Awaitable[None] | None],
+        emit: Emit,
     ) -> None:
         self.couch = couch
         self.db = db
@@ -745,7 +802,8 @@ class _Dumper:
         self.emit = emit
         self.summary = DumpSummary()
 
-    def _keep(self, row: Any, out: list[dict[str, Any]]) -> None:
+    def _keep(self, row: Any, out: list[str]) -> None:
+        """Append the row's document, as one JSON Lines record, unless it is left out."""
         if not isinstance(row, dict):
             return
         doc = row.get("doc")
@@ -764,17 +822,20 @@ class _Dumper:
             # out and say so; --attachments keeps the data inline.
             del doc["_attachments"]
             self.summary.stripped_attachments += 1
-        out.append(doc)
+        out.append(_ENCODER.encode(doc))
 
-    async def _emit(self, docs: list[dict[str, Any]]) -> None:
-        self.summary.documents += len(docs)
-        result = self.emit(docs)
+    async def _emit(self, lines: list[str]) -> None:
+        if not lines:
+            return
+        self.summary.documents += len(lines)
+        lines.append("")
+        result = self.emit("\n".join(lines), len(lines) - 1)
         if result is not None:
             await result
 
     async def single(self) -> None:
         """One streamed `_all_docs?include_docs=true` request."""
-        chunk: list[dict[str, Any]] = []
+        chunk: list[str] = []
         pages = self.couch.bulk_iter_range(self.db, attachments=self.options.attachments or None)
         async for page in pages:
             for row in page:
@@ -782,16 +843,15 @@ class _Dumper:
             if len(chunk) >= self.options.batch_size:
                 await self._emit(chunk)
                 chunk = []
-        if chunk:
-            await self._emit(chunk)
+        await self._emit(chunk)
         self.summary.ranges = 1
 
-    async def _fetch(self, start: str | None, end: str | None) -> list[dict[str, Any]]:
+    async def _fetch(self, start: str | None, end: str | None) -> list[str]:
         import anyio
 
         attempt = 0
         while True:
-            docs: list[dict[str, Any]] = []
+            docs: list[str] = []
             try:
                 rows = self.couch.bulk_iter_range(
                     self.db, start, end, attachments=self.options.attachments or None
@@ -812,8 +872,9 @@ class _Dumper:
         import anyio
 
         options = self.options
-        window = anyio.Semaphore(max(1, options.concurrency) * 2)
-        results: dict[int, list[dict[str, Any]]] = {}
+        # Ranges fetched or waiting for their turn: the reorder buffer's bound.
+        window = anyio.Semaphore(max(1, options.concurrency) + 2)
+        results: dict[int, list[str]] = {}
         ready = anyio.Event()
         total_ranges: list[int] = []
 
@@ -872,9 +933,10 @@ async def dump(
     couch: CouchClient,
     db: str,
     options: DumpOptions,
-    emit: Callable[[list[dict[str, Any]]], Awaitable[None] | None],
+    emit: Emit,
 ) -> DumpSummary:
-    """Hand every document of `db` to `emit`, in key order, a list at a time."""
+    """Hand every document of `db` to `emit` as JSON Lines text, in key order, a range
+    at a time: `emit(text, number_of_documents)`."""
     dumper = _Dumper(couch, db, options, emit)
     started = time.monotonic()
     with _first_error():

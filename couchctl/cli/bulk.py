@@ -359,7 +359,7 @@ def load_command(
                 summary = await bulkio.load(
                     couch,
                     db,
-                    bulkio.iter_records(stream, new_edits=new_edits),
+                    bulkio.iter_records(stream, new_edits=new_edits, checked=path is not None),
                     options,
                     journal=journal_file,
                     state=state,
@@ -501,14 +501,12 @@ def dump_command(
         try:
             with out.progress(f"dumping {db}", total=total, unit="docs") as bar:
 
-                def emit(docs: list[dict[str, Any]]) -> None:
+                def emit(text: str, count: int) -> None:
                     if handle is not None:
-                        handle.write(bulkio.jsonl_text(docs))
+                        handle.write(text)
                     else:
-                        for doc in docs:
-                            out.jsonl(doc)
-                        out.flush()
-                    bar.advance(len(docs))
+                        out.jsonl_text(text)
+                    bar.advance(count)
 
                 summary = await bulkio.dump(couch, db, options, emit)
             if handle is not None and part is not None and target is not None:

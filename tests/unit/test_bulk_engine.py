@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from pytest_httpx import HTTPXMock
@@ -155,6 +156,30 @@ def test_no_new_edits_needs_id_and_rev() -> None:
         records('{"_id":"a","_rev":"1-x"}\n{"_id":"b"}', new_edits=False)
 
 
+def test_checked_input_is_not_decoded_again_unless_needed() -> None:
+    text = '{"n":1}\n{"_id":"a","n":2}\n{"x":{"_id":"nested"}}\n{"\\u005fid":"esc"}'
+    got = records(text, checked=True)
+    assert [r.has_id for r in got] == [False, True, False, True]
+    assert got[1].known_id is None  # not parsed yet
+    assert got[1].doc_id == "a"  # parsed when asked for
+    assert got[3].doc_id == "esc"
+
+
+@pytest.mark.parametrize(
+    ("text", "maybe"),
+    [
+        ('{"n":1}', False),
+        ('{"_id":"a","_rev":"1-x","n":{"_id":"b"}}', True),
+        ('{"_id":"a","_rev":"1-x","n":1}', False),
+        ('{"_id":"a","_foo":1}', True),
+        ('{"_foo":"_id"}', True),
+        ('{"\\u005ffoo":1}', True),
+    ],
+)
+def test_special_member_shortcut(text: str, maybe: bool) -> None:
+    assert bulkio._may_have_special_members(text) is maybe
+
+
 def test_check_input_counts_a_file(tmp_path: Path) -> None:
     path = tmp_path / "in.jsonl"
     path.write_text('{"a":1}\n{"b":2}\n\n{"c":3}\n')
@@ -169,13 +194,16 @@ def test_check_input_counts_a_file(tmp_path: Path) -> None:
 
 def test_batch_body_keeps_the_input_text_and_inserts_assigned_ids() -> None:
     batch = records('{"_id":"a", "n": 1.50}\n{}\n{ "x" : [1, 2] }')
-    batch[1].doc_id, batch[1].assigned = "id-1", True
-    batch[2].doc_id, batch[2].assigned = "id-2", True
+    batch[1].assign("id-1")
+    batch[2].assign('id-\u00e9"')
     body = bulkio.batch_body(batch)
-    assert body == (
-        b'{"docs":[{"_id":"a", "n": 1.50},{"_id":"id-1"},{"_id":"id-2","x" : [1, 2] }]}'
+    assert (
+        body
+        == (
+            '{"docs":[{"_id":"a", "n": 1.50},{"_id":"id-1"},{"_id":"id-\u00e9\\"","x" : [1, 2] }]}'
+        ).encode()
     )
-    assert json.loads(body)["docs"][2] == {"_id": "id-2", "x": [1, 2]}
+    assert json.loads(body)["docs"][2] == {"_id": 'id-\u00e9"', "x": [1, 2]}
 
 
 def test_batch_body_new_edits_false() -> None:
@@ -191,9 +219,9 @@ def test_journal_round_trip_and_torn_last_line(tmp_path: Path) -> None:
     journal = Journal(path)
     journal.open({"db": "d", "batch_size": 2})
     batch = records('{"_id":"a"}\n{"n":1}')
-    journal.batch_started(0, batch, {1: "u1"})
-    journal.batch_done(0, 2, 0)
-    journal.batch_started(1, batch, {1: "u2"})
+    anyio.run(journal.batch_started, 0, batch, {1: "u1"})
+    anyio.run(journal.batch_done, 0, 2, 0)
+    anyio.run(journal.batch_started, 1, batch, {1: "u2"})
     journal.close()
     with path.open("a") as stream:
         stream.write('{"done": 1, "writ')  # killed in the middle of a record
@@ -509,6 +537,13 @@ def serve_all_docs(docs: list[dict[str, Any]]) -> Any:
     return answer
 
 
+def collect(out: list[dict[str, Any]]) -> Any:
+    def emit(text: str, count: int) -> None:
+        out.extend(json.loads(line) for line in text.splitlines())
+
+    return emit
+
+
 DOCS = [{"_id": f"d{i:02d}", "_rev": f"{i % 3 + 1}-abc", "n": i} for i in range(7)] + [
     {"_id": "_design/v", "_rev": "1-x", "views": {}},
     {"_id": "att", "_rev": "2-y", "_attachments": {"a.txt": {"stub": True, "length": 3}}},
@@ -522,11 +557,15 @@ async def test_dump_in_key_order(
 ) -> None:
     httpx_mock.add_callback(serve_all_docs(DOCS), is_reusable=True)
     chunks: list[list[dict[str, Any]]] = []
+
+    def emit(text: str, count: int) -> None:
+        assert text.endswith("\n")
+        docs = [json.loads(line) for line in text.splitlines()]
+        assert len(docs) == count
+        chunks.append(docs)
+
     summary = await bulkio.dump(
-        couch,
-        "db",
-        bulkio.DumpOptions(batch_size=2, concurrency=concurrency),
-        lambda docs: chunks.append(list(docs)) and None,
+        couch, "db", bulkio.DumpOptions(batch_size=2, concurrency=concurrency), emit
     )
     got = [d["_id"] for chunk in chunks for d in chunk]
     assert got == ["att"] + [f"d{i:02d}" for i in range(7)]  # _design/ left out
@@ -561,7 +600,7 @@ async def test_dump_design_and_attachments(httpx_mock: HTTPXMock, couch: CouchCl
         couch,
         "db",
         bulkio.DumpOptions(batch_size=4, concurrency=2, include_design=True, attachments=True),
-        out.extend,
+        collect(out),
     )
     assert [d["_id"] for d in out] == sorted(d["_id"] for d in DOCS)
     assert summary.stripped_attachments == 0
@@ -582,10 +621,6 @@ async def test_dump_retries_a_failed_range(httpx_mock: HTTPXMock, couch: CouchCl
     httpx_mock.add_callback(flaky, is_reusable=True)
     out: list[dict[str, Any]] = []
     options = bulkio.DumpOptions(batch_size=2, concurrency=2, include_design=True, **FAST)
-    await bulkio.dump(couch, "db", options, out.extend)
+    await bulkio.dump(couch, "db", options, collect(out))
     assert [d["_id"] for d in out] == sorted(d["_id"] for d in DOCS)
     assert failed == ["once"]
-
-
-def test_jsonl_text() -> None:
-    assert bulkio.jsonl_text([{"a": "\u00e9"}, {"b": [1, 2]}]) == '{"a":"\u00e9"}\n{"b":[1,2]}\n'
