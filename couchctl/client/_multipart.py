@@ -406,7 +406,10 @@ def related_body(
     """
     atts = list(attachments)
     boundary = boundary or new_boundary()
-    stubs = dict(doc.get("_attachments") or {})
+    # CouchDB pairs the parts with the `follows` stubs by order: the new ones go last,
+    # in the order of the parts, even when they replace an existing attachment.
+    replaced = {att.name for att in atts}
+    stubs = {k: v for k, v in (doc.get("_attachments") or {}).items() if k not in replaced}
     for att in atts:
         stubs[att.name] = {"follows": True, "content_type": att.content_type, "length": att.length}
     body_doc = {**doc, "_attachments": stubs}

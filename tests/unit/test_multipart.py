@@ -384,3 +384,15 @@ async def test_writer_refuses_a_source_of_the_wrong_length() -> None:
     _, _, body = related_body({}, [long])
     with pytest.raises(ProtocolError):
         await collect(body)
+
+
+@pytest.mark.anyio
+async def test_writer_orders_follows_stubs_like_the_parts() -> None:
+    first = RelatedAttachment("b", "text/plain", 1, source_of(b"B").source)
+    second = RelatedAttachment("a", "text/plain", 1, source_of(b"A").source)
+    doc = {"_attachments": {"a": {"stub": True}, "keep": {"stub": True}, "b": {"stub": True}}}
+    content_type, _, body = related_body(doc, [first, second])
+    parts = parse_multipart(await collect(body), boundary_of(content_type))
+    stubs = json.loads(parts[0].body)["_attachments"]
+    assert list(stubs) == ["keep", "b", "a"]
+    assert [p.body for p in parts[1:]] == [b"B", b"A"]
