@@ -1,22 +1,22 @@
 """The Typer app: global options, the command groups, and usage-error formatting.
 
-The groups are loaded lazily: `couchctl db info ...` imports and builds only the
-`db` group (Typer turns every command function into a click command when the app
-starts, and that costs more with every command added). Help, completion of group
-names and tests that walk the tree load them all.
+The groups and their commands are loaded lazily: `couchctl db info ...` imports
+only the `db` module and builds only the `info` command (Typer turns every command
+function into a click command when the app starts, and that costs more with every
+command added). Help, completion and tests that walk the tree build them all.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from couchctl import __version__
-from couchctl.cli._context import GlobalOptions
+from couchctl.cli._context import BadInput, GlobalOptions
 from couchctl.cli._exit import ExitCode
 
 if TYPE_CHECKING:
@@ -39,27 +39,55 @@ GROUPS: dict[str, str] = {
 }
 
 
+class _Pending:
+    """A command not built yet: `build()` imports and builds it."""
+
+    def __init__(self, build: Callable[[], Command]) -> None:
+        self.build = build
+
+
 def _load_group(name: str) -> Command:
+    """Import a group's module and build the group, its commands still pending."""
+    import copy
     import importlib
+    from functools import partial
 
-    from typer.main import get_group
+    from typer.main import get_command_from_info, get_command_name, get_group
 
-    module = importlib.import_module(GROUPS[name])
-    group = get_group(module.app)
+    sub: typer.Typer = importlib.import_module(GROUPS[name]).app
+    bare = copy.copy(sub)
+    bare.registered_commands = []
+    group = get_group(bare)
     group.name = name
+    commands = _LazyCommands()
+    for info in sub.registered_commands:
+        assert info.callback is not None
+        command_name = info.name or get_command_name(info.callback.__name__)
+        commands[command_name] = _Pending(
+            partial(
+                get_command_from_info,
+                info,
+                pretty_exceptions_short=sub.pretty_exceptions_short,
+                rich_markup_mode=sub.rich_markup_mode,
+            )
+        )
+    dict.update(commands, group.commands)  # sub-groups of the group, already built
+    group.commands = commands
     return group
 
 
 class _LazyCommands(dict[str, Any]):
-    """The root group's commands: a group is imported and built on first access.
+    """Commands built on first access (Typer turns a function into a click command
+    by inspecting its signature, which adds up over dozens of commands).
 
-    Membership and key listing (used for "did you mean" suggestions) load nothing.
+    Membership and key listing (used for "did you mean" suggestions) build nothing;
+    `items()` and `values()` (help, completion) build everything.
     """
 
     def _load(self, name: str) -> Any:
         value = dict.__getitem__(self, name)
-        if value is None:
-            value = _load_group(name)
+        if isinstance(value, _Pending):
+            value = value.build()
             dict.__setitem__(self, name, value)
         return value
 
@@ -85,9 +113,11 @@ class CouchctlGroup(TyperGroup):
     `couchctl: error: ...`, with exit code 2."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from functools import partial
+
         super().__init__(*args, **kwargs)
-        lazy = _LazyCommands(dict.fromkeys(GROUPS))
-        lazy.update(self.commands)  # anything registered directly on the app
+        lazy = _LazyCommands({name: _Pending(partial(_load_group, name)) for name in GROUPS})
+        dict.update(lazy, self.commands)  # anything registered directly on the app
         self.commands: MutableMapping[str, Command] = lazy
 
     def _main_shell_completion(
@@ -149,6 +179,11 @@ class CouchctlGroup(TyperGroup):
         except KeyboardInterrupt:
             sys.stderr.write("couchctl: error: interrupted\n")
             code = int(ExitCode.INTERRUPTED)
+        except BadInput as exc:  # raised while parsing flags, outside run()
+            sys.stderr.write(f"couchctl: error: {exc}\n")
+            if exc.hint:
+                sys.stderr.write(f"hint: {exc.hint}\n")
+            code = int(ExitCode.USAGE)
         if standalone_mode:
             sys.exit(code)
         return code
