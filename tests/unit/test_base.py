@@ -532,3 +532,26 @@ async def test_stream_error_status_is_raised(httpx_mock: HTTPXMock, couch: BaseC
     with pytest.raises(NotFound):
         async with couch.stream("GET", "/corpus/doc-1/missing.txt"):
             pass  # pragma: no cover
+
+
+def test_plain_http_skips_loading_the_ca_bundle(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+
+    real = ssl.create_default_context
+    calls: list[str] = []
+
+    def create_default_context(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        calls.append("ca")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ssl, "create_default_context", create_default_context)
+    for name in ("http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    BaseClient("http://couch.test:5984")
+    assert calls == []  # no TLS on http://: no CA bundle is read (start-up time)
+    BaseClient("https://couch.test:6984")
+    assert calls == ["ca"]
+    monkeypatch.setenv("HTTPS_PROXY", "https://proxy.test:3128")
+    BaseClient("http://couch.test:5984")
+    assert len(calls) >= 2  # a proxy may need TLS: verify as usual
