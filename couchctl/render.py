@@ -174,6 +174,14 @@ class Output:
         self.stdout.write(line + "\n")
         self.stdout.flush()
 
+    def raw(self, data: bytes) -> None:
+        """Bytes as they are on stdout (an attachment downloaded to `-o -`)."""
+        buffer = getattr(self.stdout, "buffer", None)
+        if buffer is None:
+            raise OSError("standard output does not accept bytes")
+        buffer.write(data)
+        buffer.flush()
+
     def table(
         self,
         rows: Iterable[Any],

@@ -13,8 +13,6 @@ from couchctl.cli._run import fail, run
 from couchctl.cli.doc import checked, not_found
 
 if TYPE_CHECKING:
-    from typing import BinaryIO
-
     from couchctl.client import CouchClient
     from couchctl.render import Output
 
@@ -106,13 +104,6 @@ def _default_output(name: str) -> str:
     return base
 
 
-def _binary_stdout(out: Output) -> BinaryIO:
-    stream: BinaryIO | None = getattr(out.stdout, "buffer", None)
-    if stream is None:
-        fail("standard output does not accept bytes")
-    return stream
-
-
 @app.command("download")
 def download(
     ctx: typer.Context,
@@ -159,11 +150,9 @@ def download(
 
     async def op(couch: CouchClient, out: Output) -> None:
         if target == "-":
-            stream = _binary_stdout(out)
             async with couch.attachment_get(db, doc_id, name, rev) as download:
                 async for chunk in download:
-                    stream.write(chunk)
-                stream.flush()
+                    out.raw(chunk)
             return
         result = await _download_to_file(couch, out, db, doc_id, name, rev, target)
         out.result(

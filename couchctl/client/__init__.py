@@ -3,6 +3,7 @@
 No printing, no CLI: a library in its own right.
 """
 
+from couchctl.client._attachments import AttachmentDownload, AttachmentInfo
 from couchctl.client._base import JSON_NULL, BaseClient
 from couchctl.client._client import CouchClient
 from couchctl.client._encoding import att_path, db_path, doc_path, validate_db_name
@@ -27,10 +28,13 @@ from couchctl.client._errors import (
     Unauthorized,
     error_for_status,
 )
+from couchctl.client._multipart import RelatedAttachment
 from couchctl.client._rows import RowStream
 
 __all__ = [
     "JSON_NULL",
+    "AttachmentDownload",
+    "AttachmentInfo",
     "AuthError",
     "BadRequest",
     "BaseClient",
@@ -47,6 +51,7 @@ __all__ = [
     "NotFound",
     "PreconditionFailed",
     "ProtocolError",
+    "RelatedAttachment",
     "RequestTimeout",
     "RowStream",
     "ServerError",
