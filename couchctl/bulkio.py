@@ -414,7 +414,8 @@ def _check_lines(stream: IO[bytes], new_edits: bool) -> int:
 class JournalState:
     header: dict[str, Any]
     done: dict[int, tuple[int, int]] = field(default_factory=dict)  # batch -> (written, rejected)
-    started: dict[int, dict[int, str]] = field(default_factory=dict)  # batch -> ordinal -> id
+    # Batches recorded as started but not done: batch -> ordinal -> assigned id.
+    started: dict[int, dict[int, str]] = field(default_factory=dict)
 
 
 class Journal:
@@ -449,13 +450,16 @@ class Journal:
                         raise JournalError(f"{path} is not a couchctl load journal")
                     state = JournalState(record)
                 elif "done" in record:
-                    state.done[int(record["done"])] = (
+                    number = int(record["done"])
+                    state.done[number] = (
                         int(record.get("written", 0)),
                         int(record.get("rejected", 0)),
                     )
+                    state.started.pop(number, None)  # only unfinished batches keep their ids
                 elif "batch" in record:
                     ids = {int(k): str(v) for k, v in dict(record.get("ids", {})).items()}
-                    state.started[int(record["batch"])] = ids
+                    if int(record["batch"]) not in state.done:
+                        state.started[int(record["batch"])] = ids
         if state is None:
             raise JournalError(f"{path} is empty: not a couchctl load journal")
         return state

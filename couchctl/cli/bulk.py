@@ -70,7 +70,9 @@ def docs_command(
 
     async def op(couch: CouchClient, out: Output) -> int:
         from couchctl.cli._options import json_argument
+        from couchctl.client import validate_db_name
 
+        validate_db_name(db)
         value = json_argument(source if source == "-" else "@" + source, "the documents")
         new_edits: bool | None = False if no_new_edits else None
         if isinstance(value, dict):
@@ -149,6 +151,9 @@ def get_command(
     mode = output_mode(json_flag, jsonl_flag)
 
     async def op(couch: CouchClient, out: Output) -> int:
+        from couchctl.client import validate_db_name
+
+        validate_db_name(db)
         wanted = [_parse_ref(ref) for ref in refs or []]
         if ids_file is not None:
             text, _ = read_text_source(ids_file, "--ids-file")
@@ -248,7 +253,7 @@ def load_command(
         Path | None,
         typer.Option(
             "--journal",
-            help=f"Journal file [default: FILE{JOURNAL_SUFFIX}; stdin needs one to be resumable].",
+            help=f"Journal file (default: FILE{JOURNAL_SUFFIX}; stdin needs one to be resumable).",
             show_default=False,
             dir_okay=False,
         ),
@@ -261,7 +266,14 @@ def load_command(
             "with its revision numbers. Every document needs _id and _rev.",
         ),
     ] = False,
-    json_flag: JsonFlag = False,
+    json_flag: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print a summary object on stdout: {db, written, rejected, skipped, batches, "
+            "elapsed, docs_per_second}.",
+        ),
+    ] = False,
 ) -> None:
     """Load documents from JSON Lines or a JSON array, in concurrent retried batches; resumable.
 
@@ -474,8 +486,10 @@ def dump_command(
         ),
     ] = DEFAULT_CONCURRENCY,
 ) -> None:
-    """Write every document as JSON Lines, in id order, in constant memory (with _rev;
-    restore with `bulk load --no-new-edits`).
+    """Write every document as JSON Lines in id order, in constant memory (restore: bulk load --no-new-edits).
+
+    Documents keep their _rev. Pages of --batch-size documents are fetched by key
+    range, --concurrency at a time, and written in order.
 
     Example: couchctl bulk dump mydb -o mydb.jsonl --attachments
     """

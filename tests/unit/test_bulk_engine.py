@@ -228,7 +228,7 @@ def test_journal_round_trip_and_torn_last_line(tmp_path: Path) -> None:
     state = Journal.read(path)
     assert state.header["db"] == "d"
     assert state.done == {0: (2, 0)}
-    assert state.started == {0: {1: "u1"}, 1: {1: "u2"}}
+    assert state.started == {1: {1: "u2"}}  # done batches keep no ids in memory
     lines = [json.loads(line) for line in path.read_text().splitlines()[:-1]]
     assert lines[1] == {"batch": 0, "first": 0, "count": 2, "lines": [1, 2], "ids": {"1": "u1"}}
 
@@ -300,9 +300,16 @@ async def test_load_assigns_ids_from_uuids_before_sending(
     post = httpx_mock.get_requests()[1]
     assert post.method == "POST"
     assert post.content == b'{"docs":[{"_id":"a"},{"_id":"u1","n":1},{"_id":"u2","n":2}]}'
-    state = Journal.read(tmp_path / "j")
-    assert state.started == {0: {1: "u1", 2: "u2"}}
-    assert state.done == {0: (3, 0)}
+    records_ = [json.loads(line) for line in (tmp_path / "j").read_text().splitlines()]
+    assert records_[1] == {
+        "batch": 0,
+        "first": 0,
+        "count": 3,
+        "lines": [1, 3],
+        "ids": {"1": "u1", "2": "u2"},
+    }  # written before the POST
+    assert records_[2] == {"done": 0, "written": 3, "rejected": 0}
+    assert Journal.read(tmp_path / "j").done == {0: (3, 0)}
 
 
 @pytest.mark.anyio
@@ -438,9 +445,7 @@ async def test_resume_skips_done_batches_and_reuses_journal_ids(
     httpx_mock: HTTPXMock, couch: CouchClient
 ) -> None:
     # Batch 0 done; batch 1 started with ids u3, u4: u3 reached the server, u4 did not.
-    state = bulkio.JournalState(
-        {"db": "db"}, done={0: (2, 0)}, started={0: {}, 1: {2: "u3", 3: "u4"}}
-    )
+    state = bulkio.JournalState({"db": "db"}, done={0: (2, 0)}, started={1: {2: "u3", 3: "u4"}})
     httpx_mock.add_response(
         url=f"{BASE}/db/_all_docs?include_docs=true",
         method="POST",
