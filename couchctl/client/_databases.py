@@ -195,6 +195,9 @@ def _ddoc_name(ddoc: str) -> str:
 
 
 _EMPTY_JSON_POST = {"Content-Type": "application/json"}
+# A compressing server or proxy holds back a continuous feed until its buffer fills:
+# ask for the changes as they are written.
+_UNCOMPRESSED = {"Accept-Encoding": "identity"}
 
 
 class DatabaseMixin(BaseClient):
@@ -493,7 +496,9 @@ class DatabaseMixin(BaseClient):
         `{"last_seq": ..., "pending": ...}` line (after `timeout` ms without a
         heartbeat, or after `limit` changes). `meta["last_seq"]` always holds the
         sequence to resume from: the last change's `seq` while the feed runs, the
-        final `last_seq` once it ended. There is no read timeout on the stream.
+        final `last_seq` once it ended. There is no read timeout on the stream, and
+        it is asked for uncompressed (`Accept-Encoding: identity`) so that a
+        compressing proxy cannot hold changes back.
         """
         method, params, body = _changes_request("continuous", options)
         async with self.stream(
@@ -501,6 +506,7 @@ class DatabaseMixin(BaseClient):
             f"{db_path(db)}/_changes",
             params=params,
             json=body,
+            headers=_UNCOMPRESSED,
             retry=True,
             timeout=self._streaming_timeout(),
         ) as response:

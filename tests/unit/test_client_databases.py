@@ -560,6 +560,7 @@ async def test_changes_continuous_until_last_seq(httpx_mock: HTTPXMock, couch: C
     request = only_request(httpx_mock)
     assert_same_request(request, "240-changes-continuous")
     assert request.extensions["timeout"]["read"] is None
+    assert request.headers["Accept-Encoding"] == "identity"
     assert [c["id"] for c in changes] == ["chg-2", "chg-1"]
     last_line = recorded_body("240-changes-continuous").decode().strip().splitlines()[-1]
     assert meta == json.loads(last_line)
