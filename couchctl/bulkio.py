@@ -85,6 +85,9 @@ SPECIAL_MEMBERS = frozenset(
     }
 )
 _READ_SIZE = 1 << 16
+# A batch is cut once its documents reach this many characters, whatever its
+# count: keeps requests well below CouchDB's limits and memory bounded.
+MAX_BATCH_BYTES = 8 << 20
 _WS = " \t\r\n"
 
 
@@ -521,6 +524,7 @@ class Journal:
 @dataclass
 class LoadOptions:
     batch_size: int = 1000
+    max_batch_bytes: int = MAX_BATCH_BYTES
     concurrency: int = 4
     new_edits: bool = True
     retries: int = 5
@@ -621,11 +625,19 @@ class _Loader:
             for _ in range(max(1, self.options.concurrency)):
                 group.start_soon(self._worker, receive.clone())
             receive.close()
+            batches = _batches(records, self.options.batch_size, self.options.max_batch_bytes)
             async with send:
+                number = 0
                 try:
-                    for number, batch in enumerate(_batches(records, self.options.batch_size)):
+                    while True:
+                        # Read and check the next batch in a thread: a slow pipe or a
+                        # large batch does not hold up the answers of those in flight.
+                        batch = await anyio.to_thread.run_sync(next, batches, None)
+                        if batch is None:
+                            break
                         self.summary.batches += 1
                         await send.send((number, batch))
+                        number += 1
                 except InputError as exc:
                     # Bad input on stdin: the batches already sent finish, then stop.
                     bad_input = exc
@@ -759,13 +771,18 @@ def _first_error() -> Iterator[None]:
         raise error from None
 
 
-def _batches(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
+def _batches(records: Iterator[Record], size: int, max_bytes: int) -> Iterator[list[Record]]:
+    """Batches of `size` records, cut earlier once their text reaches `max_bytes`
+    (documents with inline attachments); the same input always gives the same batches."""
     batch: list[Record] = []
+    length = 0
     for record in records:
         batch.append(record)
-        if len(batch) >= size:
+        length += len(record.text)
+        if len(batch) >= size or length >= max_bytes:
             yield batch
             batch = []
+            length = 0
     if batch:
         yield batch
 

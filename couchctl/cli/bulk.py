@@ -24,6 +24,7 @@ app = typer.Typer(
 # about 1000 documents of ~300 bytes, and keep memory and retry cost small.
 DEFAULT_LOAD_BATCH = 1000
 DEFAULT_DUMP_BATCH = 2000
+DEFAULT_DUMP_BATCH_ATTACHMENTS = 100  # pages hold whole attachments in memory
 DEFAULT_CONCURRENCY = 4
 JOURNAL_SUFFIX = ".couchctl-journal"
 _REV_RE = re.compile(r"^\d+-[0-9a-fA-F]+$")
@@ -306,15 +307,15 @@ def load_command(
         elif resume and journal_path is None:
             fail("--resume with stdin needs the --journal of the interrupted load")
 
-        header = {
+        header: dict[str, Any] = {
             "db": db,
             "input": str(path.resolve()) if path is not None else "-",
             "size": path.stat().st_size if path is not None else None,
             "batch_size": batch_size,
+            "max_batch_bytes": bulkio.MAX_BATCH_BYTES,
             "new_edits": new_edits,
         }
         state = None
-        size = batch_size
         if journal_path is not None and journal_path.exists():
             if restart:
                 journal_path.unlink()
@@ -325,7 +326,10 @@ def load_command(
                 )
             else:
                 state = bulkio.Journal.read(journal_path)
-                size = _check_journal(state.header, header, journal_path)
+                _check_journal(state.header, header, journal_path)
+                # Resume cuts the input into the same batches as the interrupted run.
+                for key in ("batch_size", "max_batch_bytes"):
+                    header[key] = int(state.header.get(key) or header[key])
         elif resume:
             out.info(f"no journal at {journal_path}: starting from the beginning")
 
@@ -344,7 +348,7 @@ def load_command(
         journal_file = None
         if journal_path is not None:
             journal_file = bulkio.Journal(journal_path)
-            journal_file.open(None if state is not None else {**header, "batch_size": size})
+            journal_file.open(None if state is not None else header)
 
         def reject(record: Record, error: str, reason: str, result: dict[str, Any]) -> None:
             entry = {
@@ -365,7 +369,12 @@ def load_command(
                 shown.append("")
 
         stream = path.open("rb") if path is not None else sys.stdin.buffer
-        options = bulkio.LoadOptions(batch_size=size, concurrency=concurrency, new_edits=new_edits)
+        options = bulkio.LoadOptions(
+            batch_size=int(header["batch_size"]),
+            max_batch_bytes=int(header["max_batch_bytes"]),
+            concurrency=concurrency,
+            new_edits=new_edits,
+        )
         try:
             with out.progress(f"loading {db}", total=total, unit="docs") as bar:
                 summary = await bulkio.load(
@@ -400,8 +409,8 @@ def load_command(
     run(ctx, op, mode)
 
 
-def _check_journal(found: dict[str, Any], expected: dict[str, Any], path: Path) -> int:
-    """The batch size of a journal that matches this load; refuse one that doesn't."""
+def _check_journal(found: dict[str, Any], expected: dict[str, Any], path: Path) -> None:
+    """Refuse a journal that belongs to another load."""
     for key in ("db", "input", "size", "new_edits"):
         if found.get(key) != expected[key]:
             what = "the input file changed" if key == "size" else f"its {key} is {found.get(key)!r}"
@@ -409,7 +418,6 @@ def _check_journal(found: dict[str, Any], expected: dict[str, Any], path: Path) 
                 f"the journal {path} belongs to another load ({what})",
                 "use --restart to discard it, or --journal to name another one",
             )
-    return int(found.get("batch_size") or expected["batch_size"])
 
 
 def _load_report(
@@ -474,8 +482,16 @@ def dump_command(
         ),
     ] = False,
     batch_size: Annotated[
-        int, typer.Option("--batch-size", help="Documents per _all_docs page.", min=1, max=100_000)
-    ] = DEFAULT_DUMP_BATCH,
+        int | None,
+        typer.Option(
+            "--batch-size",
+            help=f"Documents per _all_docs page (default: {DEFAULT_DUMP_BATCH}, "
+            f"{DEFAULT_DUMP_BATCH_ATTACHMENTS} with --attachments).",
+            min=1,
+            max=100_000,
+            show_default=False,
+        ),
+    ] = None,
     concurrency: Annotated[
         int,
         typer.Option(
@@ -509,7 +525,8 @@ def dump_command(
         options = bulkio.DumpOptions(
             include_design=include_design,
             attachments=attachments,
-            batch_size=batch_size,
+            batch_size=batch_size
+            or (DEFAULT_DUMP_BATCH_ATTACHMENTS if attachments else DEFAULT_DUMP_BATCH),
             concurrency=concurrency,
         )
         try:

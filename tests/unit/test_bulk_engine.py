@@ -211,6 +211,12 @@ def test_batch_body_new_edits_false() -> None:
     assert json.loads(body) == {"new_edits": False, "docs": [{"_id": "a", "_rev": "3-x"}]}
 
 
+def test_batches_cut_by_count_and_by_size() -> None:
+    text = "\n".join(json.dumps({"s": "x" * n}) for n in (1, 1, 1, 1, 30, 1, 1))
+    sizes = [len(b) for b in bulkio._batches(iter(records(text)), 3, 40)]
+    assert sizes == [3, 2, 2]  # the 5th document alone reaches 40 characters with the 4th
+
+
 # -- the journal -------------------------------------------------------------------------------
 
 
