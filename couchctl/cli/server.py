@@ -264,7 +264,7 @@ def membership(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
 def session(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
     """Show who the server thinks you are (GET /_session): name, roles, how authenticated.
 
-    Example: couchctl --user admin server session
+    Example: couchctl --url http://alice@127.0.0.1:5984 server session
     """
     mode = _checked(ctx, lambda: output_mode(json_flag))
 
