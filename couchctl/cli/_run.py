@@ -165,9 +165,23 @@ def execute(options: GlobalOptions, out: Output, operation: Operation) -> int:
     except BaseException as exc:  # the one place errors become exit codes
         if isinstance(exc, SystemExit):
             raise
+        if isinstance(_unwrap(exc), BrokenPipeError):
+            # The reader went away (`| head`): stop quietly, like other tools.
+            _silence_stdout(out)
+            return int(ExitCode.FAILURE)
         with contextlib.suppress(BrokenPipeError, ValueError, OSError):
             out.flush()
         return report(exc, out, options, url)
+
+
+def _silence_stdout(out: Output) -> None:
+    """Point stdout at /dev/null so that the flush at exit does not fail again."""
+    import os
+
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.stdout.fileno())
+        os.close(devnull)
 
 
 def run_local(ctx: typer.Context, work: Callable[[Output], Any], mode: Mode = "human") -> None:

@@ -430,21 +430,32 @@ class BaseClient:
     ) -> AsyncIterator[Any]:
         """Stream the elements of a row response (`rows`, `docs`, `results`) in
         constant memory. The other top-level members are put into `meta`."""
-        async with self.stream(
-            method, path, params=params, json=json, retry=retry, timeout=timeout
-        ) as response:
+        # One generator, no nested `async with self.stream(...)`: a consumer that
+        # stops early (an error, `| head`) leaves this generator to the event loop's
+        # finalizer, which must not find a second generator to close at the same time.
+        response = await self._send(
+            method,
+            path,
+            params=params,
+            json=_UNSET if json is None else (None if json is JSON_NULL else json),
+            retry=retry,
+            stream=True,
+            timeout=_UNSET if timeout is None else timeout,
+        )
+        try:
             rows = RowStream(response.aiter_bytes(), array_key)
-            try:
-                async for row in rows:
-                    yield row
-            except httpx.TimeoutException as exc:
-                raise RequestTimeout(f"{method} {path}: timed out while reading rows") from exc
-            except httpx.TransportError as exc:
-                raise ConnectionFailed(f"{method} {path}: {_transport_reason(exc)}") from exc
-            except httpx.DecodingError as exc:
-                raise ProtocolError(f"{method} {path}: {exc}") from exc
+            async for row in rows:
+                yield row
             if meta is not None:
                 meta.update(rows.meta)
+        except httpx.TimeoutException as exc:
+            raise RequestTimeout(f"{method} {path}: timed out while reading rows") from exc
+        except httpx.TransportError as exc:
+            raise ConnectionFailed(f"{method} {path}: {_transport_reason(exc)}") from exc
+        except httpx.DecodingError as exc:
+            raise ProtocolError(f"{method} {path}: {exc}") from exc
+        finally:
+            await response.aclose()
 
 
 def _proxy_configured() -> bool:

@@ -3,12 +3,16 @@ no traceback unless --debug."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import httpx
 import pytest
 
 from tests.conftest import CliRun, Server, run_couchctl
@@ -217,3 +221,24 @@ def test_unknown_profile_is_a_usage_error(cli_offline: CliRun) -> None:
     result = cli_offline("--profile", "nope", "server", "info")
     assert result.exit_code == 2
     assert_one_error_line(result.stderr, "couchctl: error: profile 'nope' not found")
+
+
+def test_reader_going_away_is_quiet(server: Server, db: str) -> None:
+    docs = [{"_id": f"d{i:05d}", "pad": "x" * 100} for i in range(2000)]
+    response = httpx.post(f"{server.url}/{db}/_bulk_docs", json={"docs": docs}, timeout=60)
+    assert response.status_code == 201
+    # `couchctl db all-docs DB --include-docs --jsonl | head -1`
+    process = subprocess.Popen(
+        [sys.executable, "-m", "couchctl", "db", "all-docs", db, "--include-docs", "--jsonl"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "COUCH_URL": server.url, "NO_COLOR": "1"},
+    )
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    process.wait(timeout=60)
+    assert first.startswith(b'{"id":"d00000"')
+    assert stderr == ""  # no traceback, no "error while closing an async generator"
+    assert process.returncode == 1

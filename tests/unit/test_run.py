@@ -159,3 +159,9 @@ def test_bad_settings_are_a_usage_error() -> None:
 
     assert execute(GlobalOptions(url="ftp://u:secret@h"), output, never) == 2
     assert "secret" not in err.getvalue()
+
+
+def test_broken_pipe_is_quiet() -> None:
+    code, _, err = run_op(BrokenPipeError(32, "Broken pipe"))
+    assert code == 1
+    assert err == ""
