@@ -429,7 +429,9 @@ class Journal:
         {"done": k, "written": w, "rejected": r}
 
     A batch with a `batch` record but no `done` record may or may not have reached
-    the server; `resume` checks its documents before sending them again.
+    the server; `resume` checks its documents before sending them again. Each
+    `batch` record is fsynced before its batch is sent (with it, every record
+    before it); `done` records are flushed and ride on the next fsync.
     """
 
     def __init__(self, path: Path) -> None:
@@ -506,15 +508,22 @@ class Journal:
         )
 
     async def batch_done(self, batch: int, written: int, rejected: int) -> None:
-        await self._append_async({"done": batch, "written": written, "rejected": rejected})
+        """Record that a batch was answered. Flushed, and made durable by the next
+        `batch_started` fsync (or `close`): losing it can only make `resume` check
+        that batch again, never write a document twice."""
+        self._write({"done": batch, "written": written, "rejected": rejected})
 
     def close(self) -> None:
         if self._file is not None:
+            self._file.flush()
+            os.fsync(self._file.fileno())
             self._file.close()
             self._file = None
 
     def remove(self) -> None:
-        self.close()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
         self.path.unlink(missing_ok=True)
 
 
