@@ -273,7 +273,7 @@ async def test_local_docs(couch: CouchClient, db: str) -> None:
 # -- _changes ------------------------------------------------------------------------------------
 
 
-async def test_changes(couch: CouchClient, db: str) -> None:
+async def test_changes(couch: CouchClient, server: Server, db: str) -> None:
     await seed(couch, db, DOCS[:3])
     result = await couch.changes(db)
     assert sorted(change["id"] for change in result["results"]) == ["doc-1", "doc-2", "doc-3"]
@@ -285,7 +285,9 @@ async def test_changes(couch: CouchClient, db: str) -> None:
     later = await couch.changes(db, since=limited["last_seq"])
     assert len(later["results"]) == 2
     newest = await couch.changes(db, descending=True, limit=1)
-    assert newest["results"][0]["id"] == "doc-3"
+    assert len(newest["results"]) == 1
+    if not server.couchdb:  # one sequence; CouchDB merges its shards' feeds in no set order
+        assert newest["results"][0]["id"] == "doc-3"
 
 
 async def test_changes_longpoll_with_changes_answers_at_once(couch: CouchClient, db: str) -> None:
@@ -340,8 +342,9 @@ async def test_changes_continuous_ends_with_last_seq(couch: CouchClient, db: str
     meta: dict[str, Any] = {}
     with anyio.fail_after(20):
         changes = [c async for c in couch.changes_continuous(db, timeout=300, meta=meta)]
-    assert [change["id"] for change in changes] == ["doc-1", "doc-2"]
-    assert meta["last_seq"] == (await couch.changes(db))["last_seq"]
+    assert sorted(change["id"] for change in changes) == ["doc-1", "doc-2"]
+    # The final line: an opaque sequence whose number is the count of updates.
+    assert str(meta["last_seq"]).split("-")[0] == "2"
     assert meta["pending"] == 0
 
 
