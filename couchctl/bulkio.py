@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DumpOptions",
     "DumpSummary",
+    "InputCheck",
     "InputError",
     "Journal",
     "JournalError",
@@ -344,12 +345,17 @@ def _array_elements(head: bytes, stream: IO[bytes]) -> Iterator[tuple[int, str, 
 
 
 def iter_records(
-    stream: IO[bytes], *, new_edits: bool = True, checked: bool = False
+    stream: IO[bytes],
+    *,
+    new_edits: bool = True,
+    checked: bool = False,
+    deletions: bool = True,
 ) -> Iterator[Record]:
     """The documents of JSON Lines or JSON array input, checked one by one.
 
     `checked=True` is for input that `check_input` has just passed: JSON Lines are
     then not decoded again unless the text leaves open whether there is an `_id`.
+    `deletions=False` refuses a document with `"_deleted": true` (InputError).
     """
     head, first = _first_char(stream)
     if first == "":
@@ -361,6 +367,8 @@ def iter_records(
                 doc_id = value.get("_id") if isinstance(value, dict) else None
             else:
                 doc_id = check_document(value, line, new_edits=new_edits, text=text)
+                if not deletions and value.get("_deleted") is True:
+                    raise InputError(line, _DELETION)
             yield Record(ordinal, line, text, doc_id is not None, doc_id)
             ordinal += 1
         return
@@ -372,26 +380,39 @@ def iter_records(
         else:
             value = _parse(text, line)
             doc_id = check_document(value, line, new_edits=new_edits, text=text)
+            if not deletions and value.get("_deleted") is True:
+                raise InputError(line, _DELETION)
             yield Record(ordinal, line, text, doc_id is not None, doc_id)
         ordinal += 1
 
 
-def check_input(path: Path, *, new_edits: bool = True) -> int:
-    """Check a whole input file without keeping it; return its number of documents."""
-    count = 0
+_DELETION = 'deletes a document ("_deleted": true): pass --yes to allow deletions'
+
+
+@dataclass
+class InputCheck:
+    documents: int = 0
+    deletions: int = 0  # documents with "_deleted": true
+
+
+def check_input(path: Path, *, new_edits: bool = True) -> InputCheck:
+    """Check a whole input file without keeping it; count its documents and deletions."""
     with path.open("rb") as stream:
-        _, first = _first_char(stream)
-        stream.seek(0)
+        head, first = _first_char(stream)
         if first != "[":
+            stream.seek(0)
             return _check_lines(stream, new_edits)
-        for _ in iter_records(stream, new_edits=new_edits):
-            count += 1
-    return count
+        check = InputCheck()
+        for line, text, value in _array_elements(head, stream):
+            check_document(value, line, new_edits=new_edits, text=text)
+            check.documents += 1
+            check.deletions += value.get("_deleted") is True
+    return check
 
 
-def _check_lines(stream: IO[bytes], new_edits: bool) -> int:
-    """The hot loop of `check_input` for JSON Lines: bytes straight to json.loads."""
-    count = 0
+def _check_lines(stream: IO[bytes], new_edits: bool) -> InputCheck:
+    """The hot loop of `check_input` for JSON Lines: one decode per line."""
+    check = InputCheck()
     decode = _decoder.decode
     for number, raw in enumerate(stream, 1):
         try:
@@ -406,8 +427,9 @@ def _check_lines(stream: IO[bytes], new_edits: bool) -> int:
                 continue
             raise InputError(number, f"not valid JSON: {exc.msg} (column {exc.colno})") from None
         check_document(value, number, new_edits=new_edits, text=text)
-        count += 1
-    return count
+        check.documents += 1
+        check.deletions += value.get("_deleted") is True
+    return check
 
 
 # -- the journal ------------------------------------------------------------------------

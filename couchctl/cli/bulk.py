@@ -28,6 +28,14 @@ DEFAULT_DUMP_BATCH_ATTACHMENTS = 100  # pages hold whole attachments in memory
 DEFAULT_CONCURRENCY = 4
 JOURNAL_SUFFIX = ".couchctl-journal"
 _REV_RE = re.compile(r"^\d+-[0-9a-fA-F]+$")
+YesFlag = Annotated[
+    bool,
+    typer.Option(
+        "--yes",
+        "-y",
+        help='Allow deleting documents ("_deleted": true) without asking (needed off a terminal).',
+    ),
+]
 _SHOWN_REJECTS = 10
 
 
@@ -61,9 +69,12 @@ def docs_command(
             help="Send new_edits=false: store the given _rev as is (replication, restore).",
         ),
     ] = False,
+    yes: YesFlag = False,
     json_flag: JsonFlag = False,
 ) -> None:
     """Create, update or delete documents in one _bulk_docs request; exit 1 if any was rejected.
+
+    Deletions ("_deleted": true) are confirmed on a terminal; elsewhere --yes is needed.
 
     Example: couchctl bulk docs mydb changes.json
     """
@@ -89,6 +100,9 @@ def docs_command(
         for index, doc in enumerate(docs):
             if not isinstance(doc, dict):
                 fail(f"the documents: element {index} is not a JSON object")
+        deletions = sum(1 for doc in docs if doc.get("_deleted") is True)
+        if not _deletions_allowed(out, yes, deletions, db, stdin_is_data=source == "-"):
+            return 1
         results = await couch.db_bulk_docs(db, docs, new_edits=new_edits)
         rejected = sum(1 for r in results if isinstance(r, dict) and "error" in r)
         if mode == "json":
@@ -267,6 +281,7 @@ def load_command(
             "with its revision numbers. Every document needs _id and _rev.",
         ),
     ] = False,
+    yes: YesFlag = False,
     json_flag: Annotated[
         bool,
         typer.Option(
@@ -281,7 +296,8 @@ def load_command(
     The input is checked completely before anything is sent (stdin: each batch
     before it is sent). Documents without _id get one from the server first, so a
     retried or resumed batch never writes a document twice. Exit 1 if any document
-    was rejected (see --rejects).
+    was rejected (see --rejects). Deletions ("_deleted": true) are confirmed on a
+    terminal; elsewhere (and always for stdin) --yes is needed.
 
     Example: couchctl bulk load mydb docs.jsonl --rejects rejects.jsonl
     """
@@ -336,9 +352,12 @@ def load_command(
         total = None
         if path is not None:
             try:
-                total = bulkio.check_input(path, new_edits=new_edits)
+                check = bulkio.check_input(path, new_edits=new_edits)
             except bulkio.InputError as exc:
                 fail(f"{path}: {exc}", "nothing was sent")
+            total = check.documents
+            if not _deletions_allowed(out, yes, check.deletions, db, stdin_is_data=False):
+                return 1
         await couch.db_info(db)  # a missing database fails here, before any write
 
         reject_file = (
@@ -380,7 +399,12 @@ def load_command(
                 summary = await bulkio.load(
                     couch,
                     db,
-                    bulkio.iter_records(stream, new_edits=new_edits, checked=path is not None),
+                    bulkio.iter_records(
+                        stream,
+                        new_edits=new_edits,
+                        checked=path is not None,
+                        deletions=yes or path is not None,  # a file's were confirmed above
+                    ),
                     options,
                     journal=journal_file,
                     state=state,
@@ -407,6 +431,27 @@ def load_command(
         return _load_report(out, mode, db, summary, state, shown, rejects)
 
     run(ctx, op, mode)
+
+
+def _deletions_allowed(
+    out: Output, yes: bool, deletions: int, db: str, *, stdin_is_data: bool
+) -> bool:
+    """Deleting documents needs --yes, or a 'y' on a terminal (exit 2 off a terminal)."""
+    if not deletions or yes:
+        return True
+    import sys
+
+    what = f"{deletions} document{'s' if deletions != 1 else ''}"
+    interactive = not stdin_is_data and sys.stdin.isatty() and out.stderr_tty
+    if not interactive:
+        fail(
+            f'refusing to delete {what} ("_deleted": true) in {db} without confirmation',
+            "pass --yes to confirm",
+        )
+    if out.confirm(f"Delete {what} in {db}?"):
+        return True
+    out.info("nothing was sent")
+    return False
 
 
 def _check_journal(found: dict[str, Any], expected: dict[str, Any], path: Path) -> None:

@@ -110,6 +110,18 @@ def test_docs_bad_input_exit_2(
     assert doc_count(server, db) == 0
 
 
+def test_docs_deletion_needs_yes(cli: CliRun, server: Server, db: str) -> None:
+    rev = post_docs(server, db, [{"_id": "gone"}])[0]["rev"]
+    body = json.dumps([{"_id": "gone", "_rev": rev, "_deleted": True}])
+    refused = cli("bulk", "docs", db, "-", input=body)
+    assert refused.exit_code == 2
+    assert "refusing to delete 1 document" in refused.stderr and "--yes" in refused.stderr
+    assert doc_count(server, db) == 1
+    done = cli("bulk", "docs", db, "-", "--yes", input=body)
+    assert done.exit_code == 0, done.stderr
+    assert doc_count(server, db) == 0
+
+
 # -- bulk get ------------------------------------------------------------------------------------
 
 
@@ -232,6 +244,25 @@ def test_load_stdin_stops_at_the_first_bad_line(cli: CliRun, server: Server, db:
     assert result.exit_code == 2
     assert "stdin: line 5: a document must be a JSON object" in result.stderr
     assert doc_count(server, db) == 4  # the two whole batches before the bad line
+
+
+def test_load_deletions_need_yes(cli: CliRun, server: Server, db: str, tmp_path: Path) -> None:
+    revs = post_docs(server, db, [{"_id": "a"}, {"_id": "b"}])
+    deletions = [{"_id": r["id"], "_rev": r["rev"], "_deleted": True} for r in revs]
+    path = write_jsonl(tmp_path / "del.jsonl", [{"_id": "c"}, *deletions])
+    refused = cli("bulk", "load", db, str(path))
+    assert refused.exit_code == 2
+    assert "refusing to delete 2 documents" in refused.stderr
+    assert doc_count(server, db) == 2
+    text = path.read_text()
+    from_stdin = cli("bulk", "load", db, "-", "--batch-size", "1", "--concurrency", "1", input=text)
+    assert from_stdin.exit_code == 2
+    assert "stdin: line 2: deletes a document" in from_stdin.stderr
+    assert doc_count(server, db) == 3  # "c", sent before the deletion was read
+    done = cli("bulk", "load", db, str(path), "--yes")
+    assert done.exit_code == 1  # "c" exists now: a conflict; the deletions go through
+    assert "2 written, 1 rejected" in done.stderr
+    assert doc_count(server, db) == 1
 
 
 def test_load_missing_database_exit_4(cli: CliRun, server: Server, tmp_path: Path) -> None:

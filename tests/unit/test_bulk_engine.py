@@ -150,6 +150,15 @@ def test_design_local_and_special_members_are_fine() -> None:
     assert [r.doc_id for r in records(text)] == ["_design/x", "_local/y", "z"]
 
 
+@pytest.mark.parametrize(
+    "text", ['{"a":1}\n{"_id":"b","_deleted":true}', '[{"a":1},{"_id":"b","_deleted":true}]']
+)
+def test_deletions_refused_unless_allowed(text: str) -> None:
+    with pytest.raises(InputError, match=r"line [12]: deletes a document"):
+        records(text, deletions=False)
+    assert len(records(text)) == 2
+
+
 def test_no_new_edits_needs_id_and_rev() -> None:
     assert records('{"_id":"a","_rev":"1-x"}', new_edits=False)[0].doc_id == "a"
     with pytest.raises(InputError, match="line 2: with --no-new-edits"):
@@ -182,8 +191,10 @@ def test_special_member_shortcut(text: str, maybe: bool) -> None:
 
 def test_check_input_counts_a_file(tmp_path: Path) -> None:
     path = tmp_path / "in.jsonl"
-    path.write_text('{"a":1}\n{"b":2}\n\n{"c":3}\n')
-    assert bulkio.check_input(path) == 3
+    path.write_text('{"a":1}\n{"_id":"b","_rev":"1-x","_deleted":true}\n\n{"c":3}\n')
+    assert bulkio.check_input(path) == bulkio.InputCheck(documents=3, deletions=1)
+    path.write_text('[{"a":1},\n{"_id":"b","_deleted":true}]')
+    assert bulkio.check_input(path) == bulkio.InputCheck(documents=2, deletions=1)
     path.write_text('{"a":1}\n{"b":2\n')
     with pytest.raises(InputError, match="line 2"):
         bulkio.check_input(path)
