@@ -174,8 +174,11 @@ class CouchctlGroup(TyperGroup):
             sys.stderr.write("couchctl: error: interrupted\n")
             code = int(ExitCode.INTERRUPTED)
         except click_exceptions.ClickException as exc:
-            sys.stderr.write(f"couchctl: error: {exc.format_message()}\n")
-            code = exc.exit_code
+            message = " ".join(exc.format_message().split())
+            sys.stderr.write(f"couchctl: error: {message}\n")
+            # An unreadable file argument is a usage error (DESIGN section 5).
+            is_file = isinstance(exc, click_exceptions.FileError)
+            code = int(ExitCode.USAGE) if is_file else exc.exit_code
         except KeyboardInterrupt:
             sys.stderr.write("couchctl: error: interrupted\n")
             code = int(ExitCode.INTERRUPTED)
