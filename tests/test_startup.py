@@ -87,3 +87,22 @@ def test_group_help_works() -> None:
     result = run("db", "--help")
     assert result.returncode == 0, result.stderr
     assert "Usage: couchctl db" in result.stdout
+
+
+def test_only_the_invoked_group_and_command_are_built() -> None:
+    code = (
+        "import sys\n"
+        "import typer.main\n"
+        "from couchctl.cli._app import GROUPS, _Pending, app\n"
+        "root = typer.main.get_command(app)\n"
+        "assert not any(m in sys.modules for m in GROUPS.values())\n"
+        "db = root.commands.get('db')\n"
+        "info = db.commands.get('info')\n"
+        "assert info is not None and not isinstance(info, _Pending)\n"
+        "others = [n for n in GROUPS.values() if n != 'couchctl.cli.db' and n in sys.modules]\n"
+        "assert others == [], others\n"
+        "built = [n for n in db.commands if not isinstance(dict.__getitem__(db.commands, n), _Pending)]\n"
+        "assert built == ['info'], built\n"
+        "assert 'dbb' not in root.commands and sorted(root.commands) == sorted(GROUPS)\n"
+    )
+    assert loaded_after(code) == []
