@@ -719,7 +719,7 @@ def security(
         document = None
         if set_ is not None:
             source = set_
-            if not (source == "-" or source.startswith(("@", "{"))):
+            if not (source == "-" or source.startswith("@") or source.lstrip()[:1] in '{["'):
                 source = "@" + source  # a plain path
             document = json_object_argument(source, "--set")
         return output_mode(json_flag), document

@@ -110,7 +110,6 @@ def dbs(
         typer.Option("--skip", help="Skip this many names first.", min=0, show_default=False),
     ] = None,
     json_flag: JsonFlag = False,
-    jsonl_flag: JsonlFlag = False,
 ) -> None:
     """List the names of the databases (GET /_all_dbs), one a line.
 
@@ -118,7 +117,7 @@ def dbs(
 
     Example: couchctl server dbs --start-key logs- --end-key 'logs-~'
     """
-    mode = _checked(ctx, lambda: output_mode(json_flag, jsonl_flag))
+    mode = _checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         names = await couch.all_dbs(
@@ -130,10 +129,6 @@ def dbs(
         )
         if mode == "json":
             out.json(names)
-        elif mode == "jsonl":
-            for name in names:
-                out.jsonl(name)
-            out.flush()
         else:
             for name in names:
                 out.text(name)

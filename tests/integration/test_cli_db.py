@@ -451,12 +451,20 @@ def test_security_set_from_file_and_stdin(cli: CliRun, db: str, tmp_path: Path) 
     assert cli("db", "security", db, "--json").json() == members
 
 
-@pytest.mark.parametrize("value", ["[1]", "{not json", "@/nonexistent/security.json"])
-def test_security_bad_input_exits_2(cli: CliRun, db: str, value: str) -> None:
-    result = cli("db", "security", db, "--set", value)
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("[1]", "--set must be a JSON object, got an array"),
+        ("{not json", "--set is not valid JSON"),
+        ("@/nonexistent/security.json", "file not found: /nonexistent/security.json"),
+        ("/nonexistent/security.json", "file not found: /nonexistent/security.json"),
+    ],
+)
+def test_security_bad_input_exits_2(cli: CliRun, value: str, message: str) -> None:
+    result = cli("db", "security", "anydb", "--set", value, url=UNREACHABLE)
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert "--set" in one_error_line(result.stderr) or "file not found" in result.stderr
+    assert message in one_error_line(result.stderr)
 
 
 @pytest.mark.couchdb_only
