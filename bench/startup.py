@@ -103,7 +103,10 @@ def time_hyperfine(command: list[str], runs: int, env: dict[str, str]) -> list[f
             check=True,
         )
         data = json.loads(out.read_text())
-    return [t * 1000 for t in data["results"][0]["times"]]
+    result = data["results"][0]
+    # hyperfine reports the mean CPU time only
+    CPU_MS[shlex.join(command)] = [(result["user"] + result["system"]) * 1000]
+    return [t * 1000 for t in result["times"]]
 
 
 def main() -> int:
