@@ -838,6 +838,11 @@ async def load(
 # -- dump ---------------------------------------------------------------------------------
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# The head of an `_all_docs?include_docs=true` row, up to its document:
+# {"id":ID,"key":ID,"value":{"rev":...},"doc":
+_JSON_STRING = r'"(?:[^"\\]|\\.)*"'
+_ROW_HEAD = re.compile(r'\{"id":(' + _JSON_STRING + r'),"key":\1,"value":\{[^{}]*\},"doc":')
+_ROW_ID = re.compile(r'\{"id":(' + _JSON_STRING + r")")
 Emit = Callable[[str, int], Awaitable[None] | None]
 
 
@@ -897,6 +902,22 @@ class _Dumper:
             self.summary.stripped_attachments += 1
         out.append(_ENCODER.encode(doc))
 
+    def _keep_raw(self, row: str, out: list[str]) -> None:
+        """`_keep` for a row's JSON text: the document's text is cut out as the server
+        sent it, decoded only when its attachment stubs must go."""
+        head = _ROW_HEAD.match(row)
+        if head is None or not row.endswith("}") or row[head.end()] != "{":
+            self._keep(json.loads(row), out)  # another shape (an error row): decode
+            return
+        if head.group(1).startswith('"_design/') and not self.options.include_design:
+            self.summary.design += 1
+            return
+        text = row[head.end() : -1]
+        if not self.options.attachments and '"_attachments":' in text:
+            self._keep({"id": json.loads(head.group(1)), "doc": json.loads(text)}, out)
+            return
+        out.append(text)
+
     async def _emit(self, lines: list[str]) -> None:
         if not lines:
             return
@@ -909,10 +930,13 @@ class _Dumper:
     async def single(self) -> None:
         """One streamed `_all_docs?include_docs=true` request."""
         chunk: list[str] = []
-        pages = self.couch.bulk_iter_range(self.db, attachments=self.options.attachments or None)
+        pages = self.couch.bulk_iter_range(
+            self.db, attachments=self.options.attachments or None, raw=True
+        )
+        keep = self._keep_raw
         async for page in pages:
             for row in page:
-                self._keep(row, chunk)
+                keep(row, chunk)
             if len(chunk) >= self.options.batch_size:
                 await self._emit(chunk)
                 chunk = []
@@ -927,11 +951,12 @@ class _Dumper:
             docs: list[str] = []
             try:
                 rows = self.couch.bulk_iter_range(
-                    self.db, start, end, attachments=self.options.attachments or None
+                    self.db, start, end, attachments=self.options.attachments or None, raw=True
                 )
+                keep = self._keep_raw
                 async for page in rows:
                     for row in page:
-                        self._keep(row, docs)
+                        keep(row, docs)
                 return docs
             except CouchError as exc:
                 if not _retryable(exc) or attempt >= self.options.retries:
@@ -958,11 +983,11 @@ class _Dumper:
                 index = 0
                 start: str | None = None
                 count = 0
-                async for page in self.couch.bulk_iter_ids(self.db):
+                async for page in self.couch.bulk_iter_ids(self.db, raw=True):
                     for row in page:
-                        if count and count % options.batch_size == 0 and isinstance(row, dict):
-                            end = row.get("id")
-                            if isinstance(end, str):
+                        if count and count % options.batch_size == 0:
+                            end = _row_id(row)
+                            if end is not None:
                                 await window.acquire()
                                 await send.send((index, start, end))
                                 index += 1
@@ -1000,6 +1025,13 @@ class _Dumper:
                 group.start_soon(work, receive.clone())
             receive.close()
             group.start_soon(write)
+
+
+def _row_id(row: str) -> str | None:
+    """The id of an `_all_docs` row given as JSON text."""
+    match = _ROW_ID.match(row)
+    value = json.loads(match.group(1)) if match else json.loads(row).get("id")
+    return value if isinstance(value, str) else None
 
 
 async def dump(

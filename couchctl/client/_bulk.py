@@ -137,10 +137,10 @@ class BulkMixin(BaseClient):
                 found[row["id"]] = row["doc"]
         return found
 
-    def bulk_iter_ids(self, db: str) -> AsyncIterator[list[Any]]:
+    def bulk_iter_ids(self, db: str, *, raw: bool = False) -> AsyncIterator[list[Any]]:
         """The rows of `GET /{db}/_all_docs` (ids and revs, no documents), streamed a
-        received chunk at a time (lists of rows)."""
-        return self._row_pages("GET", f"{db_path(db)}/_all_docs", None)
+        received chunk at a time (lists of rows; their JSON text with `raw`)."""
+        return self._row_pages("GET", f"{db_path(db)}/_all_docs", None, raw)
 
     def bulk_iter_range(
         self,
@@ -149,9 +149,10 @@ class BulkMixin(BaseClient):
         end: str | None = None,
         *,
         attachments: bool | None = None,
+        raw: bool = False,
     ) -> AsyncIterator[list[Any]]:
         """The rows of `_all_docs?include_docs=true` with `start <= id < end`, streamed a
-        received chunk at a time (lists of rows).
+        received chunk at a time (lists of rows; their JSON text with `raw`).
 
         Either bound may be None (open). `attachments=True` inlines attachment data
         (base64).
@@ -163,10 +164,10 @@ class BulkMixin(BaseClient):
             params += [("endkey", dumps(end)), ("inclusive_end", "false")]
         if attachments is not None:
             params.append(("attachments", "true" if attachments else "false"))
-        return self._row_pages("GET", f"{db_path(db)}/_all_docs", params)
+        return self._row_pages("GET", f"{db_path(db)}/_all_docs", params, raw)
 
     async def _row_pages(
-        self, method: str, path: str, params: list[tuple[str, str]] | None
+        self, method: str, path: str, params: list[tuple[str, str]] | None, raw: bool
     ) -> AsyncIterator[list[Any]]:
         # Bulk reads see hundreds of thousands of rows: decoding every row of a
         # received chunk in one synchronous loop costs a fraction of a per-row
@@ -176,7 +177,7 @@ class BulkMixin(BaseClient):
         async with self.stream(
             method, path, params=params, headers={"Accept-Encoding": "identity"}
         ) as response:
-            rows = RowChunks()
+            rows = RowChunks(raw=raw)
             async for chunk in response.aiter_bytes():
                 page = rows.feed(chunk)
                 if page:
@@ -192,18 +193,24 @@ _decoder = json.JSONDecoder()
 
 
 class RowChunks:
-    """Decode the `rows` array of an `_all_docs` response chunk by chunk.
+    """Read the `rows` array of an `_all_docs` response chunk by chunk.
 
-    `feed` returns the rows completed by each chunk. The members around the array
-    are skipped. A row is decoded again only once a newline (CouchDB's row
-    separator) arrives or the buffer has doubled, so a long row costs linear time.
+    `feed` returns the rows completed by each chunk: decoded, or with `raw=True`
+    as their JSON text. The members around the array are skipped (an `error`
+    after the rows is raised). CouchDB puts each row on its own line: in raw mode
+    such a body is cut at newlines without decoding anything. Other bodies are
+    decoded row by row; a row is decoded again only once a newline arrives or the
+    buffer has doubled, so a long row costs linear time.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, raw: bool = False) -> None:
         self._text = codecs.getincrementaldecoder("utf-8")()
+        self._raw = raw
         self._buf = ""
         self._state = 0  # 0: before the array, 1: in it, 2: after it
+        self._lines: bool | None = None  # one row a line (raw mode only)
         self._retry_at = 0
+        self._scanned = 0
 
     def feed(self, chunk: bytes, *, final: bool = False) -> list[Any]:
         try:
@@ -222,10 +229,54 @@ class RowChunks:
                 return rows
             pos = match.end()
             self._state = 1
-        if self._state == 1 and not final and len(buf) < self._retry_at and "\n" not in text:
-            self._buf = buf
-            return rows
+        if self._state == 1 and self._lines is None and self._raw:
+            if len(buf) - pos < 2 and not final:
+                self._buf = buf[pos:]
+                return rows
+            self._lines = buf.startswith(("\r\n", "\n"), pos)
+        if self._lines:
+            if final:
+                buf += "\n"  # the last line may come without its newline
+            pos = self._split_lines(buf, pos, rows)
+        else:
+            if self._state == 1 and not final and len(buf) < self._retry_at and "\n" not in text:
+                self._buf = buf
+                return rows
+            pos = self._decode(buf, pos, rows, final)
+        self._buf = buf[pos:]
+        if final:
+            if self._state == 1:
+                raise ProtocolError("the server's row response ended early")
+            if '"error"' in self._buf:
+                # CouchDB reports a failure in the middle of a stream after the rows.
+                raise ProtocolError(
+                    f"the server reported an error after the rows: {self._buf.strip()[:200]}"
+                )
+        return rows
+
+    def _split_lines(self, buf: str, pos: int, rows: list[Any]) -> int:
+        """Rows one a line (`{...},` or `,{...}`); `]` on a line of its own ends them."""
+        search = pos + self._scanned
+        while self._state == 1:
+            end = buf.find("\n", search)
+            if end < 0:
+                self._scanned = len(buf) - pos
+                return pos
+            line = buf[pos:end].strip().strip(",")
+            if line.startswith("]"):
+                self._state = 2
+                return buf.index("]", pos) + 1
+            if line:
+                if not (line.startswith("{") and line.endswith("}")):
+                    raise ProtocolError(f"unexpected line in a row response: {line[:80]!r}")
+                rows.append(line)
+            pos = search = end + 1
+        self._scanned = 0
+        return pos
+
+    def _decode(self, buf: str, pos: int, rows: list[Any], final: bool) -> int:
         self._retry_at = 0
+        raw = self._raw
         while self._state == 1:
             pos = _WS.match(buf, pos).end()  # type: ignore[union-attr]
             if pos >= len(buf):
@@ -239,23 +290,15 @@ class RowChunks:
                 pos += 1
                 break
             try:
-                value, pos = _decoder.raw_decode(buf, pos)
+                value, end = _decoder.raw_decode(buf, pos)
             except json.JSONDecodeError:
                 if final:
                     raise ProtocolError("the server's row response ended early") from None
                 self._retry_at = 2 * (len(buf) - pos)
                 break
-            rows.append(value)
-        self._buf = buf[pos:]
-        if final:
-            if self._state == 1:
-                raise ProtocolError("the server's row response ended early")
-            if '"error"' in self._buf:
-                # CouchDB reports a failure in the middle of a stream after the rows.
-                raise ProtocolError(
-                    f"the server reported an error after the rows: {self._buf.strip()[:200]}"
-                )
-        return rows
+            rows.append(buf[pos:end] if raw else value)
+            pos = end
+        return pos
 
 
 def _array(result: Any, what: str) -> list[Any]:

@@ -534,7 +534,9 @@ def all_docs(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"total_rows": len(rows), "offset": 0, "rows": rows}
 
 
-def serve_all_docs(docs: list[dict[str, Any]]) -> Any:
+def serve_all_docs(docs: list[dict[str, Any]], *, one_line: bool = False) -> Any:
+    """_all_docs by key range as CouchDB streams it (one row a line), or on one line
+    (as pouchdb-server does)."""
     ids = sorted(d["_id"] for d in docs)
     by_id = {d["_id"]: d for d in docs}
 
@@ -552,8 +554,12 @@ def serve_all_docs(docs: list[dict[str, Any]]) -> Any:
             if params.get("include_docs") == "true":
                 row["doc"] = by_id[i]
             rows.append(row)
-        text = f'{{"total_rows":{len(ids)},"offset":0,"rows":[\r\n'
-        text += ",\r\n".join(json.dumps(r) for r in rows) + "\r\n]}\n"
+        if one_line:
+            text = json.dumps({"total_rows": len(ids), "offset": 0, "rows": rows})
+        else:
+            text = f'{{"total_rows":{len(ids)},"offset":0,"rows":[\r\n'
+            sep = (",", ":")
+            text += ",\r\n".join(json.dumps(r, separators=sep) for r in rows) + "\r\n]}\n"
         return httpx.Response(200, text=text, headers={"Content-Type": "application/json"})
 
     return answer
@@ -573,11 +579,12 @@ DOCS = [{"_id": f"d{i:02d}", "_rev": f"{i % 3 + 1}-abc", "n": i} for i in range(
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize("one_line", [False, True])
 @pytest.mark.parametrize("concurrency", [1, 3])
 async def test_dump_in_key_order(
-    httpx_mock: HTTPXMock, couch: CouchClient, concurrency: int
+    httpx_mock: HTTPXMock, couch: CouchClient, concurrency: int, one_line: bool
 ) -> None:
-    httpx_mock.add_callback(serve_all_docs(DOCS), is_reusable=True)
+    httpx_mock.add_callback(serve_all_docs(DOCS, one_line=one_line), is_reusable=True)
     chunks: list[list[dict[str, Any]]] = []
 
     def emit(text: str, count: int) -> None:
@@ -624,7 +631,7 @@ async def test_dump_design_and_attachments(httpx_mock: HTTPXMock, couch: CouchCl
         bulkio.DumpOptions(batch_size=4, concurrency=2, include_design=True, attachments=True),
         collect(out),
     )
-    assert [d["_id"] for d in out] == sorted(d["_id"] for d in DOCS)
+    assert out == sorted(DOCS, key=lambda d: d["_id"])  # every member, as the server sent it
     assert summary.stripped_attachments == 0
     assert all(r.url.params.get("attachments") == "true" for r in httpx_mock.get_requests()[1:])
 

@@ -253,6 +253,44 @@ def test_row_chunks_any_chunking(size: int) -> None:
     assert rows == body_of("221-all-docs-keys-post-include-docs")["rows"]
 
 
+@pytest.mark.parametrize("size", [1, 7, 64, 100_000])
+@pytest.mark.parametrize("name", ["221-all-docs-keys-post-include-docs", "214-all-docs"])
+def test_row_chunks_raw_cuts_couchdb_lines(size: int, name: str) -> None:
+    data = recorded_body(name)
+    assert b"\r\n" in data  # CouchDB: one row a line
+    reader = RowChunks(raw=True)
+    rows: list[Any] = []
+    for piece in _pieces(data, size):
+        rows += reader.feed(piece)
+    rows += reader.feed(b"", final=True)
+    assert all(isinstance(row, str) for row in rows)
+    assert [json.loads(row) for row in rows] == body_of(name)["rows"]
+
+
+@pytest.mark.parametrize("size", [3, 100_000])
+def test_row_chunks_raw_without_newlines(size: int) -> None:
+    rows = [{"id": f"r{i}", "key": f"r{i}", "value": {"rev": "1-a"}} for i in range(20)]
+    data = json.dumps({"total_rows": 20, "offset": 0, "rows": rows}, separators=(",", ":"))
+    reader = RowChunks(raw=True)
+    got: list[Any] = []
+    for piece in _pieces(data.encode(), size):
+        got += reader.feed(piece)
+    got += reader.feed(b"", final=True)
+    assert got == [json.dumps(r, separators=(",", ":")) for r in rows]
+
+
+def test_row_chunks_raw_last_line_without_newline_and_leading_commas() -> None:
+    reader = RowChunks(raw=True)
+    rows = reader.feed(b'{"total_rows":2,"rows":[\n{"id":"a"}\n,{"id":"b"}\n]}', final=True)
+    assert rows == ['{"id":"a"}', '{"id":"b"}']
+
+
+def test_row_chunks_raw_refuses_a_broken_line() -> None:
+    reader = RowChunks(raw=True)
+    with pytest.raises(ProtocolError, match="unexpected line"):
+        reader.feed(b'{"rows":[\r\n{"id":"a"},\r\nnonsense\r\n]}\n', final=True)
+
+
 def test_row_chunks_without_newlines_and_multibyte_split() -> None:
     rows = [
         {"id": f"d\u00e9-{i}", "doc": {"_id": f"d\u00e9-{i}", "t": "\u20ac" * 50}}
