@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import httpx
 import pytest
@@ -242,3 +243,22 @@ def test_reader_going_away_is_quiet(server: Server, db: str) -> None:
     assert first.startswith(b'{"id":"d00000"')
     assert stderr == ""  # no traceback, no "error while closing an async generator"
     assert process.returncode == 1
+
+
+def test_unknown_command_suggests_the_nearest(cli_offline: CliRun) -> None:
+    result = cli_offline("dbb", "list")
+    assert result.exit_code == 2
+    assert_one_error_line(
+        result.stderr, "couchctl: error: No such command 'dbb'. Did you mean 'db'?"
+    )
+    result = cli_offline("db", "inf", "x")
+    assert result.exit_code == 2
+    assert_one_error_line(
+        result.stderr, "couchctl: error: No such command 'inf'. Did you mean 'info'?"
+    )
+
+
+def test_unreadable_file_argument_is_a_usage_error(cli_offline: CliRun, tmp_path: Path) -> None:
+    result = cli_offline("bulk", "docs", "db", str(tmp_path / "missing.json"), url=closed_url())
+    assert result.exit_code == 2
+    assert_one_error_line(result.stderr, "couchctl: error: ")
