@@ -92,3 +92,19 @@ def test_completion_in_a_real_shell_process(server: Server, db: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [db]
+
+
+@pytest.mark.parametrize("shell", ["zsh", "fish"])
+def test_zsh_and_fish_use_typers_protocol(server: Server, db: str, shell: str) -> None:
+    # These shells pass the command line in _TYPER_COMPLETE_ARGS, which only Typer's
+    # completion classes read: this checks that they are registered on demand.
+    env = {
+        "_COUCHCTL_COMPLETE": f"complete_{shell}",
+        "_TYPER_COMPLETE_ARGS": f"couchctl att list {db}",
+        "COUCH_URL": server.url,
+    }
+    if shell == "fish":
+        env["_TYPER_COMPLETE_FISH_ACTION"] = "get-args"
+    result = CliRunner().invoke(app, [], env=env, prog_name="couchctl")
+    assert result.exit_code == 0, result.output
+    assert db in result.stdout
