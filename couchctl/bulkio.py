@@ -98,6 +98,7 @@ class InputError(InvalidArgument):
     def __init__(self, line: int, message: str) -> None:
         super().__init__(f"line {line}: {message}")
         self.line = line
+        self.detail = message
 
 
 class JournalError(InvalidArgument):

@@ -97,9 +97,14 @@ def docs_command(
             docs = value
         if not isinstance(docs, list):
             fail("the documents must be a JSON array (or an object with a docs array)")
+        from couchctl.bulkio import InputError, check_document
+
         for index, doc in enumerate(docs):
-            if not isinstance(doc, dict):
-                fail(f"the documents: element {index} is not a JSON object")
+            try:
+                # What would make CouchDB refuse the whole request, refused here.
+                check_document(doc, index, new_edits=new_edits is not False)
+            except InputError as exc:
+                fail(f"the documents: element {index}: {exc.detail}", "nothing was sent")
         deletions = sum(1 for doc in docs if doc.get("_deleted") is True)
         if not _deletions_allowed(out, yes, deletions, db, stdin_is_data=source == "-"):
             return 1

@@ -96,7 +96,9 @@ def test_docs_no_new_edits(cli: CliRun, server: Server, db: str) -> None:
     ("body", "message"),
     [
         ("[{]", "not valid JSON"),
-        ("[1]", "element 0 is not a JSON object"),
+        ("[1]", "element 0: a document must be a JSON object, not a number"),
+        ('[{"_id": "ok"}, {"_id": "_bad"}]', "element 1: illegal _id '_bad'"),
+        ('{"docs": [{"_id": "a", "_foo": 1}]}', "element 0: bad special document member '_foo'"),
         ('{"documents": []}', 'must have a "docs" member'),
     ],
 )
