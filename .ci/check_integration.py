@@ -24,7 +24,9 @@ def main(path: str) -> int:
             failed += 1
             continue
         passed += 1
-    print(f"integration tests: {passed} passed, {failed} failed, {skipped_no_server} skipped without a server")
+    print(
+        f"integration tests: {passed} passed, {failed} failed, {skipped_no_server} skipped without a server"
+    )
     if skipped_no_server or failed or passed < MIN_PASSED:
         print("error: the integration tests did not run against a server", file=sys.stderr)
         return 1

@@ -23,8 +23,15 @@ import pytest
 # Deterministic rendering for CliRunner output (Typer's own test setup).
 os.environ["TERMINAL_WIDTH"] = "3000"
 os.environ["_TYPER_FORCE_DISABLE_TERMINAL"] = "1"
-for _name in ("COUCH_URL", "COUCHDB_URL", "COUCHDB_USER", "COUCHDB_PASSWORD", "COUCHDB_TOKEN",
-              "COUCHCTL_PROFILE", "COUCHCTL_TIMEOUT"):
+for _name in (
+    "COUCH_URL",
+    "COUCHDB_URL",
+    "COUCHDB_USER",
+    "COUCHDB_PASSWORD",
+    "COUCHDB_TOKEN",
+    "COUCHCTL_PROFILE",
+    "COUCHCTL_TIMEOUT",
+):
     os.environ.pop(_name, None)
 os.environ["COUCHCTL_CONFIG"] = str(Path(__file__).parent / "no-such-config.toml")
 
@@ -107,7 +114,9 @@ class CliResult:
 CliRun = Callable[..., CliResult]
 
 
-def _invoke(args: list[str], url: str | None, input: str | bytes | None, env: dict[str, str] | None) -> CliResult:
+def _invoke(
+    args: list[str], url: str | None, input: str | bytes | None, env: dict[str, str] | None
+) -> CliResult:
     from typer.testing import CliRunner
 
     from couchctl.cli._app import app
@@ -125,8 +134,12 @@ def _invoke(args: list[str], url: str | None, input: str | bytes | None, env: di
 def cli(server: Server) -> CliRun:
     """Run the CLI in-process (CliRunner) against the real server: cli("db", "info", name)."""
 
-    def run(*args: str, input: str | bytes | None = None, env: dict[str, str] | None = None,
-            url: str | None = None) -> CliResult:
+    def run(
+        *args: str,
+        input: str | bytes | None = None,
+        env: dict[str, str] | None = None,
+        url: str | None = None,
+    ) -> CliResult:
         return _invoke(list(args), url or server.url, input, env)
 
     return run
@@ -136,21 +149,36 @@ def cli(server: Server) -> CliRun:
 def cli_offline() -> CliRun:
     """Run the CLI in-process with no server configured (usage errors, help)."""
 
-    def run(*args: str, input: str | bytes | None = None, env: dict[str, str] | None = None,
-            url: str | None = None) -> CliResult:
+    def run(
+        *args: str,
+        input: str | bytes | None = None,
+        env: dict[str, str] | None = None,
+        url: str | None = None,
+    ) -> CliResult:
         return _invoke(list(args), url, input, env)
 
     return run
 
 
-def run_couchctl(*args: str, url: str | None = None, input: bytes | None = None,
-                 env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
+def run_couchctl(
+    *args: str,
+    url: str | None = None,
+    input: bytes | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[bytes]:
     """Run the real entry point in a subprocess (`python -m couchctl`)."""
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
     if url is not None:
         full_env["COUCH_URL"] = url
-    return subprocess.run([sys.executable, "-m", "couchctl", *args], input=input, capture_output=True,
-                          env=full_env, timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "couchctl", *args],
+        input=input,
+        capture_output=True,
+        env=full_env,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def recorded(name: str) -> dict[str, Any]:
@@ -170,7 +198,9 @@ def recorded_body(name: str) -> bytes:
     if "body_raw_text" in response:
         return str(response["body_raw_text"]).encode()
     if "body_json" in response:
-        return (json.dumps(response["body_json"], separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+        return (
+            json.dumps(response["body_json"], separators=(",", ":"), ensure_ascii=False) + "\n"
+        ).encode()
     if "body_text" in response:
         return str(response["body_text"]).encode()
     if "body_base64" in response:
@@ -181,8 +211,11 @@ def recorded_body(name: str) -> bytes:
 def recorded_response(name: str) -> dict[str, Any]:
     """Keyword arguments for pytest-httpx's add_response from a recorded exchange."""
     response = recorded(name)["response"]
-    headers = {k: v for k, v in response["headers"].items()
-               if k.lower() not in ("content-length", "transfer-encoding", "content-encoding")}
+    headers = {
+        k: v
+        for k, v in response["headers"].items()
+        if k.lower() not in ("content-length", "transfer-encoding", "content-encoding")
+    }
     return {"status_code": response["status"], "headers": headers, "content": recorded_body(name)}
 
 

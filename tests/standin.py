@@ -150,7 +150,9 @@ def is_couchdb(url: str) -> bool:
         import base64
 
         bare = url.replace(f"{parts.username}:{parts.password}@", "")
-        request = urllib.request.Request(bare.rstrip("/") + "/", headers={"Accept": "application/json"})
+        request = urllib.request.Request(
+            bare.rstrip("/") + "/", headers={"Accept": "application/json"}
+        )
         token = base64.b64encode(f"{parts.username}:{parts.password or ''}".encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
     with urllib.request.urlopen(request, timeout=10) as response:
