@@ -21,7 +21,9 @@ Dump
     `_all_docs?include_docs=true&startkey=..&endkey=..&inclusive_end=false`, each
     retried on its own, and the ranges are handed on in key order through a bounded
     reorder window. With `concurrency=1` a single streamed `_all_docs` request is
-    used instead (no second pass).
+    used instead (no second pass). Documents are passed on as the JSON text the
+    server sent (CouchDB's one-row-a-line bodies are cut at newlines, not decoded);
+    only a document whose attachment stubs must go is decoded and encoded again.
 """
 
 from __future__ import annotations
@@ -103,10 +105,6 @@ class InputError(InvalidArgument):
 
 class JournalError(InvalidArgument):
     """The journal cannot be used for this load (a usage error: exit 2)."""
-
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.hint = hint
 
 
 # -- reading and checking the input ---------------------------------------------------
@@ -663,8 +661,11 @@ class _Loader:
                 try:
                     while True:
                         # Read and check the next batch in a thread: a slow pipe or a
-                        # large batch does not hold up the answers of those in flight.
-                        batch = await anyio.to_thread.run_sync(next, batches, None)
+                        # large batch does not hold up the answers of those in flight,
+                        # and a failed load does not wait for a pipe that stays quiet.
+                        batch = await anyio.to_thread.run_sync(
+                            next, batches, None, abandon_on_cancel=True
+                        )
                         if batch is None:
                             break
                         self.summary.batches += 1
