@@ -553,11 +553,15 @@ def dump_command(
             max=64,
         ),
     ] = DEFAULT_CONCURRENCY,
+    jsonl_flag: Annotated[
+        bool, typer.Option("--jsonl", help="JSON Lines: the output format, always (accepted).")
+    ] = False,
 ) -> None:
     """Write every document as JSON Lines in id order, in constant memory (restore: bulk load --no-new-edits).
 
-    Documents keep their _rev. Pages of --batch-size documents are fetched by key
-    range, --concurrency at a time, and written in order.
+    Documents keep their _rev; only each document's winning revision is written
+    (not its conflicts), _local documents are not. Pages of --batch-size documents
+    are fetched by key range, --concurrency at a time, and written in order.
 
     Example: couchctl bulk dump mydb -o mydb.jsonl --attachments
     """
