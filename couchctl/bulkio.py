@@ -71,8 +71,9 @@ __all__ = [
     "load",
 ]
 
-# Members CouchDB accepts at the top level of a document; any other `_name` makes
-# `_bulk_docs` fail the whole request with 400 doc_validation.
+# Members CouchDB accepts at the top level of a document (`couch_doc:transfer_fields`);
+# any other `_name` makes `_bulk_docs` fail the whole request with 400 doc_validation.
+# The `_replication_*` ones are kept in `_replicator` documents by the replicator.
 SPECIAL_MEMBERS = frozenset(
     {
         "_id",
@@ -85,6 +86,11 @@ SPECIAL_MEMBERS = frozenset(
         "_deleted_conflicts",
         "_local_seq",
         "_access",
+        "_replication_state",
+        "_replication_state_time",
+        "_replication_state_reason",
+        "_replication_id",
+        "_replication_stats",
     }
 )
 _READ_SIZE = 1 << 16
@@ -168,16 +174,37 @@ def check_document(
                 line,
                 f"illegal _id {doc_id!r}: only _design/ and _local/ ids may start with an underscore",
             )
+        if doc_id in ("_design/", "_local/"):
+            raise InputError(line, f"illegal _id {doc_id!r}: the name after the prefix is empty")
     if text is None or _may_have_special_members(text):
         for name in value:
             if name[:1] == "_" and name not in SPECIAL_MEMBERS:
                 raise InputError(line, f"bad special document member {name!r}")
+        _check_special_values(value, line)
     rev = value.get("_rev")
     if rev is not None and not isinstance(rev, str):
         raise InputError(line, "_rev must be a string")
     if not new_edits and (doc_id is None or rev is None):
         raise InputError(line, "with --no-new-edits every document needs an _id and a _rev")
     return doc_id
+
+
+def _check_special_values(doc: dict[str, Any], line: int) -> None:
+    """The special members whose type CouchDB checks (a wrong one fails the whole batch)."""
+    deleted = doc.get("_deleted")
+    if deleted is not None and not isinstance(deleted, bool):
+        raise InputError(line, "_deleted must be true or false")
+    attachments = doc.get("_attachments")
+    if attachments is not None and not isinstance(attachments, dict):
+        raise InputError(line, "_attachments must be a JSON object")
+    revisions = doc.get("_revisions")
+    if revisions is not None and (
+        not isinstance(revisions, dict)
+        or isinstance(revisions.get("start"), bool)
+        or not isinstance(revisions.get("start"), int)
+        or not isinstance(revisions.get("ids"), list)
+    ):
+        raise InputError(line, '_revisions must be {"start": <integer>, "ids": [...]}')
 
 
 def _json_type(value: Any) -> str:

@@ -346,7 +346,7 @@ class BaseClient:
             method,
             path,
             params=params,
-            json=_UNSET if json is None else (None if json is JSON_NULL else json),
+            json=_body_arg(json),
             content=content,
             headers=headers,
             retry=retry,
@@ -396,7 +396,7 @@ class BaseClient:
             method,
             path,
             params=params,
-            json=_UNSET if json is None else (None if json is JSON_NULL else json),
+            json=_body_arg(json),
             content=content,
             headers=headers,
             retry=retry,
@@ -405,14 +405,8 @@ class BaseClient:
         )
         try:
             yield response
-        except httpx.TimeoutException as exc:
-            raise RequestTimeout(f"{method} {response.request.url}: timed out") from exc
-        except httpx.TransportError as exc:
-            raise ConnectionFailed(
-                f"{method} {response.request.url}: {_transport_reason(exc)}"
-            ) from exc
-        except httpx.DecodingError as exc:
-            raise ProtocolError(f"{method} {response.request.url}: {exc}") from exc
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            raise _read_error(exc, f"{method} {response.request.url}") from exc
         finally:
             await response.aclose()
 
@@ -437,7 +431,7 @@ class BaseClient:
             method,
             path,
             params=params,
-            json=_UNSET if json is None else (None if json is JSON_NULL else json),
+            json=_body_arg(json),
             retry=retry,
             stream=True,
             timeout=_UNSET if timeout is None else timeout,
@@ -448,12 +442,8 @@ class BaseClient:
                 yield row
             if meta is not None:
                 meta.update(rows.meta)
-        except httpx.TimeoutException as exc:
-            raise RequestTimeout(f"{method} {path}: timed out while reading rows") from exc
-        except httpx.TransportError as exc:
-            raise ConnectionFailed(f"{method} {path}: {_transport_reason(exc)}") from exc
-        except httpx.DecodingError as exc:
-            raise ProtocolError(f"{method} {path}: {exc}") from exc
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            raise _read_error(exc, f"{method} {path}", " while reading rows") from exc
         finally:
             await response.aclose()
 
@@ -463,6 +453,20 @@ def _proxy_configured() -> bool:
 
     names = ("http_proxy", "https_proxy", "all_proxy")
     return any(os.environ.get(n) or os.environ.get(n.upper()) for n in names)
+
+
+def _read_error(exc: httpx.HTTPError, where: str, doing: str = "") -> Exception:
+    """The client error for an httpx failure while a response body is read."""
+    if isinstance(exc, httpx.TimeoutException):
+        return RequestTimeout(f"{where}: timed out{doing}")
+    if isinstance(exc, httpx.TransportError):
+        return ConnectionFailed(f"{where}: {_transport_reason(exc)}")
+    return ProtocolError(f"{where}: {exc}")
+
+
+def _body_arg(json: Any) -> Any:
+    """`json=` of the public methods as `_send` takes it: None is no body, JSON_NULL is null."""
+    return _UNSET if json is None else (None if json is JSON_NULL else json)
 
 
 def _shown(request: httpx.Request) -> str:

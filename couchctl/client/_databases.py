@@ -15,18 +15,12 @@ from urllib.parse import quote
 
 import httpx
 
-from couchctl.client._base import JSON_NULL, BaseClient
-from couchctl.client._encoding import db_path, dumps, query, validate_db_name
+from couchctl.client._base import BaseClient
+from couchctl.client._encoding import db_path, query, validate_db_name
 from couchctl.client._errors import InvalidArgument, NotFound, ProtocolError
+from couchctl.client._view_query import view_query
 
 __all__ = ["AllDocsOptions", "ChangesOptions", "DatabaseMixin", "DesignDocsOptions"]
-
-
-def _json_param(value: Any) -> str | None:
-    """A key parameter as JSON; None is "not set", JSON_NULL a literal null."""
-    if value is None:
-        return None
-    return "null" if value is JSON_NULL else dumps(value)
 
 
 class DesignDocsOptions(TypedDict, total=False):
@@ -82,43 +76,18 @@ class ChangesOptions(TypedDict, total=False):
     filter_params: Mapping[str, Any] | None
 
 
+# The options of `_design_docs` and `_local_docs` (a subset of `_all_docs`').
+_DESIGN_DOCS_OPTIONS = frozenset(DesignDocsOptions.__annotations__)
+
+
 def _rows_request(
     options: Mapping[str, Any], *, all_docs: bool
 ) -> tuple[str, list[tuple[str, str]], Any]:
     """Method, query and body of a `_all_docs`-style request: POST {"keys"} when keys are given."""
-    params: dict[str, Any] = {
-        "conflicts": options.get("conflicts"),
-        "descending": options.get("descending"),
-        "endkey": _json_param(options.get("end_key")),
-        "endkey_docid": options.get("end_key_doc_id"),
-        "include_docs": options.get("include_docs"),
-        "inclusive_end": options.get("inclusive_end"),
-        "key": _json_param(options.get("key")),
-        "limit": options.get("limit"),
-        "skip": options.get("skip"),
-        "startkey": _json_param(options.get("start_key")),
-        "startkey_docid": options.get("start_key_doc_id"),
-        "update_seq": options.get("update_seq"),
-    }
-    if all_docs:
-        params.update(
-            {
-                "group": options.get("group"),
-                "group_level": options.get("group_level"),
-                "attachments": options.get("attachments"),
-                "att_encoding_info": options.get("att_encoding_info"),
-                "reduce": options.get("reduce"),
-                # The reference calls it `sort`; CouchDB's query parameter is `sorted`.
-                "sorted": options.get("sort"),
-                "stable": options.get("stable"),
-                "stale": options.get("stale"),
-                "update": options.get("update"),
-            }
-        )
-    keys = options.get("keys")
-    if keys is not None:
-        return "POST", query(params), {"keys": list(keys)}
-    return "GET", query(params), None
+    if not all_docs:
+        options = {name: value for name, value in options.items() if name in _DESIGN_DOCS_OPTIONS}
+    params, body = view_query(options)
+    return ("GET" if body is None else "POST"), params, body
 
 
 _CHANGES_PARAMS = frozenset(

@@ -14,6 +14,26 @@ __all__ = ["ServerMixin"]
 _RANGE_JSON = ("startkey", "endkey")
 
 
+def _range_params(
+    descending: bool | None,
+    start_key: str | None,
+    end_key: str | None,
+    limit: int | None,
+    skip: int | None,
+) -> list[tuple[str, str]]:
+    """The paging query of `/_all_dbs` and `GET /_dbs_info` (the names JSON-encoded)."""
+    return query(
+        {
+            "descending": descending,
+            "startkey": start_key,
+            "endkey": end_key,
+            "limit": limit,
+            "skip": skip,
+        },
+        json_params=_RANGE_JSON,
+    )
+
+
 class ServerMixin(BaseClient):
     """The server endpoints (/, /_up, /_all_dbs, /_dbs_info, /_uuids, /_active_tasks, /_membership)."""
 
@@ -43,16 +63,7 @@ class ServerMixin(BaseClient):
         `start_key` / `end_key` are database names, sent JSON-encoded as
         `startkey` / `endkey`.
         """
-        params = query(
-            {
-                "descending": descending,
-                "startkey": start_key,
-                "endkey": end_key,
-                "limit": limit,
-                "skip": skip,
-            },
-            json_params=_RANGE_JSON,
-        )
+        params = _range_params(descending, start_key, end_key, limit, skip)
         names: list[str] = await self.request_json("GET", "/_all_dbs", params=params)
         return names
 
@@ -78,16 +89,7 @@ class ServerMixin(BaseClient):
                 "POST", "/_dbs_info", json={"keys": list(keys)}, retry=True
             )
             return result
-        params = query(
-            {
-                "descending": descending,
-                "startkey": start_key,
-                "endkey": end_key,
-                "limit": limit,
-                "skip": skip,
-            },
-            json_params=_RANGE_JSON,
-        )
+        params = _range_params(descending, start_key, end_key, limit, skip)
         result = await self.request_json("GET", "/_dbs_info", params=params)
         return result
 

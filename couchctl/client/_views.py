@@ -13,9 +13,10 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, TypedDict, Unpack
 from urllib.parse import quote
 
-from couchctl.client._base import JSON_NULL, BaseClient
+from couchctl.client._base import BaseClient
 from couchctl.client._encoding import db_path, dumps
 from couchctl.client._errors import InvalidArgument, NotFound
+from couchctl.client._view_query import check_count, view_query
 
 __all__ = ["FindOptions", "ViewMixin", "ViewOptions", "ddoc_name"]
 
@@ -72,18 +73,8 @@ class FindOptions(TypedDict, total=False):
     allow_fallback: bool | None
 
 
-# Python names -> CouchDB's query parameter names (CouchDB accepts both spellings
-# of the keys; the short ones are understood by every 2.x/3.x release).
-_VIEW_WIRE_NAMES = {
-    "start_key": "startkey",
-    "end_key": "endkey",
-    "start_key_doc_id": "startkey_docid",
-    "end_key_doc_id": "endkey_docid",
-}
-_VIEW_JSON_PARAMS = frozenset({"key", "start_key", "end_key"})
 _VIEW_OPTION_NAMES = tuple(ViewOptions.__annotations__)
 _FIND_OPTION_NAMES = tuple(FindOptions.__annotations__)
-_VIEW_STALE = frozenset({"ok", "update_after", "false"})
 _FIND_STALE = frozenset({"ok"})
 _INDEX_DIRECTIONS = frozenset({"asc", "desc"})
 
@@ -124,11 +115,6 @@ def _check_names(given: Mapping[str, Any], known: Sequence[str], what: str) -> N
         raise TypeError(f"{what}: unexpected option(s) {', '.join(unknown)}")
 
 
-def _check_count(name: str, value: Any) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise InvalidArgument(f"{name} must be a whole number >= 0, got {value!r}")
-
-
 def _view_query(
     view: str, options: Mapping[str, Any]
 ) -> tuple[list[tuple[str, str]], dict[str, Any] | None]:
@@ -136,37 +122,7 @@ def _view_query(
     _check_names(options, _VIEW_OPTION_NAMES, "view query")
     if not view:
         raise InvalidArgument("the view name is empty")
-    for name in ("limit", "skip", "group_level"):
-        _check_count(name, options.get(name))
-    update = options.get("update")
-    if isinstance(update, str):
-        if update not in ("true", "false", "lazy"):
-            raise InvalidArgument(f"update must be true, false or 'lazy', got {update!r}")
-    elif update is not None and not isinstance(update, bool):
-        raise InvalidArgument(f"update must be true, false or 'lazy', got {update!r}")
-    stale = options.get("stale")
-    if stale is not None and stale not in _VIEW_STALE:
-        raise InvalidArgument(f"stale must be 'ok' or 'update_after', got {stale!r}")
-    keys = options.get("keys")
-    if keys is not None and (
-        isinstance(keys, str | bytes | Mapping) or not isinstance(keys, Sequence)
-    ):
-        raise InvalidArgument("keys must be a JSON array (a list)")
-
-    params: list[tuple[str, str]] = []
-    for name in _VIEW_OPTION_NAMES:
-        value = options.get(name)
-        if value is None or name == "keys":
-            continue
-        wire = _VIEW_WIRE_NAMES.get(name, name)
-        if name in _VIEW_JSON_PARAMS:
-            params.append((wire, "null" if value is JSON_NULL else dumps(value)))
-        elif isinstance(value, bool):
-            params.append((wire, "true" if value else "false"))
-        else:
-            params.append((wire, str(value)))
-    body = None if keys is None else {"keys": list(keys)}
-    return params, body
+    return view_query(options)
 
 
 def _find_body(selector: Any, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -175,7 +131,7 @@ def _find_body(selector: Any, options: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(selector, Mapping):
         raise InvalidArgument("the selector must be a JSON object")
     for name in ("limit", "skip", "r"):
-        _check_count(name, options.get(name))
+        check_count(name, options.get(name))
     fields = options.get("fields")
     if fields is not None and (
         isinstance(fields, str) or not all(isinstance(f, str) for f in fields)

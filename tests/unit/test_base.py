@@ -25,20 +25,15 @@ from couchctl.client import (
     RequestTimeout,
     ServerError,
     Unauthorized,
-    _base,
     doc_path,
 )
 from couchctl.client._encoding import att_path, db_path, query
 from tests.conftest import recorded, recorded_body, recorded_response
+from tests.unit._wire import BASE, only_request, wire_target
 
 pytestmark = pytest.mark.anyio
 
-BASE = "http://couch.test:5984"
 SECRET = "s3cr:et@pw"
-
-
-def target(request: httpx.Request) -> str:
-    return request.url.raw_path.decode("ascii")
 
 
 @pytest.fixture
@@ -49,7 +44,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def fake_sleep(seconds: float) -> None:
         delays.append(seconds)
 
-    monkeypatch.setattr(_base.anyio, "sleep", fake_sleep)
+    monkeypatch.setattr("couchctl.client._base.anyio.sleep", fake_sleep)
     return delays
 
 
@@ -82,14 +77,14 @@ async def test_doc_ids_reach_the_wire_fully_encoded(
 ) -> None:
     httpx_mock.add_response(json={"_id": doc_id})
     assert await couch.request_json("GET", doc_path("db", doc_id)) == {"_id": doc_id}
-    assert target(httpx_mock.get_request()) == path  # type: ignore[union-attr]
+    assert wire_target(only_request(httpx_mock)) == path
 
 
 async def test_recorded_id_with_slash_space_plus(httpx_mock: HTTPXMock, couch: BaseClient) -> None:
     sent = recorded("119-doc-get-id-slash-space-plus")["request"]
     httpx_mock.add_response(**recorded_response("119-doc-get-id-slash-space-plus"))
     doc = await couch.request_json("GET", doc_path("corpus", "a/b c+d"))
-    assert target(httpx_mock.get_request()) == sent["path"]  # type: ignore[union-attr]
+    assert wire_target(only_request(httpx_mock)) == sent["path"]
     assert doc["_id"] == "a/b c+d"
 
 
@@ -97,7 +92,7 @@ async def test_db_and_attachment_names(httpx_mock: HTTPXMock, couch: BaseClient)
     httpx_mock.add_response(json={}, is_reusable=True)
     await couch.request("GET", db_path("corpus/sub"))
     await couch.request("GET", att_path("db", "doc", "dir/a b+c.txt"))
-    paths = [target(r) for r in httpx_mock.get_requests()]
+    paths = [wire_target(r) for r in httpx_mock.get_requests()]
     assert paths == ["/corpus%2Fsub", "/db/doc/dir%2Fa%20b%2Bc.txt"]
 
 

@@ -16,6 +16,7 @@ from pytest_httpx import HTTPXMock
 from couchctl import bulkio
 from couchctl.bulkio import InputError, Journal, LoadOptions, Record
 from couchctl.client import CouchClient
+from tests.conftest import recorded
 
 BASE = "http://couch.test:5984"
 
@@ -131,6 +132,14 @@ def test_json_array_bad_element_found_without_reading_the_rest(
         ({"_id": 5}, "_id must be a non-empty string"),
         ({"_id": "a", "_foo": 1}, "bad special document member '_foo'"),
         ({"_id": "a", "_rev": 1}, "_rev must be a string"),
+        # CouchDB 3.x (couch_doc:validate_docid, transfer_fields): 400 for the whole batch.
+        ({"_id": "_design/"}, "illegal _id '_design/'"),
+        ({"_id": "_local/"}, "illegal _id '_local/'"),
+        ({"_id": "a", "_deleted": "yes"}, "_deleted must be true or false"),
+        ({"_id": "a", "_attachments": []}, "_attachments must be a JSON object"),
+        ({"_id": "a", "_revisions": {}}, "_revisions must be"),
+        ({"_id": "a", "_revisions": {"start": "1", "ids": []}}, "_revisions must be"),
+        ({"_id": "a", "_replication_foo": 1}, "bad special document member '_replication_foo'"),
     ],
 )
 def test_documents_bulk_docs_would_refuse_whole(doc: dict[str, Any], message: str) -> None:
@@ -144,10 +153,31 @@ def test_design_local_and_special_members_are_fine() -> None:
         for d in [
             {"_id": "_design/x", "views": {}},
             {"_id": "_local/y"},
-            {"_id": "z", "_rev": "1-a", "_deleted": True, "_attachments": {}, "_revisions": {}},
+            {
+                "_id": "z",
+                "_rev": "1-a",
+                "_deleted": True,
+                "_attachments": {},
+                "_revisions": {"start": 1, "ids": ["a"]},
+            },
         ]
     )
     assert [r.doc_id for r in records(text)] == ["_design/x", "_local/y", "z"]
+
+
+def test_replicator_documents_are_fine() -> None:
+    # What CouchDB 3.x's replicator keeps in a `_replicator` document, and accepts back
+    # (couch_doc:transfer_fields): a dump of `_replicator` loads again.
+    # The recorded document, with the members a one-shot replication's completion adds.
+    doc = {
+        **recorded("267-replicator-doc-get")["response"]["body_json"],
+        "_replication_state": "completed",
+        "_replication_state_time": "2026-11-27T15:08:23Z",
+        "_replication_state_reason": None,
+        "_replication_id": "c0ebe9256695ff083347cbf95f93e280",
+        "_replication_stats": {"docs_written": 3},
+    }
+    assert [r.doc_id for r in records(json.dumps(doc))] == ["corpus-rep"]
 
 
 @pytest.mark.parametrize(
@@ -266,7 +296,7 @@ async def couch() -> AsyncIterator[CouchClient]:
         yield client
 
 
-FAST = {"backoff": 0.001, "max_backoff": 0.002}
+FAST: dict[str, Any] = {"backoff": 0.001, "max_backoff": 0.002}
 
 
 class Rejects:
@@ -572,7 +602,9 @@ def collect(out: list[dict[str, Any]]) -> Any:
     return emit
 
 
-DOCS = [{"_id": f"d{i:02d}", "_rev": f"{i % 3 + 1}-abc", "n": i} for i in range(7)] + [
+DOCS: list[dict[str, Any]] = [
+    {"_id": f"d{i:02d}", "_rev": f"{i % 3 + 1}-abc", "n": i} for i in range(7)
+] + [
     {"_id": "_design/v", "_rev": "1-x", "views": {}},
     {"_id": "att", "_rev": "2-y", "_attachments": {"a.txt": {"stub": True, "length": 3}}},
 ]

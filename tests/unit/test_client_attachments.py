@@ -27,21 +27,16 @@ from couchctl.client._attachments import (
     digest_of_etag,
     guess_content_type,
 )
-from tests.conftest import recorded, recorded_body, recorded_response
+from tests.conftest import recorded, recorded_body
+from tests.unit._wire import (
+    BASE,
+    answer,
+    couch_fixture,  # noqa: F401 (the `couch` fixture)
+    only_request,
+    request_bytes,
+)
 
 pytestmark = pytest.mark.anyio
-
-BASE = "http://couch.test:5984"
-
-
-@pytest.fixture
-async def couch() -> AsyncIterator[CouchClient]:
-    async with CouchClient(BASE, user="admin", password="pw", retries=2, backoff=0.001) as client:
-        yield client
-
-
-def answer(httpx_mock: HTTPXMock, name: str) -> None:
-    httpx_mock.add_response(**recorded_response(name))
 
 
 def answer_raw(httpx_mock: HTTPXMock, name: str, body: bytes | None = None) -> None:
@@ -52,19 +47,6 @@ def answer_raw(httpx_mock: HTTPXMock, name: str, body: bytes | None = None) -> N
         headers=dict(response["headers"]),
         content=recorded_body(name) if body is None else body,
     )
-
-
-def only_request(httpx_mock: HTTPXMock) -> httpx.Request:
-    requests = httpx_mock.get_requests()
-    assert len(requests) == 1, [str(r.url) for r in requests]
-    return requests[0]
-
-
-def request_bytes(name: str) -> bytes:
-    request = recorded(name)["request"]
-    if "body_base64" in request:
-        return base64.b64decode(request["body_base64"])
-    return str(request["body_text"]).encode()
 
 
 async def download(couch: CouchClient, *args: Any, **kwargs: Any) -> tuple[bytes, Any]:

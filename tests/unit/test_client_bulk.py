@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -12,74 +11,46 @@ from pytest_httpx import HTTPXMock
 
 from couchctl.client import BadRequest, CouchClient, ProtocolError, ServerError
 from couchctl.client._bulk import DELETED, RowChunks
-from tests.conftest import recorded, recorded_body, recorded_response
+from tests.conftest import recorded_body
+from tests.unit._wire import (
+    answer,
+    assert_exact_request,
+    couch_fixture,  # noqa: F401 (the `couch` fixture)
+    recorded_request,
+    response_json,
+    wire_target,
+)
 
 pytestmark = pytest.mark.anyio
-
-BASE = "http://couch.test:5984"
-
-
-@pytest.fixture
-async def couch() -> AsyncIterator[CouchClient]:
-    async with CouchClient(BASE, user="admin", password="pw", retries=2, backoff=0.001) as client:
-        yield client
-
-
-def answer(httpx_mock: HTTPXMock, name: str, url: str | None = None) -> None:
-    kwargs = recorded_response(name)
-    if url is not None:
-        kwargs["url"] = url
-    httpx_mock.add_response(**kwargs)
-
-
-def target(request: httpx.Request) -> str:
-    return request.url.raw_path.decode("ascii")
-
-
-def sent(name: str) -> dict[str, Any]:
-    request: dict[str, Any] = recorded(name)["request"]
-    return request
-
-
-def body_of(name: str) -> Any:
-    return recorded(name)["response"]["body_json"]
-
-
-def assert_recorded_request(request: httpx.Request, name: str) -> None:
-    expected = sent(name)
-    assert request.method == expected["method"]
-    assert target(request) == expected["path"]
-    assert request.headers["Content-Type"] == "application/json"
-    assert json.loads(request.content) == expected["body_json"]
 
 
 async def test_bulk_docs_create(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     answer(httpx_mock, "158-bulk-docs-create")
-    docs = sent("158-bulk-docs-create")["body_json"]["docs"]
+    docs = recorded_request("158-bulk-docs-create")["body_json"]["docs"]
     result = await couch.db_bulk_docs("corpus", docs)
     request = httpx_mock.get_request()
     assert request is not None
-    assert_recorded_request(request, "158-bulk-docs-create")
+    assert_exact_request(request, "158-bulk-docs-create")
     assert "new_edits" not in json.loads(request.content)
-    assert result == body_of("158-bulk-docs-create")
+    assert result == response_json("158-bulk-docs-create")
 
 
 async def test_bulk_docs_per_document_conflict_is_a_result(
     httpx_mock: HTTPXMock, couch: CouchClient
 ) -> None:
     answer(httpx_mock, "159-bulk-docs-one-conflict")
-    docs = sent("159-bulk-docs-one-conflict")["body_json"]["docs"]
+    docs = recorded_request("159-bulk-docs-one-conflict")["body_json"]["docs"]
     result = await couch.db_bulk_docs("corpus", docs)
     assert [r.get("error") for r in result] == [None, "conflict", None]
 
 
 async def test_bulk_docs_new_edits_false(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     answer(httpx_mock, "161-bulk-docs-new-edits-false")
-    docs = sent("161-bulk-docs-new-edits-false")["body_json"]["docs"]
+    docs = recorded_request("161-bulk-docs-new-edits-false")["body_json"]["docs"]
     result = await couch.db_bulk_docs("corpus", docs, new_edits=False)
     request = httpx_mock.get_request()
     assert request is not None
-    assert_recorded_request(request, "161-bulk-docs-new-edits-false")
+    assert_exact_request(request, "161-bulk-docs-new-edits-false")
     assert json.loads(request.content)["new_edits"] is False
     assert result == []
 
@@ -88,7 +59,7 @@ async def test_bulk_docs_illegal_id_fails_the_whole_request(
     httpx_mock: HTTPXMock, couch: CouchClient
 ) -> None:
     answer(httpx_mock, "162-bulk-docs-invalid-id")
-    docs = sent("162-bulk-docs-invalid-id")["body_json"]["docs"]
+    docs = recorded_request("162-bulk-docs-invalid-id")["body_json"]["docs"]
     with pytest.raises(BadRequest) as caught:
         await couch.db_bulk_docs("corpus", docs)
     assert caught.value.error == "illegal_docid"
@@ -104,7 +75,7 @@ async def test_bulk_docs_raw_sends_the_body_as_is(
     request = httpx_mock.get_request()
     assert request is not None
     assert request.method == "POST"
-    assert target(request) == "/corpus_vdu/_bulk_docs"
+    assert wire_target(request) == "/corpus_vdu/_bulk_docs"
     assert request.content == body
     assert request.headers["Content-Type"] == "application/json"
     assert result[1] == {"id": "bad-1", "error": "forbidden", "reason": "title is required"}
@@ -124,26 +95,26 @@ async def test_bulk_docs_path_is_encoded(httpx_mock: HTTPXMock, couch: CouchClie
     await couch.db_bulk_docs("corpus/sub", [])
     request = httpx_mock.get_request()
     assert request is not None
-    assert target(request) == "/corpus%2Fsub/_bulk_docs"
+    assert wire_target(request) == "/corpus%2Fsub/_bulk_docs"
 
 
 async def test_bulk_get(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     answer(httpx_mock, "170-bulk-get")
-    docs = sent("170-bulk-get")["body_json"]["docs"]
+    docs = recorded_request("170-bulk-get")["body_json"]["docs"]
     result = await couch.db_bulk_get("corpus", docs)
     request = httpx_mock.get_request()
     assert request is not None
-    assert_recorded_request(request, "170-bulk-get")
-    assert result == body_of("170-bulk-get")
+    assert_exact_request(request, "170-bulk-get")
+    assert result == response_json("170-bulk-get")
 
 
 async def test_bulk_get_revs(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     answer(httpx_mock, "171-bulk-get-revs")
-    docs = sent("171-bulk-get-revs")["body_json"]["docs"]
+    docs = recorded_request("171-bulk-get-revs")["body_json"]["docs"]
     result = await couch.db_bulk_get("corpus", docs, revs=True)
     request = httpx_mock.get_request()
     assert request is not None
-    assert_recorded_request(request, "171-bulk-get-revs")
+    assert_exact_request(request, "171-bulk-get-revs")
     assert result["results"][0]["docs"][0]["ok"]["_revisions"]["start"] == 2
 
 
@@ -153,7 +124,7 @@ async def test_bulk_get_latest_and_retry(httpx_mock: HTTPXMock, couch: CouchClie
     result = await couch.db_bulk_get("corpus", [{"id": "doc-c"}], latest=True)
     requests = httpx_mock.get_requests()
     assert len(requests) == 2  # a read: retried after the 503
-    assert target(requests[1]) == "/corpus/_bulk_get?latest=true"
+    assert wire_target(requests[1]) == "/corpus/_bulk_get?latest=true"
     assert json.loads(requests[1].content) == {"docs": [{"id": "doc-c"}]}
     assert len(result["results"][0]["docs"]) == 2
 
@@ -169,7 +140,7 @@ async def test_bulk_new_ids_asks_at_most_1000_a_request(
     httpx_mock.add_callback(uuids, is_reusable=True)
     ids = await couch.bulk_new_ids(2500)
     assert len(ids) == 2500
-    assert [target(r) for r in httpx_mock.get_requests()] == [
+    assert [wire_target(r) for r in httpx_mock.get_requests()] == [
         "/_uuids?count=1000",
         "/_uuids?count=1000",
         "/_uuids?count=500",
@@ -179,10 +150,10 @@ async def test_bulk_new_ids_asks_at_most_1000_a_request(
 async def test_bulk_new_ids_recorded(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     answer(httpx_mock, "008-uuids")
     ids = await couch.bulk_new_ids(3)
-    assert ids == body_of("008-uuids")["uuids"]
+    assert ids == response_json("008-uuids")["uuids"]
     request = httpx_mock.get_request()
     assert request is not None
-    assert target(request) == sent("008-uuids")["path"]
+    assert wire_target(request) == recorded_request("008-uuids")["path"]
 
 
 async def test_bulk_new_ids_none_needed_sends_nothing(
@@ -197,7 +168,7 @@ async def test_bulk_existing(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     found = await couch.bulk_existing("corpus", ["doc-1", "doc-del", "nope"])
     request = httpx_mock.get_request()
     assert request is not None
-    assert_recorded_request(request, "221-all-docs-keys-post-include-docs")
+    assert_exact_request(request, "221-all-docs-keys-post-include-docs")
     assert found["doc-1"]["_rev"].startswith("8-")
     assert found["doc-del"] is DELETED
     assert "nope" not in found
@@ -211,7 +182,7 @@ async def test_bulk_iter_range(httpx_mock: HTTPXMock, couch: CouchClient) -> Non
     request = httpx_mock.get_request()
     assert request is not None
     assert request.method == "GET"
-    assert target(request) == (
+    assert wire_target(request) == (
         "/corpus/_all_docs?include_docs=true&startkey=%22%2541%22"
         "&endkey=%22doc-%EF%BF%B0%22&inclusive_end=false"
     )
@@ -225,7 +196,7 @@ async def test_bulk_iter_range_open_with_attachments(
     rows = [row async for page in couch.bulk_iter_range("corpus", attachments=True) for row in page]
     request = httpx_mock.get_request()
     assert request is not None
-    assert target(request) == "/corpus/_all_docs?include_docs=true&attachments=true"
+    assert wire_target(request) == "/corpus/_all_docs?include_docs=true&attachments=true"
     assert "data" in rows[0]["doc"]["_attachments"]["pixel.png"]
 
 
@@ -234,8 +205,8 @@ async def test_bulk_iter_ids(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     ids = [row["id"] async for page in couch.bulk_iter_ids("corpus") for row in page]
     request = httpx_mock.get_request()
     assert request is not None
-    assert target(request) == "/corpus/_all_docs"
-    assert ids == [row["id"] for row in body_of("214-all-docs")["rows"]]
+    assert wire_target(request) == "/corpus/_all_docs"
+    assert ids == [row["id"] for row in response_json("214-all-docs")["rows"]]
 
 
 def _pieces(data: bytes, size: int) -> list[bytes]:
@@ -250,7 +221,7 @@ def test_row_chunks_any_chunking(size: int) -> None:
     for piece in _pieces(data, size):
         rows += reader.feed(piece)
     rows += reader.feed(b"", final=True)
-    assert rows == body_of("221-all-docs-keys-post-include-docs")["rows"]
+    assert rows == response_json("221-all-docs-keys-post-include-docs")["rows"]
 
 
 @pytest.mark.parametrize("size", [1, 7, 64, 100_000])
@@ -264,7 +235,7 @@ def test_row_chunks_raw_cuts_couchdb_lines(size: int, name: str) -> None:
         rows += reader.feed(piece)
     rows += reader.feed(b"", final=True)
     assert all(isinstance(row, str) for row in rows)
-    assert [json.loads(row) for row in rows] == body_of(name)["rows"]
+    assert [json.loads(row) for row in rows] == response_json(name)["rows"]
 
 
 @pytest.mark.parametrize("size", [3, 100_000])

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
 from couchctl.client import (
+    JSON_NULL,
     BadRequest,
     ClientError,
     CouchClient,
@@ -23,57 +22,19 @@ from couchctl.client import (
     Unauthorized,
 )
 from couchctl.client._databases import AllDocsOptions, ChangesOptions, DesignDocsOptions
-from tests.conftest import recorded, recorded_body, recorded_response
+from tests.conftest import recorded, recorded_body
+from tests.unit._wire import (
+    answer,
+    assert_same_request,
+    couch_fixture,  # noqa: F401 (the `couch` fixture)
+    no_request,
+    only_request,
+    response_json,
+    split_target,
+    target_of,
+)
 
 pytestmark = pytest.mark.anyio
-
-BASE = "http://couch.test:5984"
-
-
-@pytest.fixture
-async def couch() -> AsyncIterator[CouchClient]:
-    async with CouchClient(BASE, user="admin", password="pw", retries=2, backoff=0.001) as client:
-        yield client
-
-
-def answer(httpx_mock: HTTPXMock, name: str) -> None:
-    httpx_mock.add_response(**recorded_response(name))
-
-
-def only_request(httpx_mock: HTTPXMock) -> httpx.Request:
-    requests = httpx_mock.get_requests()
-    assert len(requests) == 1, [str(r.url) for r in requests]
-    return requests[0]
-
-
-def no_request(httpx_mock: HTTPXMock) -> None:
-    assert httpx_mock.get_requests() == []
-
-
-def split_target(target: str) -> tuple[str, list[str]]:
-    """A request-target as (path, sorted raw query items): encoding kept, order ignored."""
-    path, _, raw_query = target.partition("?")
-    return path, sorted(raw_query.split("&")) if raw_query else []
-
-
-def target_of(request: httpx.Request) -> tuple[str, list[str]]:
-    return split_target(request.url.raw_path.decode("ascii"))
-
-
-def assert_same_request(request: httpx.Request, name: str) -> None:
-    """Method, path and query (exact encoding, any order) and JSON body as recorded."""
-    sent = recorded(name)["request"]
-    assert request.method == sent["method"]
-    assert target_of(request) == split_target(sent["path"])
-    if "body_json" in sent:
-        assert request.headers["Content-Type"] == "application/json"
-        assert json.loads(request.content) == sent["body_json"]
-    else:
-        assert request.content == b""
-
-
-def body_of(name: str) -> Any:
-    return recorded(name)["response"]["body_json"]
 
 
 # -- create / delete / exists / info -------------------------------------------------------
@@ -184,7 +145,7 @@ async def test_db_info(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     answer(httpx_mock, "037-db-info")
     info = await couch.db_info("corpus")
     assert_same_request(only_request(httpx_mock), "037-db-info")
-    assert info == body_of("037-db-info")
+    assert info == response_json("037-db-info")
     assert info["sizes"]["file"] == 16700
 
 
@@ -248,7 +209,7 @@ async def test_db_all_docs_recorded(
     answer(httpx_mock, name)
     result = await couch.db_all_docs("corpus", **kwargs)
     assert_same_request(only_request(httpx_mock), name)
-    assert result == body_of(name)
+    assert result == response_json(name)
 
 
 async def test_db_all_docs_sends_nothing_unset(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
@@ -311,7 +272,7 @@ async def test_iter_all_docs_streams_rows_and_meta(
     answer(httpx_mock, "214-all-docs")
     meta: dict[str, Any] = {}
     rows = [row async for row in couch.iter_all_docs("corpus", meta=meta)]
-    assert rows == body_of("214-all-docs")["rows"]
+    assert rows == response_json("214-all-docs")["rows"]
     assert meta == {"total_rows": 22, "offset": 0}
     assert only_request(httpx_mock).url.raw_path == b"/corpus/_all_docs"
 
@@ -444,12 +405,12 @@ async def test_changes_recorded(
     answer(httpx_mock, name)
     result = await couch.changes("corpus", **kwargs)
     assert_same_request(only_request(httpx_mock), name)
-    assert result == body_of(name)
+    assert result == response_json(name)
 
 
 async def test_changes_since_sequence(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     answer(httpx_mock, "235-changes-since-seq")
-    since = body_of("234-changes-since-now")["last_seq"]
+    since = response_json("234-changes-since-now")["last_seq"]
     result = await couch.changes("corpus", since=since)
     assert_same_request(only_request(httpx_mock), "235-changes-since-seq")
     assert [r["id"] for r in result["results"]] == ["chg-2", "chg-1"]
@@ -534,10 +495,10 @@ async def test_changes_bad_since(httpx_mock: HTTPXMock, couch: CouchClient) -> N
 async def test_iter_changes_streams_results(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     answer(httpx_mock, "235-changes-since-seq")
     meta: dict[str, Any] = {}
-    since = body_of("234-changes-since-now")["last_seq"]
+    since = response_json("234-changes-since-now")["last_seq"]
     rows = [row async for row in couch.iter_changes("corpus", since=since, meta=meta)]
-    assert rows == body_of("235-changes-since-seq")["results"]
-    assert meta["last_seq"] == body_of("235-changes-since-seq")["last_seq"]
+    assert rows == response_json("235-changes-since-seq")["results"]
+    assert meta["last_seq"] == response_json("235-changes-since-seq")["last_seq"]
     assert meta["pending"] == 0
 
 
@@ -658,7 +619,7 @@ async def test_view_cleanup(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
 @pytest.mark.parametrize("name", ["046-security-get-default", "048-security-get"])
 async def test_security_get(httpx_mock: HTTPXMock, couch: CouchClient, name: str) -> None:
     answer(httpx_mock, name)
-    assert await couch.security_get("corpus") == body_of(name)
+    assert await couch.security_get("corpus") == response_json(name)
     assert_same_request(only_request(httpx_mock), name)
 
 
@@ -759,3 +720,72 @@ async def test_db_all_docs_literal_null_key(httpx_mock: HTTPXMock, couch: CouchC
     assert target_of(only_request(httpx_mock)) == split_target(
         "/corpus/_all_docs?key=null&startkey=null"
     )
+
+
+# -- one query builder for every view-style endpoint ------------------------------------------
+
+
+async def test_row_endpoints_build_the_same_query(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    # `_all_docs`, `_design_docs`, `_local_docs`, views and the partition variants all
+    # read CouchDB's view parameters: the same options give the same query everywhere.
+    options: dict[str, Any] = {
+        "start_key": "a b+c",
+        "end_key": JSON_NULL,
+        "start_key_doc_id": "x/y",
+        "end_key_doc_id": "z",
+        "inclusive_end": False,
+        "descending": True,
+        "limit": 2,
+        "skip": 1,
+        "include_docs": True,
+        "conflicts": True,
+        "update_seq": True,
+    }
+    calls = [
+        couch.db_all_docs("corpus", **options),
+        couch.db_design_docs("corpus", **options),
+        couch.local_docs("corpus", **options),
+        couch.partition_all_docs("corpus_p", "p1", **options),
+        couch.view_exec("corpus", "dd", "by_type", **options),
+        couch.view_exec("corpus_p", "pdd", "by_n", partition="p1", **options),
+    ]
+    queries = []
+    for call in calls:
+        httpx_mock.add_response(json={"rows": []})
+        await call
+        queries.append(target_of(httpx_mock.get_requests()[-1])[1])
+    assert queries[0] == sorted(
+        [
+            "startkey=%22a+b%2Bc%22",
+            "endkey=null",
+            "startkey_docid=x%2Fy",
+            "endkey_docid=z",
+            "inclusive_end=false",
+            "descending=true",
+            "limit=2",
+            "skip=1",
+            "include_docs=true",
+            "conflicts=true",
+            "update_seq=true",
+        ]
+    )
+    assert all(query == queries[0] for query in queries)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        # CouchDB 3.x: 400 "Invalid value for `stale`" (only ok and update_after).
+        {"stale": "false"},
+        {"limit": -1},
+        {"update": "sometimes"},
+    ],
+)
+async def test_all_docs_refuses_what_couchdb_refuses_before_sending(
+    httpx_mock: HTTPXMock, couch: CouchClient, options: dict[str, Any]
+) -> None:
+    with pytest.raises(InvalidArgument):
+        await couch.db_all_docs("corpus", **options)
+    no_request(httpx_mock)

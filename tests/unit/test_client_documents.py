@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
@@ -22,55 +21,19 @@ from couchctl.client import (
     _multipart,
 )
 from couchctl.client._multipart import RelatedAttachment
-from tests.conftest import recorded, recorded_body, recorded_response
+from tests.conftest import recorded, recorded_body
+from tests.unit._wire import (
+    answer,
+    couch_fixture,  # noqa: F401 (the `couch` fixture)
+    only_request,
+    recorded_target,
+    request_bytes,
+    request_json,
+    response_json,
+    target_of,
+)
 
 pytestmark = pytest.mark.anyio
-
-BASE = "http://couch.test:5984"
-
-
-@pytest.fixture
-async def couch() -> AsyncIterator[CouchClient]:
-    async with CouchClient(BASE, user="admin", password="pw", retries=2, backoff=0.001) as client:
-        yield client
-
-
-def answer(httpx_mock: HTTPXMock, name: str, **extra: Any) -> None:
-    httpx_mock.add_response(**recorded_response(name), **extra)
-
-
-def only_request(httpx_mock: HTTPXMock) -> httpx.Request:
-    requests = httpx_mock.get_requests()
-    assert len(requests) == 1, [str(r.url) for r in requests]
-    return requests[0]
-
-
-def split_target(target: str) -> tuple[str, list[str]]:
-    path, _, raw_query = target.partition("?")
-    return path, sorted(raw_query.split("&")) if raw_query else []
-
-
-def target_of(request: httpx.Request) -> tuple[str, list[str]]:
-    return split_target(request.url.raw_path.decode("ascii"))
-
-
-def recorded_target(name: str) -> tuple[str, list[str]]:
-    return split_target(recorded(name)["request"]["path"])
-
-
-def body_json(name: str) -> Any:
-    return recorded(name)["response"]["body_json"]
-
-
-def request_json(name: str) -> Any:
-    return recorded(name)["request"]["body_json"]
-
-
-def request_bytes(name: str) -> bytes:
-    request = recorded(name)["request"]
-    if "body_base64" in request:
-        return base64.b64decode(request["body_base64"])
-    return str(request["body_text"]).encode()
 
 
 # -- doc_get ---------------------------------------------------------------------------------
@@ -78,7 +41,7 @@ def request_bytes(name: str) -> bytes:
 
 async def test_doc_get_plain(couch: CouchClient, httpx_mock: HTTPXMock) -> None:
     answer(httpx_mock, "071-doc-get")
-    assert await couch.doc_get("corpus", "doc-1") == body_json("071-doc-get")
+    assert await couch.doc_get("corpus", "doc-1") == response_json("071-doc-get")
     request = only_request(httpx_mock)
     assert request.method == "GET"
     assert request.url.raw_path == b"/corpus/doc-1"
@@ -126,7 +89,7 @@ async def test_doc_get_each_flag_is_its_own_parameter(
 ) -> None:
     answer(httpx_mock, name)
     doc_id = recorded(name)["request"]["path"].split("?")[0].rsplit("/", 1)[1]
-    assert await couch.doc_get("corpus", doc_id, **kwargs) == body_json(name)
+    assert await couch.doc_get("corpus", doc_id, **kwargs) == response_json(name)
     request = only_request(httpx_mock)
     assert target_of(request) == recorded_target(name)
     assert request.headers["Accept"] == "application/json"
@@ -145,7 +108,7 @@ async def test_doc_get_open_revs_multipart_is_parsed(
 ) -> None:
     answer(httpx_mock, "086-doc-get-open-revs-all-multipart")
     revisions = await couch.doc_get("corpus", "doc-c", open_revs="all", multipart=True)
-    assert revisions == body_json("085-doc-get-open-revs-all-json")
+    assert revisions == response_json("085-doc-get-open-revs-all-json")
     request = only_request(httpx_mock)
     assert request.headers["Accept"] == "multipart/mixed"
     assert target_of(request) == recorded_target("086-doc-get-open-revs-all-multipart")
@@ -170,7 +133,7 @@ async def test_doc_get_attachments_multipart_is_parsed(
         assert "follows" not in stub
         assert isinstance(stub["data"], str)
     if as_json:
-        expected = body_json(as_json)["_attachments"]
+        expected = response_json(as_json)["_attachments"]
         assert {k: v["data"] for k, v in doc["_attachments"].items()} == {
             k: v["data"] for k, v in expected.items()
         }
@@ -183,9 +146,9 @@ async def test_doc_get_multipart_request_answered_with_json(
 ) -> None:
     # a document without attachments comes back as JSON even when multipart is accepted
     answer(httpx_mock, "071-doc-get")
-    assert await couch.doc_get("corpus", "doc-1", attachments=True, multipart=True) == body_json(
-        "071-doc-get"
-    )
+    assert await couch.doc_get(
+        "corpus", "doc-1", attachments=True, multipart=True
+    ) == response_json("071-doc-get")
 
 
 async def test_doc_get_missing_raises_not_found(couch: CouchClient, httpx_mock: HTTPXMock) -> None:
@@ -199,7 +162,7 @@ async def test_doc_get_bad_open_revs_refused_before_any_request(
     couch: CouchClient, httpx_mock: HTTPXMock
 ) -> None:
     with pytest.raises(InvalidArgument):
-        await couch.doc_get("corpus", "doc-c", open_revs="notjson")  # type: ignore[arg-type]
+        await couch.doc_get("corpus", "doc-c", open_revs="notjson")
     assert httpx_mock.get_requests() == []
 
 
@@ -239,7 +202,7 @@ async def test_doc_ids_are_percent_encoded(
 )
 async def test_recorded_odd_ids(couch: CouchClient, httpx_mock: HTTPXMock, name: str) -> None:
     answer(httpx_mock, name)
-    doc = body_json(name)
+    doc = response_json(name)
     assert await couch.doc_get("corpus", doc["_id"]) == doc
     assert only_request(httpx_mock).url.raw_path.decode() == recorded(name)["request"]["path"]
 
@@ -311,7 +274,9 @@ async def test_doc_put_wire(
     couch: CouchClient, httpx_mock: HTTPXMock, name: str, doc_id: str
 ) -> None:
     answer(httpx_mock, name)
-    assert await couch.doc_create_or_update("corpus", doc_id, request_json(name)) == body_json(name)
+    assert await couch.doc_create_or_update("corpus", doc_id, request_json(name)) == response_json(
+        name
+    )
     request = only_request(httpx_mock)
     assert request.method == "PUT"
     assert request.url.raw_path.decode() == recorded(name)["request"]["path"]
@@ -368,7 +333,7 @@ async def test_doc_put_multipart_from_files_is_byte_exact_108(
     result = await couch.doc_create_or_update(
         "corpus", "doc-mp", doc, attachments=[tmp_path / "notes.txt", str(tmp_path / "pixel.png")]
     )
-    assert result == body_json(name)
+    assert result == response_json(name)
     request = only_request(httpx_mock)
     headers = recorded(name)["request"]["headers"]
     assert request.url.raw_path == b"/corpus/doc-mp"
@@ -416,7 +381,7 @@ async def test_doc_put_attachment_file_missing(couch: CouchClient, httpx_mock: H
 async def test_db_create_doc_058(couch: CouchClient, httpx_mock: HTTPXMock) -> None:
     name = "058-doc-post-auto-id"
     answer(httpx_mock, name)
-    assert await couch.db_create_doc("corpus", request_json(name)) == body_json(name)
+    assert await couch.db_create_doc("corpus", request_json(name)) == response_json(name)
     request = only_request(httpx_mock)
     assert (request.method, request.url.raw_path) == ("POST", b"/corpus")
     assert json.loads(request.content) == request_json(name)
@@ -454,7 +419,7 @@ async def test_doc_delete_wire(
     couch: CouchClient, httpx_mock: HTTPXMock, name: str, doc_id: str, rev: str
 ) -> None:
     answer(httpx_mock, name)
-    assert await couch.doc_delete("corpus", doc_id, rev) == body_json(name)
+    assert await couch.doc_delete("corpus", doc_id, rev) == response_json(name)
     request = only_request(httpx_mock)
     assert request.method == "DELETE"
     assert target_of(request) == recorded_target(name)
@@ -491,7 +456,7 @@ async def test_doc_copy_wire(
     couch: CouchClient, httpx_mock: HTTPXMock, name: str, kwargs: dict[str, Any]
 ) -> None:
     answer(httpx_mock, name)
-    assert await couch.doc_copy("corpus", "doc-1", **kwargs) == body_json(name)
+    assert await couch.doc_copy("corpus", "doc-1", **kwargs) == response_json(name)
     request = only_request(httpx_mock)
     assert request.method == "COPY"
     assert target_of(request) == recorded_target(name)

@@ -3,63 +3,28 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from typing import Any
 
-import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
 from couchctl.client import BadRequest, CouchClient, NotFound, Unauthorized
-from tests.conftest import recorded, recorded_response
+from tests.unit._wire import (
+    answer,
+    assert_exact_request,
+    couch_fixture,  # noqa: F401 (the `couch` fixture)
+    only_request,
+    response_json,
+    wire_target,
+)
 
 pytestmark = pytest.mark.anyio
-
-BASE = "http://couch.test:5984"
-
-
-@pytest.fixture
-async def couch() -> AsyncIterator[CouchClient]:
-    async with CouchClient(BASE, user="admin", password="pw", retries=2, backoff=0.001) as client:
-        yield client
-
-
-def answer(httpx_mock: HTTPXMock, name: str) -> None:
-    """Answer the next request with the recorded response `name`."""
-    httpx_mock.add_response(**recorded_response(name))
-
-
-def only_request(httpx_mock: HTTPXMock) -> httpx.Request:
-    requests = httpx_mock.get_requests()
-    assert len(requests) == 1, [str(r.url) for r in requests]
-    return requests[0]
-
-
-def wire_target(request: httpx.Request) -> str:
-    return request.url.raw_path.decode("ascii")
-
-
-def assert_same_request(request: httpx.Request, name: str) -> None:
-    """The request went out exactly as in the recorded exchange: method, target, JSON body."""
-    sent = recorded(name)["request"]
-    assert request.method == sent["method"]
-    assert wire_target(request) == sent["path"]
-    if "body_json" in sent:
-        assert request.headers["Content-Type"] == "application/json"
-        assert json.loads(request.content) == sent["body_json"]
-    else:
-        assert request.content == b""
-
-
-def body_of(name: str) -> Any:
-    return recorded(name)["response"]["body_json"]
 
 
 async def test_server_info(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     answer(httpx_mock, "001-server-root")
     info = await couch.server_info()
-    assert_same_request(only_request(httpx_mock), "001-server-root")
-    assert info == body_of("001-server-root")
+    assert_exact_request(only_request(httpx_mock), "001-server-root")
+    assert info == response_json("001-server-root")
     assert info["version"] == "3.4.3"
 
 
@@ -76,7 +41,7 @@ async def test_requests_accept_json_and_authenticate(
 async def test_server_up(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     answer(httpx_mock, "004-up")
     assert await couch.server_up() == {"status": "ok", "seeds": {}}
-    assert_same_request(only_request(httpx_mock), "004-up")
+    assert_exact_request(only_request(httpx_mock), "004-up")
 
 
 async def test_server_up_maintenance_mode_is_not_found(
@@ -90,20 +55,20 @@ async def test_server_up_maintenance_mode_is_not_found(
 async def test_all_dbs(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     answer(httpx_mock, "005-all-dbs")
     assert await couch.all_dbs() == ["_replicator", "_users"]
-    assert_same_request(only_request(httpx_mock), "005-all-dbs")
+    assert_exact_request(only_request(httpx_mock), "005-all-dbs")
 
 
 async def test_all_dbs_range_keys_are_json(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     answer(httpx_mock, "044-all-dbs-range")
     names = await couch.all_dbs(start_key="corpus", end_key="corpus\ufff0")
-    assert_same_request(only_request(httpx_mock), "044-all-dbs-range")
+    assert_exact_request(only_request(httpx_mock), "044-all-dbs-range")
     assert names == ["corpus", "corpus/sub", "corpus_p"]
 
 
 async def test_all_dbs_limit_skip(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     answer(httpx_mock, "045-all-dbs-limit-skip")
     assert await couch.all_dbs(limit=2, skip=1) == ["_users", "corpus"]
-    assert_same_request(only_request(httpx_mock), "045-all-dbs-limit-skip")
+    assert_exact_request(only_request(httpx_mock), "045-all-dbs-limit-skip")
 
 
 async def test_all_dbs_descending(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
@@ -132,7 +97,7 @@ async def test_all_dbs_anonymous_401(httpx_mock: HTTPXMock, couch: CouchClient) 
 async def test_dbs_info_with_keys_posts_them(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     answer(httpx_mock, "042-dbs-info-post")
     infos = await couch.dbs_info(["corpus", "corpus/sub", "missing"])
-    assert_same_request(only_request(httpx_mock), "042-dbs-info-post")
+    assert_exact_request(only_request(httpx_mock), "042-dbs-info-post")
     assert [item["key"] for item in infos] == ["corpus", "corpus/sub", "missing"]
     assert infos[0]["info"]["db_name"] == "corpus"
     assert infos[2] == {"key": "missing", "error": "not_found"}
@@ -153,7 +118,7 @@ async def test_dbs_info_post_is_retried_as_a_read(
 async def test_dbs_info_without_keys_gets(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     answer(httpx_mock, "043-dbs-info-get-limit")
     infos = await couch.dbs_info(limit=2)
-    assert_same_request(only_request(httpx_mock), "043-dbs-info-get-limit")
+    assert_exact_request(only_request(httpx_mock), "043-dbs-info-get-limit")
     assert [item["key"] for item in infos] == ["_replicator", "_users"]
 
 
@@ -169,7 +134,7 @@ async def test_dbs_info_get_range(httpx_mock: HTTPXMock, couch: CouchClient) -> 
 async def test_uuids_count(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     answer(httpx_mock, "008-uuids")
     result = await couch.uuids(3)
-    assert_same_request(only_request(httpx_mock), "008-uuids")
+    assert_exact_request(only_request(httpx_mock), "008-uuids")
     assert len(result["uuids"]) == 3
 
 
@@ -183,7 +148,7 @@ async def test_uuids_too_many_is_bad_request(httpx_mock: HTTPXMock, couch: Couch
     answer(httpx_mock, "009-uuids-count-too-large-400")
     with pytest.raises(BadRequest) as caught:
         await couch.uuids(1001)
-    assert_same_request(only_request(httpx_mock), "009-uuids-count-too-large-400")
+    assert_exact_request(only_request(httpx_mock), "009-uuids-count-too-large-400")
     assert caught.value.status == 400
 
 
@@ -192,14 +157,14 @@ async def test_uuids_too_many_is_bad_request(httpx_mock: HTTPXMock, couch: Couch
 )
 async def test_active_tasks(httpx_mock: HTTPXMock, couch: CouchClient, name: str) -> None:
     answer(httpx_mock, name)
-    assert await couch.active_tasks() == body_of(name)
-    assert_same_request(only_request(httpx_mock), name)
+    assert await couch.active_tasks() == response_json(name)
+    assert_exact_request(only_request(httpx_mock), name)
 
 
 async def test_membership(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     answer(httpx_mock, "011-membership")
     result = await couch.membership()
-    assert_same_request(only_request(httpx_mock), "011-membership")
+    assert_exact_request(only_request(httpx_mock), "011-membership")
     assert result["cluster_nodes"] == ["couchdb@127.0.0.1"]
 
 

@@ -6,7 +6,6 @@ Exact method, path, query and body; answers are recorded CouchDB 3.4.3 exchanges
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -23,20 +22,17 @@ from couchctl.client import (
 )
 from couchctl.client._views import FIND_PAGE_SIZE, ddoc_name
 from tests.conftest import recorded, recorded_response
+from tests.unit._wire import (
+    answer,
+    assert_same_request,
+    couch_fixture,  # noqa: F401 (the `couch` fixture)
+    only_request,
+    response_json,
+    sent_json,
+    target_of,
+)
 
 pytestmark = pytest.mark.anyio
-
-BASE = "http://couch.test:5984"
-
-
-@pytest.fixture
-async def couch() -> AsyncIterator[CouchClient]:
-    async with CouchClient(BASE, user="admin", password="pw", retries=2, backoff=0.001) as client:
-        yield client
-
-
-def answer(httpx_mock: HTTPXMock, name: str) -> None:
-    httpx_mock.add_response(**recorded_response(name))
 
 
 def answer_json(httpx_mock: HTTPXMock, name: str, body: Any) -> None:
@@ -44,21 +40,6 @@ def answer_json(httpx_mock: HTTPXMock, name: str, body: Any) -> None:
     kwargs = recorded_response(name)
     kwargs["content"] = (json.dumps(body) + "\n").encode()
     httpx_mock.add_response(**kwargs)
-
-
-def only_request(httpx_mock: HTTPXMock) -> httpx.Request:
-    requests = httpx_mock.get_requests()
-    assert len(requests) == 1, [str(r.url) for r in requests]
-    return requests[0]
-
-
-def split_target(target: str) -> tuple[str, list[str]]:
-    path, _, raw_query = target.partition("?")
-    return path, sorted(raw_query.split("&")) if raw_query else []
-
-
-def target_of(request: httpx.Request) -> tuple[str, list[str]]:
-    return split_target(request.url.raw_path.decode("ascii"))
 
 
 def path_of(request: httpx.Request) -> str:
@@ -73,26 +54,6 @@ def query_of(request: httpx.Request) -> dict[str, str]:
     return dict(items)
 
 
-def body_json(request: httpx.Request) -> Any:
-    assert request.headers["Content-Type"] == "application/json"
-    return json.loads(request.content)
-
-
-def assert_same_request(request: httpx.Request, name: str) -> None:
-    """Method, path and query (exact encoding, any order) and JSON body as recorded."""
-    sent = recorded(name)["request"]
-    assert request.method == sent["method"]
-    assert target_of(request) == split_target(sent["path"])
-    if "body_json" in sent:
-        assert body_json(request) == sent["body_json"]
-    else:
-        assert request.content == b""
-
-
-def response_body(name: str) -> Any:
-    return recorded(name)["response"]["body_json"]
-
-
 # -- view_exec: GET, only what was set ---------------------------------------------------
 
 
@@ -102,7 +63,7 @@ async def test_view_without_options_sends_no_query(
     answer(httpx_mock, "179-view-reduce")
     result = await couch.view_exec("corpus", "dd", "by_type")
     assert_same_request(only_request(httpx_mock), "179-view-reduce")
-    assert result == response_body("179-view-reduce")
+    assert result == response_json("179-view-reduce")
 
 
 async def test_view_ddoc_accepts_design_prefix(couch: CouchClient, httpx_mock: HTTPXMock) -> None:
@@ -138,7 +99,7 @@ async def test_view_get_matches_recording(
     view = recorded(name)["request"]["path"].split("/_view/")[1].split("?")[0]
     result = await couch.view_exec("corpus", "dd", view, **options)
     assert_same_request(only_request(httpx_mock), name)
-    assert result == response_body(name)
+    assert result == response_json(name)
 
 
 async def test_view_keys_are_json_encoded(couch: CouchClient, httpx_mock: HTTPXMock) -> None:
@@ -251,7 +212,7 @@ async def test_view_keys_go_in_a_post_body(couch: CouchClient, httpx_mock: HTTPX
     keys = recorded(name)["request"]["body_json"]["keys"]
     result = await couch.view_exec("corpus", "dd", "by_type", keys=keys, reduce=False)
     assert_same_request(only_request(httpx_mock), name)
-    assert result == response_body(name)
+    assert result == response_json(name)
 
 
 async def test_view_keys_post_with_group(couch: CouchClient, httpx_mock: HTTPXMock) -> None:
@@ -269,8 +230,8 @@ async def test_view_post_is_retried_as_a_read(couch: CouchClient, httpx_mock: HT
     result = await couch.view_exec("corpus", "dd", "by_type", keys=[["note", 1]], reduce=False)
     requests = httpx_mock.get_requests()
     assert [r.method for r in requests] == ["POST", "POST"]
-    assert body_json(requests[1]) == {"keys": [["note", 1]]}
-    assert result == response_body("184-view-keys-post")
+    assert sent_json(requests[1]) == {"keys": [["note", 1]]}
+    assert result == response_json("184-view-keys-post")
 
 
 # -- view_exec: partitions and errors -------------------------------------------------------
@@ -330,7 +291,7 @@ async def test_view_errors(
     with pytest.raises(error) as caught:
         await couch.view_exec("corpus", ddoc, view, **options)
     assert_same_request(only_request(httpx_mock), name)
-    assert caught.value.reason == response_body(name)["reason"]  # type: ignore[attr-defined]
+    assert caught.value.reason == response_json(name)["reason"]  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
@@ -341,6 +302,8 @@ async def test_view_errors(
         ("dd", "v", {"update": "sometimes"}),
         ("dd", "v", {"update": 1}),
         ("dd", "v", {"stale": "never"}),
+        # CouchDB 3.x takes only ok and update_after: stale=false is 400 "Invalid value for `stale`".
+        ("dd", "v", {"stale": "false"}),
         ("dd", "v", {"limit": -1}),
         ("dd", "v", {"skip": True}),
         ("dd", "v", {"group_level": "1"}),
@@ -384,7 +347,7 @@ async def test_iter_view_streams_rows_and_meta(couch: CouchClient, httpx_mock: H
         )
     ]
     assert_same_request(only_request(httpx_mock), name)
-    whole = response_body(name)
+    whole = response_json(name)
     assert rows == whole["rows"]
     assert meta == {key: value for key, value in whole.items() if key != "rows"}
     assert {"total_rows", "offset", "update_seq"} <= set(meta)
@@ -398,14 +361,14 @@ async def test_iter_view_with_keys_posts(couch: CouchClient, httpx_mock: HTTPXMo
         row async for row in couch.iter_view("corpus", "dd", "by_type", keys=keys, reduce=False)
     ]
     assert_same_request(only_request(httpx_mock), name)
-    assert rows == response_body(name)["rows"]
+    assert rows == response_json(name)["rows"]
 
 
 async def test_iter_view_partition(couch: CouchClient, httpx_mock: HTTPXMock) -> None:
     answer(httpx_mock, "255-partition-view")
     rows = [row async for row in couch.iter_view("corpus_p", "pdd", "by_n", partition="p1")]
     assert_same_request(only_request(httpx_mock), "255-partition-view")
-    assert rows == response_body("255-partition-view")["rows"]
+    assert rows == response_json("255-partition-view")["rows"]
 
 
 # -- design documents -------------------------------------------------------------------------
@@ -416,7 +379,7 @@ async def test_des_info(couch: CouchClient, httpx_mock: HTTPXMock, ddoc: str) ->
     answer(httpx_mock, "194-ddoc-info")
     result = await couch.des_info("corpus", ddoc)
     assert_same_request(only_request(httpx_mock), "194-ddoc-info")
-    assert result == response_body("194-ddoc-info")
+    assert result == response_json("194-ddoc-info")
 
 
 async def test_design_docs_with_views(couch: CouchClient, httpx_mock: HTTPXMock) -> None:
@@ -426,7 +389,7 @@ async def test_design_docs_with_views(couch: CouchClient, httpx_mock: HTTPXMock)
     assert request.method == "GET"
     assert path_of(request) == "/corpus/_design_docs"
     assert query_of(request) == {"include_docs": "true"}
-    assert result == response_body("229-design-docs")
+    assert result == response_json("229-design-docs")
 
 
 async def test_design_docs_fall_back_to_all_docs_range(
@@ -445,7 +408,7 @@ async def test_design_docs_fall_back_to_all_docs_range(
         "endkey": '"_design0"',
         "include_docs": "true",
     }
-    assert result == response_body("215-all-docs-include-docs-limit")
+    assert result == response_json("215-all-docs-include-docs-limit")
 
 
 async def test_design_docs_of_a_missing_database(couch: CouchClient, httpx_mock: HTTPXMock) -> None:
@@ -481,7 +444,7 @@ async def test_find_body_is_exactly_the_options(
     selector, options = find_options(name)
     result = await couch.db_find("corpus", selector, **options)
     assert_same_request(only_request(httpx_mock), name)
-    assert result == response_body(name)
+    assert result == response_json(name)
 
 
 async def test_find_returns_warning_and_stats(couch: CouchClient, httpx_mock: HTTPXMock) -> None:
@@ -501,7 +464,7 @@ async def test_find_only_selector_when_nothing_set(
     assert request.method == "POST"
     assert path_of(request) == "/corpus/_find"
     assert request.url.query == b""
-    assert body_json(request) == {"selector": {"n": {"$gt": 0}}}
+    assert sent_json(request) == {"selector": {"n": {"$gt": 0}}}
 
 
 async def test_find_every_option(couch: CouchClient, httpx_mock: HTTPXMock) -> None:
@@ -523,7 +486,7 @@ async def test_find_every_option(couch: CouchClient, httpx_mock: HTTPXMock) -> N
         conflicts=False,
         allow_fallback=False,
     )
-    assert body_json(only_request(httpx_mock)) == {
+    assert sent_json(only_request(httpx_mock)) == {
         "selector": {"type": "note"},
         "limit": 5,
         "skip": 0,
@@ -549,11 +512,11 @@ async def test_find_is_retried_as_a_read(couch: CouchClient, httpx_mock: HTTPXMo
     requests = httpx_mock.get_requests()
     assert len(requests) == 2
     assert (
-        body_json(requests[0])
-        == body_json(requests[1])
+        sent_json(requests[0])
+        == sent_json(requests[1])
         == recorded("203-find")["request"]["body_json"]
     )
-    assert result == response_body("203-find")
+    assert result == response_json("203-find")
 
 
 @pytest.mark.parametrize("name", ["208-find-bad-operator-400", "210-find-sort-no-index-400"])
@@ -563,7 +526,7 @@ async def test_find_errors(couch: CouchClient, httpx_mock: HTTPXMock, name: str)
     with pytest.raises(BadRequest) as caught:
         await couch.db_find("corpus", selector, **options)
     assert_same_request(only_request(httpx_mock), name)
-    assert caught.value.error == response_body(name)["error"]
+    assert caught.value.error == response_json(name)["error"]
 
 
 @pytest.mark.parametrize(
@@ -599,7 +562,7 @@ async def test_partition_find(couch: CouchClient, httpx_mock: HTTPXMock) -> None
     selector, options = find_options(name)
     result = await couch.db_find("corpus_p", selector, partition="p1", **options)
     assert_same_request(only_request(httpx_mock), name)
-    assert result == response_body(name)
+    assert result == response_json(name)
 
 
 # -- iter_find: bookmarks ---------------------------------------------------------------------
@@ -618,25 +581,25 @@ async def test_iter_find_follows_bookmarks_until_a_short_page(
         )
     ]
     first, second = httpx_mock.get_requests()
-    assert body_json(first) == {"selector": {"title": {"$regex": "^first"}}, "limit": 3, "skip": 1}
+    assert sent_json(first) == {"selector": {"title": {"$regex": "^first"}}, "limit": 3, "skip": 1}
     # The next page: the bookmark of the first, no skip (the bookmark holds the position).
-    assert body_json(second) == {
+    assert sent_json(second) == {
         "selector": {"title": {"$regex": "^first"}},
         "limit": 3,
-        "bookmark": response_body("205-find-no-index-warning")["bookmark"],
+        "bookmark": response_json("205-find-no-index-warning")["bookmark"],
     }
     assert (
         docs
-        == response_body("205-find-no-index-warning")["docs"] + response_body("203-find")["docs"]
+        == response_json("205-find-no-index-warning")["docs"] + response_json("203-find")["docs"]
     )
-    assert meta["bookmark"] == response_body("203-find")["bookmark"]
+    assert meta["bookmark"] == response_json("203-find")["bookmark"]
 
 
 async def test_iter_find_recorded_pages(couch: CouchClient, httpx_mock: HTTPXMock) -> None:
     """203 -> 204 -> an empty page: three requests, each with the previous bookmark."""
     answer(httpx_mock, "203-find")
     answer(httpx_mock, "204-find-next-page")
-    last = response_body("204-find-next-page")
+    last = response_json("204-find-next-page")
     answer_json(httpx_mock, "204-find-next-page", {"docs": [], "bookmark": last["bookmark"] + "x"})
     selector, options = find_options("203-find")
     docs = [doc async for doc in couch.iter_find("corpus", selector, **options)]
@@ -644,8 +607,8 @@ async def test_iter_find_recorded_pages(couch: CouchClient, httpx_mock: HTTPXMoc
     assert len(requests) == 3
     assert_same_request(requests[0], "203-find")
     assert_same_request(requests[1], "204-find-next-page")
-    assert body_json(requests[2])["bookmark"] == last["bookmark"]
-    assert docs == response_body("203-find")["docs"] + last["docs"]
+    assert sent_json(requests[2])["bookmark"] == last["bookmark"]
+    assert docs == response_json("203-find")["docs"] + last["docs"]
 
 
 async def test_iter_find_stops_when_the_bookmark_repeats(
@@ -662,7 +625,7 @@ async def test_iter_find_stops_when_the_bookmark_repeats(
 async def test_iter_find_without_bookmark_support_reads_one_page(
     couch: CouchClient, httpx_mock: HTTPXMock
 ) -> None:
-    page = dict(response_body("203-find"))
+    page = dict(response_json("203-find"))
     del page["bookmark"]  # what a server without bookmarks (the stand-in) answers
     answer_json(httpx_mock, "203-find", page)
     meta: dict[str, Any] = {}
@@ -677,8 +640,8 @@ async def test_iter_find_default_page_size(couch: CouchClient, httpx_mock: HTTPX
     docs = [doc async for doc in couch.iter_find("corpus_p", {"n": {"$gt": 0}}, partition="p1")]
     request = only_request(httpx_mock)
     assert path_of(request) == "/corpus_p/_partition/p1/_find"
-    assert body_json(request) == {"selector": {"n": {"$gt": 0}}, "limit": FIND_PAGE_SIZE}
-    assert docs == response_body("257-partition-find")["docs"]
+    assert sent_json(request) == {"selector": {"n": {"$gt": 0}}, "limit": FIND_PAGE_SIZE}
+    assert docs == response_json("257-partition-find")["docs"]
 
 
 async def test_iter_find_single_page(couch: CouchClient, httpx_mock: HTTPXMock) -> None:
@@ -690,9 +653,9 @@ async def test_iter_find_single_page(couch: CouchClient, httpx_mock: HTTPXMock) 
             "corpus", {"title": {"$regex": "^first"}}, follow_bookmarks=False, meta=meta
         )
     ]
-    assert body_json(only_request(httpx_mock)) == {"selector": {"title": {"$regex": "^first"}}}
-    assert docs == response_body("205-find-no-index-warning")["docs"]
-    assert meta["warning"] == response_body("205-find-no-index-warning")["warning"]
+    assert sent_json(only_request(httpx_mock)) == {"selector": {"title": {"$regex": "^first"}}}
+    assert docs == response_json("205-find-no-index-warning")["docs"]
+    assert meta["warning"] == response_json("205-find-no-index-warning")["warning"]
 
 
 # -- explain ------------------------------------------------------------------------------------
@@ -713,7 +676,7 @@ async def test_partition_explain(couch: CouchClient, httpx_mock: HTTPXMock) -> N
     selector, options = find_options(name)
     result = await couch.explain("corpus_p", selector, partition="p1", **options)
     assert_same_request(only_request(httpx_mock), name)
-    assert result == response_body(name)
+    assert result == response_json(name)
 
 
 # -- indexes ------------------------------------------------------------------------------------
@@ -723,7 +686,7 @@ async def test_index_list(couch: CouchClient, httpx_mock: HTTPXMock) -> None:
     answer(httpx_mock, "202-index-list")
     result = await couch.index_list("corpus")
     assert_same_request(only_request(httpx_mock), "202-index-list")
-    assert result == response_body("202-index-list")
+    assert result == response_json("202-index-list")
 
 
 @pytest.mark.parametrize("name", ["199-index-create", "200-index-create-exists"])
@@ -734,7 +697,7 @@ async def test_index_create(
     answer(httpx_mock, name)
     result = await couch.index_create("corpus", ["type", "n"], ddoc=ddoc, name="type-n")
     assert_same_request(only_request(httpx_mock), name)
-    assert result == response_body(name)
+    assert result == response_json(name)
 
 
 async def test_index_create_every_option(couch: CouchClient, httpx_mock: HTTPXMock) -> None:
@@ -749,7 +712,7 @@ async def test_index_create_every_option(couch: CouchClient, httpx_mock: HTTPXMo
     )
     request = only_request(httpx_mock)
     assert (request.method, path_of(request)) == ("POST", "/corpus/_index")
-    assert body_json(request) == {
+    assert sent_json(request) == {
         "index": {
             "fields": ["type", {"n": "desc"}],
             "partial_filter_selector": {"type": {"$ne": "memo"}},
@@ -769,8 +732,8 @@ async def test_index_create_minimal_and_index_object(
     await couch.index_create("corpus", ["n"])
     await couch.index_create("corpus", index={"fields": [{"n": "asc"}]}, type="text")
     first, second = httpx_mock.get_requests()
-    assert body_json(first) == {"index": {"fields": ["n"]}, "type": "json"}
-    assert body_json(second) == {"index": {"fields": [{"n": "asc"}]}, "type": "text"}
+    assert sent_json(first) == {"index": {"fields": ["n"]}, "type": "json"}
+    assert sent_json(second) == {"index": {"fields": [{"n": "asc"}]}, "type": "text"}
 
 
 async def test_index_create_refused_by_the_server(
@@ -779,7 +742,7 @@ async def test_index_create_refused_by_the_server(
     answer(httpx_mock, "201-index-create-bad-400")
     with pytest.raises(BadRequest) as caught:
         await couch.index_create("corpus", index={}, name="broken")
-    assert body_json(only_request(httpx_mock)) == {"index": {}, "name": "broken", "type": "json"}
+    assert sent_json(only_request(httpx_mock)) == {"index": {}, "name": "broken", "type": "json"}
     assert caught.value.error == "missing_required_key"
 
 

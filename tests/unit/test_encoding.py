@@ -102,3 +102,21 @@ def test_query_json_param_of_true_and_null_literal() -> None:
 
 def test_dumps_is_compact_and_unicode() -> None:
     assert dumps({"a": "é", "b": [1, 2]}) == '{"a":"é","b":[1,2]}'
+
+
+def test_view_query_sort_is_sorted_on_the_wire() -> None:
+    from couchctl.client._view_query import view_query
+
+    assert view_query({"sort": False}) == ([("sorted", "false")], None)
+    assert view_query({"sorted": False, "sort": False}) == ([("sorted", "false")], None)
+    with pytest.raises(InvalidArgument, match="sort and sorted"):
+        view_query({"sort": True, "sorted": False})
+
+
+def test_view_query_keys_go_into_the_body() -> None:
+    from couchctl.client._view_query import view_query
+
+    assert view_query({"keys": ("a", None), "limit": 1}) == (
+        [("limit", "1")],
+        {"keys": ["a", None]},
+    )
