@@ -35,6 +35,12 @@ class Column:
     justify: Literal["left", "right"] = "left"
 
 
+_FIELD_COLUMNS = (
+    Column("field", lambda pair: pair[0]),
+    Column("value", lambda pair: pair[1]),
+)
+
+
 def format_size(num: float | None) -> str:
     if num is None:
         return ""
@@ -204,6 +210,13 @@ class Output:
             self.info(empty)
             return
         self.out_console.print(table)
+
+    def fields(self, pairs: Iterable[tuple[str, Any]], *, whole: Any = None) -> None:
+        """(field, value) pairs as a two-column table for people; `whole` as JSON otherwise."""
+        if self.mode != "human":
+            self.json(whole)
+        else:
+            self.table(pairs, _FIELD_COLUMNS)
 
     def rows(
         self,

@@ -2,6 +2,7 @@
 
 - `JsonFlag` / `JsonlFlag` and `output_mode()`: the one definition of --json/--jsonl.
 - `json_argument()`: a JSON literal, `@path/to/file.json`, or `-` for stdin.
+- `YesFlag`: --yes/-y for destructive commands (see `_run.confirm_or_exit`).
 - `DbArg`: a database name that completes from the server.
 """
 
@@ -22,6 +23,7 @@ __all__ = [
     "DocIdArg",
     "JsonFlag",
     "JsonlFlag",
+    "YesFlag",
     "complete_db",
     "json_argument",
     "json_object_argument",
@@ -34,6 +36,10 @@ JsonFlag = Annotated[
 ]
 JsonlFlag = Annotated[
     bool, typer.Option("--jsonl", help="Stream rows as JSON Lines: one JSON object a line.")
+]
+YesFlag = Annotated[
+    bool,
+    typer.Option("--yes", "-y", help="Do not ask for confirmation (needed off a terminal)."),
 ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import traceback
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
@@ -20,9 +20,19 @@ from couchctl.render import Mode, Output
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
 
-__all__ = ["Operation", "describe_error", "fail", "run"]
+__all__ = [
+    "Operation",
+    "checked",
+    "confirm_or_exit",
+    "describe_error",
+    "fail",
+    "interactive",
+    "run",
+    "run_local",
+]
 
 Operation = Callable[["CouchClient", Output], Awaitable[int | None]]
+T = TypeVar("T")
 
 
 def fail(message: str, hint: str | None = None) -> NoReturn:
@@ -198,3 +208,39 @@ def run_local(ctx: typer.Context, work: Callable[[Output], Any], mode: Mode = "h
         code = report(exc, out, options)
     if code:
         raise typer.Exit(code)
+
+
+def checked(ctx: typer.Context, parse: Callable[[], T]) -> T:
+    """Check flags under the CLI's error mapping: bad input exits 2 before any request."""
+    results: list[T] = []
+    run_local(ctx, lambda out: results.append(parse()))
+    return results[0]
+
+
+def interactive(out: Output) -> bool:
+    """Whether a person can answer a question: stdin and stderr are terminals."""
+    import sys
+
+    try:
+        return sys.stdin.isatty() and out.stderr_tty
+    except (AttributeError, ValueError):
+        return False
+
+
+def confirm_or_exit(
+    ctx: typer.Context, yes: bool, *, question: str, action: str, declined: str
+) -> None:
+    """Go on with --yes or a 'y' on a terminal. Off a terminal without --yes: exit 2;
+    a declined question: exit 1. Both before any request."""
+
+    def ask(out: Output) -> int:
+        if yes:
+            return 0
+        if not interactive(out):
+            fail(f"refusing to {action} without confirmation", "pass --yes to confirm")
+        if out.confirm(question):
+            return 0
+        out.info(declined)
+        return int(ExitCode.FAILURE)
+
+    run_local(ctx, ask)

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from couchctl.cli._options import DbArg, JsonFlag, JsonlFlag, output_mode
-from couchctl.cli._run import fail, run
-from couchctl.cli.doc import checked, not_found
+from couchctl.cli._options import DbArg, DocIdArg, JsonFlag, JsonlFlag, YesFlag, output_mode
+from couchctl.cli._run import checked, confirm_or_exit, fail, run
+from couchctl.cli.doc import not_found
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
@@ -22,13 +22,15 @@ app = typer.Typer(
 
 WRITE_SIZE = 1024 * 1024
 
-DocArg = Annotated[str, typer.Argument(help="Document id.", show_default=False)]
 NameArg = Annotated[
     str, typer.Argument(help="Attachment name (may contain /).", show_default=False)
 ]
 RevOpt = Annotated[
     str | None,
     typer.Option("--rev", help="Document revision (default: the current one).", show_default=False),
+]
+ReadRevOpt = Annotated[
+    str | None, typer.Option("--rev", help="Document revision.", show_default=False)
 ]
 
 
@@ -40,7 +42,7 @@ async def _current_rev(couch: CouchClient, db: str, doc_id: str, rev: str | None
 def upload(
     ctx: typer.Context,
     db: DbArg,
-    doc_id: DocArg,
+    doc_id: DocIdArg,
     file: Annotated[str, typer.Argument(help="File to upload.", show_default=False)],
     name: Annotated[
         str | None,
@@ -108,7 +110,7 @@ def _default_output(name: str) -> str:
 def download(
     ctx: typer.Context,
     db: DbArg,
-    doc_id: DocArg,
+    doc_id: DocIdArg,
     name: NameArg,
     output: Annotated[
         str | None,
@@ -119,9 +121,7 @@ def download(
             show_default=False,
         ),
     ] = None,
-    rev: Annotated[
-        str | None, typer.Option("--rev", help="Document revision.", show_default=False)
-    ] = None,
+    rev: ReadRevOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
     json_flag: JsonFlag = False,
 ) -> None:
@@ -214,11 +214,9 @@ async def _download_to_file(
 def info(
     ctx: typer.Context,
     db: DbArg,
-    doc_id: DocArg,
+    doc_id: DocIdArg,
     name: NameArg,
-    rev: Annotated[
-        str | None, typer.Option("--rev", help="Document revision.", show_default=False)
-    ] = None,
+    rev: ReadRevOpt = None,
     json_flag: JsonFlag = False,
 ) -> None:
     """Show an attachment's length, content type and digest (HEAD); exit 4 if missing.
@@ -234,20 +232,17 @@ def info(
         found = await couch.attachment_exists(db, doc_id, name, rev)
         if found is None:
             raise not_found(f"attachment {name} of {doc_id} in {db}")
-        if mode == "json":
-            out.json({"db": db, "id": doc_id, "name": name, **found.to_json()})
-            return
         from couchctl.render import format_size
 
         length = "" if found.length is None else f"{found.length} ({format_size(found.length)})"
-        for label, value in (
+        fields = [
             ("name", name),
             ("content type", found.content_type or ""),
             ("length", length),
             ("digest", found.digest or ""),
             ("encoding", found.encoding or "identity"),
-        ):
-            out.text(f"{label + ':':<14}{value}")
+        ]
+        out.fields(fields, whole={"db": db, "id": doc_id, "name": name, **found.to_json()})
 
     run(ctx, op, mode)
 
@@ -256,23 +251,33 @@ def info(
 def delete(
     ctx: typer.Context,
     db: DbArg,
-    doc_id: DocArg,
+    doc_id: DocIdArg,
     name: NameArg,
     rev: RevOpt = None,
+    yes: YesFlag = False,
     json_flag: JsonFlag = False,
 ) -> None:
     """Delete an attachment (from the document's current revision unless --rev).
 
-    Example: couchctl att delete mydb doc-1 photo.png
+    Asks for confirmation on a terminal; elsewhere --yes is required.
+
+    Example: couchctl att delete mydb doc-1 photo.png --yes
     """
     mode = checked(ctx, lambda: output_mode(json_flag))
+    confirm_or_exit(
+        ctx,
+        yes,
+        question=f"Delete attachment {name} of document {doc_id} in {db}?",
+        action=f"delete attachment {name}",
+        declined=f"not deleted: attachment {name} of {doc_id} is unchanged",
+    )
 
     async def op(couch: CouchClient, out: Output) -> None:
         target = await _current_rev(couch, db, doc_id, rev)
         if target is None:
             raise not_found(f"document {doc_id} in {db}")
         result = await couch.attachment_delete(db, doc_id, name, target)
-        out.result(result, f"deleted attachment {name} of {doc_id}: rev {result.get('rev')}")
+        out.result(result, f"deleted attachment {name} of {doc_id} rev {result.get('rev')}")
 
     run(ctx, op, mode)
 
@@ -281,10 +286,8 @@ def delete(
 def list_(
     ctx: typer.Context,
     db: DbArg,
-    doc_id: DocArg,
-    rev: Annotated[
-        str | None, typer.Option("--rev", help="Document revision.", show_default=False)
-    ] = None,
+    doc_id: DocIdArg,
+    rev: ReadRevOpt = None,
     json_flag: JsonFlag = False,
     jsonl_flag: JsonlFlag = False,
 ) -> None:
@@ -306,10 +309,10 @@ def list_(
         out.rows(
             rows,
             [
-                Column("NAME", lambda r: r["name"]),
-                Column("CONTENT TYPE", lambda r: r.get("content_type")),
-                Column("LENGTH", lambda r: r.get("length"), justify="right"),
-                Column("DIGEST", lambda r: r.get("digest")),
+                Column("name", lambda r: r["name"]),
+                Column("content type", lambda r: r.get("content_type")),
+                Column("length", lambda r: r.get("length"), justify="right"),
+                Column("digest", lambda r: r.get("digest")),
             ],
             whole=stubs,
             empty=f"{doc_id} has no attachments",

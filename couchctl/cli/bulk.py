@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from couchctl.cli._options import DbArg, JsonFlag, JsonlFlag, output_mode, read_text_source
-from couchctl.cli._run import fail, run
+from couchctl.cli._run import checked, fail, interactive, run
 
 if TYPE_CHECKING:
     from couchctl.bulkio import Record
@@ -72,14 +72,16 @@ def docs_command(
     ] = False,
     yes: YesFlag = False,
     json_flag: JsonFlag = False,
+    jsonl_flag: JsonlFlag = False,
 ) -> None:
     """Create, update or delete documents in one _bulk_docs request; exit 1 if any was rejected.
 
     Deletions ("_deleted": true) are confirmed on a terminal; elsewhere --yes is needed.
+    --json prints the server's answer, --jsonl one result ({"id", "rev"} or "error") a line.
 
     Example: couchctl bulk docs mydb changes.json
     """
-    mode = output_mode(json_flag)
+    mode = checked(ctx, lambda: output_mode(json_flag, jsonl_flag))
 
     async def op(couch: CouchClient, out: Output) -> int:
         from couchctl.cli._options import json_argument
@@ -113,6 +115,9 @@ def docs_command(
         rejected = sum(1 for r in results if isinstance(r, dict) and "error" in r)
         if mode == "json":
             out.json(results)
+        elif mode == "jsonl":
+            for result in results:
+                out.jsonl(result)
         elif results:
             out.table(results, _columns())
         else:
@@ -446,11 +451,8 @@ def _deletions_allowed(
     """Deleting documents needs --yes, or a 'y' on a terminal (exit 2 off a terminal)."""
     if not deletions or yes:
         return True
-    import sys
-
     what = f"{deletions} document{'s' if deletions != 1 else ''}"
-    interactive = not stdin_is_data and sys.stdin.isatty() and out.stderr_tty
-    if not interactive:
+    if stdin_is_data or not interactive(out):
         fail(
             f'refusing to delete {what} ("_deleted": true) in {db} without confirmation',
             "pass --yes to confirm",

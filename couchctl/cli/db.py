@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,17 +12,40 @@ from couchctl.cli._options import (
     DbArg,
     JsonFlag,
     JsonlFlag,
+    YesFlag,
     json_argument,
     json_object_argument,
     output_mode,
 )
-from couchctl.cli._run import fail, run, run_local
+from couchctl.cli._query_options import (
+    AttachmentsOption,
+    AttEncodingInfoOption,
+    ConflictsOption,
+    DescendingOption,
+    EndKeyDocIdOption,
+    EndKeyOption,
+    GroupLevelOption,
+    GroupOption,
+    IncludeDocsOption,
+    InclusiveEndOption,
+    KeyOption,
+    KeysOption,
+    LimitOption,
+    ReduceOption,
+    SkipOption,
+    StableOption,
+    StaleOption,
+    StartKeyDocIdOption,
+    StartKeyOption,
+    UpdateOption,
+    UpdateSeqOption,
+    row_query_options,
+)
+from couchctl.cli._run import checked, confirm_or_exit, fail, run
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
     from couchctl.render import Column, Mode, Output
-
-T = TypeVar("T")
 
 app = typer.Typer(
     help="Databases: create, delete, inspect, list, all-docs, changes, compact, security.",
@@ -38,69 +60,6 @@ DB_INFO_CONCURRENCY = 4
 # Heartbeat of `changes --follow` when neither --heartbeat nor --timeout is given:
 # it keeps CouchDB from closing an idle continuous feed after its 60 s default timeout.
 FOLLOW_HEARTBEAT_MS = 10_000
-
-
-def _checked(ctx: typer.Context, parse: Callable[[], T]) -> T:
-    """Check flags under the CLI's error mapping: bad input exits 2 before any request."""
-    results: list[T] = []
-    run_local(ctx, lambda out: results.append(parse()))
-    return results[0]
-
-
-def _interactive(out: Output) -> bool:
-    """Whether a person can answer a question: stdin and stderr are terminals."""
-    import sys
-
-    try:
-        return sys.stdin.isatty() and out.stderr_tty
-    except (AttributeError, ValueError):
-        return False
-
-
-def _confirm_or_exit(
-    ctx: typer.Context, yes: bool, *, question: str, action: str, declined: str
-) -> None:
-    """Go on with --yes or a 'y' on a terminal. Off a terminal without --yes: exit 2;
-    a declined question: exit 1. Both before any request."""
-
-    def ask(out: Output) -> int:
-        if yes:
-            return 0
-        if not _interactive(out):
-            fail(f"refusing to {action} without confirmation", "pass --yes to confirm")
-        if out.confirm(question):
-            return 0
-        out.info(declined)
-        return int(ExitCode.FAILURE)
-
-    run_local(ctx, ask)
-
-
-def _field_columns() -> list[Column]:
-    from couchctl.render import Column
-
-    return [Column("field", lambda row: row[0]), Column("value", lambda row: row[1])]
-
-
-def _json_key(value: str | None, flag: str) -> Any:
-    """A JSON key flag: None when absent, JSON_NULL for a literal null."""
-    if value is None:
-        return None
-    parsed = json_argument(value, flag)
-    if parsed is None:
-        from couchctl.client import JSON_NULL
-
-        return JSON_NULL
-    return parsed
-
-
-def _json_keys(value: str | None, flag: str) -> list[Any] | None:
-    if value is None:
-        return None
-    parsed = json_argument(value, flag)
-    if not isinstance(parsed, list):
-        fail(f'{flag} must be a JSON array, e.g. \'["a", "b"]\'')
-    return parsed
 
 
 # -- create, delete, exists, info -------------------------------------------------------------
@@ -147,7 +106,7 @@ def create(
         validate_db_name(db)
         return output_mode(json_flag)
 
-    mode = _checked(ctx, parse)
+    mode = checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.db_create(db, q=q, n=n, partitioned=partitioned or None)
@@ -160,10 +119,7 @@ def create(
 def delete(
     ctx: typer.Context,
     db: DbArg,
-    yes: Annotated[
-        bool,
-        typer.Option("--yes", "-y", help="Do not ask for confirmation (needed off a terminal)."),
-    ] = False,
+    yes: YesFlag = False,
     json_flag: JsonFlag = False,
 ) -> None:
     """Delete a database and every document in it.
@@ -173,8 +129,8 @@ def delete(
     Example: couchctl db delete mydb --yes
     """
 
-    mode = _checked(ctx, lambda: output_mode(json_flag))
-    _confirm_or_exit(
+    mode = checked(ctx, lambda: output_mode(json_flag))
+    confirm_or_exit(
         ctx,
         yes,
         question=f"Delete database {db} and all its documents?",
@@ -197,7 +153,7 @@ def exists(ctx: typer.Context, db: DbArg, json_flag: JsonFlag = False) -> None:
 
     Example: couchctl db exists mydb || couchctl db create mydb
     """
-    mode = _checked(ctx, lambda: output_mode(json_flag))
+    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> int:
         found = await couch.db_exists(db)
@@ -252,14 +208,11 @@ def info(ctx: typer.Context, db: DbArg, json_flag: JsonFlag = False) -> None:
 
     Example: couchctl db info mydb
     """
-    mode = _checked(ctx, lambda: output_mode(json_flag))
+    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.db_info(db)
-        if mode != "human":
-            out.json(result)
-            return
-        out.table(_info_rows(result), _field_columns())
+        out.fields(_info_rows(result), whole=result)
 
     run(ctx, op, mode)
 
@@ -316,7 +269,7 @@ def list_(ctx: typer.Context, json_flag: JsonFlag = False, jsonl_flag: JsonlFlag
 
     Example: couchctl db list
     """
-    mode = _checked(ctx, lambda: output_mode(json_flag, jsonl_flag))
+    mode = checked(ctx, lambda: output_mode(json_flag, jsonl_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         from couchctl.render import Column
@@ -341,89 +294,16 @@ def list_(ctx: typer.Context, json_flag: JsonFlag = False, jsonl_flag: JsonlFlag
 
 # -- all-docs, design-docs ---------------------------------------------------------------------
 
-KeyOption = Annotated[
-    str | None,
-    typer.Option(
-        "--key", help="Only the row with this key: JSON (@file, - for stdin).", show_default=False
-    ),
-]
-KeysOption = Annotated[
-    str | None,
-    typer.Option(
-        "--keys",
-        help="Only rows with these keys: a JSON array (@file, -); sent in a POST body.",
-        show_default=False,
-    ),
-]
-StartKeyOption = Annotated[
-    str | None,
-    typer.Option(
-        "--start-key", help="Start at this key (JSON, e.g. '\"doc-\"').", show_default=False
-    ),
-]
-EndKeyOption = Annotated[
-    str | None,
-    typer.Option(
-        "--end-key", help="Stop at this key (JSON, e.g. '\"doc-\\ufff0\"').", show_default=False
-    ),
-]
-StartKeyDocIdOption = Annotated[
-    str | None,
-    typer.Option(
-        "--start-key-doc-id", help="Start at this document id (startkey_docid).", show_default=False
-    ),
-]
-EndKeyDocIdOption = Annotated[
-    str | None,
-    typer.Option(
-        "--end-key-doc-id", help="Stop at this document id (endkey_docid).", show_default=False
-    ),
-]
-IncludeDocsOption = Annotated[
-    bool, typer.Option("--include-docs", help="Include each document in its row.")
-]
-ConflictsOption = Annotated[
-    bool, typer.Option("--conflicts", help="With --include-docs: include _conflicts.")
-]
-DescendingOption = Annotated[bool, typer.Option("--descending", help="Rows in descending order.")]
-InclusiveEndOption = Annotated[
+# --sorted/--no-sorted, also spelled --sort/--no-sort here (the client's name: sort).
+AllDocsSortedOption = Annotated[
     bool | None,
     typer.Option(
-        "--inclusive-end/--no-inclusive-end",
-        help="Include the row of the end key (server default: yes).",
+        "--sorted/--no-sorted",
+        "--sort/--no-sort",
+        help="Sort the rows (--no-sorted is faster; no total_rows/offset).",
         show_default=False,
     ),
 ]
-LimitOption = Annotated[
-    int | None,
-    typer.Option("--limit", help="Return at most this many rows.", min=0, show_default=False),
-]
-SkipOption = Annotated[
-    int | None,
-    typer.Option("--skip", help="Skip this many rows first.", min=0, show_default=False),
-]
-UpdateSeqOption = Annotated[
-    bool, typer.Option("--update-seq", help="Include the database's update_seq in the answer.")
-]
-
-
-class Stale(StrEnum):
-    ok = "ok"
-    update_after = "update_after"
-
-
-class Update(StrEnum):
-    true = "true"
-    false = "false"
-    lazy = "lazy"
-
-
-def _update_value(update: Update | None) -> bool | str | None:
-    if update is None:
-        return None
-    if update is Update.lazy:
-        return "lazy"
-    return update is Update.true
 
 
 def _rev_of(row: dict[str, Any]) -> Any:
@@ -460,22 +340,6 @@ def _row_summary(out: Output, shown: int, result: dict[str, Any]) -> None:
         out.info(f"{shown} of {total} rows")
 
 
-def _all_docs_common(
-    key: str | None,
-    keys: str | None,
-    start_key: str | None,
-    end_key: str | None,
-) -> dict[str, Any]:
-    if key is not None and keys is not None:
-        fail("--key and --keys cannot be used together")
-    return {
-        "key": _json_key(key, "--key"),
-        "keys": _json_keys(keys, "--keys"),
-        "start_key": _json_key(start_key, "--start-key"),
-        "end_key": _json_key(end_key, "--end-key"),
-    }
-
-
 @app.command("all-docs")
 def all_docs(
     ctx: typer.Context,
@@ -488,58 +352,20 @@ def all_docs(
     end_key_doc_id: EndKeyDocIdOption = None,
     include_docs: IncludeDocsOption = False,
     conflicts: ConflictsOption = False,
-    attachments: Annotated[
-        bool, typer.Option("--attachments", help="With --include-docs: inline attachment data.")
-    ] = False,
-    att_encoding_info: Annotated[
-        bool,
-        typer.Option(
-            "--att-encoding-info",
-            help="With --include-docs: encoding information of compressed attachments.",
-        ),
-    ] = False,
+    attachments: AttachmentsOption = False,
+    att_encoding_info: AttEncodingInfoOption = False,
     descending: DescendingOption = False,
     inclusive_end: InclusiveEndOption = None,
     limit: LimitOption = None,
     skip: SkipOption = None,
     update_seq: UpdateSeqOption = False,
-    group: Annotated[
-        bool, typer.Option("--group", help="group=true (a view option CouchDB accepts here).")
-    ] = False,
-    group_level: Annotated[
-        int | None,
-        typer.Option(
-            "--group-level", help="group_level (a view option).", min=0, show_default=False
-        ),
-    ] = None,
-    reduce: Annotated[
-        bool | None,
-        typer.Option("--reduce/--no-reduce", help="reduce (a view option).", show_default=False),
-    ] = None,
-    sorted_: Annotated[
-        bool | None,
-        typer.Option(
-            "--sorted/--no-sorted",
-            "--sort/--no-sort",
-            help="Sort the rows (--no-sorted is faster; no total_rows/offset).",
-            show_default=False,
-        ),
-    ] = None,
-    stable: Annotated[
-        bool, typer.Option("--stable", help="Answer from a stable set of shard replicas.")
-    ] = False,
-    stale: Annotated[
-        Stale | None,
-        typer.Option(
-            "--stale",
-            help="ok or update_after (legacy; prefer --stable/--update).",
-            show_default=False,
-        ),
-    ] = None,
-    update: Annotated[
-        Update | None,
-        typer.Option("--update", help="true, false or lazy.", show_default=False),
-    ] = None,
+    group: GroupOption = False,
+    group_level: GroupLevelOption = None,
+    reduce: ReduceOption = None,
+    sorted_: AllDocsSortedOption = None,
+    stable: StableOption = False,
+    stale: StaleOption = None,
+    update: UpdateOption = None,
     json_flag: JsonFlag = False,
     jsonl_flag: JsonlFlag = False,
 ) -> None:
@@ -552,30 +378,35 @@ def all_docs(
     """
 
     def parse() -> tuple[Mode, dict[str, Any]]:
-        options: dict[str, Any] = {
-            **_all_docs_common(key, keys, start_key, end_key),
-            "start_key_doc_id": start_key_doc_id,
-            "end_key_doc_id": end_key_doc_id,
-            "include_docs": include_docs or None,
-            "conflicts": conflicts or None,
-            "attachments": attachments or None,
-            "att_encoding_info": att_encoding_info or None,
-            "descending": descending or None,
-            "inclusive_end": inclusive_end,
-            "limit": limit,
-            "skip": skip,
-            "update_seq": update_seq or None,
-            "group": group or None,
-            "group_level": group_level,
-            "reduce": reduce,
-            "sort": sorted_,
-            "stable": stable or None,
-            "stale": stale.value if stale is not None else None,
-            "update": _update_value(update),
-        }
+        options = row_query_options(
+            key=key,
+            keys=keys,
+            start_key=start_key,
+            end_key=end_key,
+            start_key_doc_id=start_key_doc_id,
+            end_key_doc_id=end_key_doc_id,
+            inclusive_end=inclusive_end,
+            descending=descending,
+            limit=limit,
+            skip=skip,
+            include_docs=include_docs,
+            conflicts=conflicts,
+            attachments=attachments,
+            att_encoding_info=att_encoding_info,
+            update_seq=update_seq,
+            group=group,
+            group_level=group_level,
+            reduce=reduce,
+            sorted_=sorted_,
+            stable=stable,
+            stale=stale,
+            update=update,
+        )
+        if "sorted" in options:  # the client's _all_docs name
+            options["sort"] = options.pop("sorted")
         return output_mode(json_flag, jsonl_flag), options
 
-    mode, options = _checked(ctx, parse)
+    mode, options = checked(ctx, parse)
     columns = _doc_row_columns(keys is not None, include_docs)
 
     async def op(couch: CouchClient, out: Output) -> None:
@@ -621,21 +452,24 @@ def design_docs(
     """
 
     def parse() -> tuple[Mode, dict[str, Any]]:
-        options: dict[str, Any] = {
-            **_all_docs_common(key, keys, start_key, end_key),
-            "start_key_doc_id": start_key_doc_id,
-            "end_key_doc_id": end_key_doc_id,
-            "include_docs": include_docs or None,
-            "conflicts": conflicts or None,
-            "descending": descending or None,
-            "inclusive_end": inclusive_end,
-            "limit": limit,
-            "skip": skip,
-            "update_seq": update_seq or None,
-        }
+        options = row_query_options(
+            key=key,
+            keys=keys,
+            start_key=start_key,
+            end_key=end_key,
+            start_key_doc_id=start_key_doc_id,
+            end_key_doc_id=end_key_doc_id,
+            inclusive_end=inclusive_end,
+            descending=descending,
+            limit=limit,
+            skip=skip,
+            include_docs=include_docs,
+            conflicts=conflicts,
+            update_seq=update_seq,
+        )
         return output_mode(json_flag, jsonl_flag), options
 
-    mode, options = _checked(ctx, parse)
+    mode, options = checked(ctx, parse)
     columns = _doc_row_columns(keys is not None, include_docs)
 
     async def op(couch: CouchClient, out: Output) -> None:
@@ -671,7 +505,7 @@ def compact(
 
     Example: couchctl db compact mydb
     """
-    mode = _checked(ctx, lambda: output_mode(json_flag))
+    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.db_compact(db, ddoc)
@@ -687,7 +521,7 @@ def view_cleanup(ctx: typer.Context, db: DbArg, json_flag: JsonFlag = False) -> 
 
     Example: couchctl db view-cleanup mydb
     """
-    mode = _checked(ctx, lambda: output_mode(json_flag))
+    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.view_cleanup(db)
@@ -724,7 +558,7 @@ def security(
             document = json_object_argument(source, "--set")
         return output_mode(json_flag), document
 
-    mode, document = _checked(ctx, parse)
+    mode, document = checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> None:
         if document is None:
@@ -755,7 +589,7 @@ def revs_limit(
 
     Example: couchctl db revs-limit mydb --set 100
     """
-    mode = _checked(ctx, lambda: output_mode(json_flag))
+    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         if set_ is None:
@@ -779,10 +613,7 @@ def purge(
     revs: Annotated[
         list[str], typer.Argument(help="Revisions to purge (leaf revisions).", show_default=False)
     ],
-    yes: Annotated[
-        bool,
-        typer.Option("--yes", "-y", help="Do not ask for confirmation (needed off a terminal)."),
-    ] = False,
+    yes: YesFlag = False,
     json_flag: JsonFlag = False,
 ) -> None:
     """Purge document revisions for good: no tombstone, nothing replicates.
@@ -792,9 +623,9 @@ def purge(
     Example: couchctl db purge mydb doc-1 3-917fa2381192822767f010b95b45325b --yes
     """
 
-    mode = _checked(ctx, lambda: output_mode(json_flag))
+    mode = checked(ctx, lambda: output_mode(json_flag))
     count = len(revs)
-    _confirm_or_exit(
+    confirm_or_exit(
         ctx,
         yes,
         question=f"Purge {count} revision{'s' if count != 1 else ''} of {doc_id!r} from {db}?",
@@ -1000,7 +831,7 @@ def changes(
             options["heartbeat"] = FOLLOW_HEARTBEAT_MS
         return ("jsonl" if follow else mode), options
 
-    mode, options = _checked(ctx, parse)
+    mode, options = checked(ctx, parse)
 
     async def follow_feed(couch: CouchClient, out: Output) -> None:
         meta: dict[str, Any] = {}
@@ -1067,13 +898,10 @@ def partition_info(
 
     Example: couchctl db partition-info mydb sensor-1
     """
-    mode = _checked(ctx, lambda: output_mode(json_flag))
+    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.partition_info(db, partition)
-        if mode != "human":
-            out.json(result)
-            return
         sizes = result.get("sizes")
         candidates: list[tuple[str, Any]] = [
             ("database", result.get("db_name")),
@@ -1083,6 +911,6 @@ def partition_info(
             ("size (active)", _size(sizes, "active")),
             ("size (external)", _size(sizes, "external")),
         ]
-        out.table([row for row in candidates if row[1] is not None], _field_columns())
+        out.fields([row for row in candidates if row[1] is not None], whole=result)
 
     run(ctx, op, mode)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -11,19 +11,16 @@ from couchctl.cli._options import (
     DbArg,
     DocIdArg,
     JsonFlag,
+    YesFlag,
     json_argument,
     json_object_argument,
     output_mode,
 )
-from couchctl.cli._run import fail, run, run_local
+from couchctl.cli._run import checked, confirm_or_exit, fail, run
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from couchctl.client import CouchClient
     from couchctl.render import Output
-
-T = TypeVar("T")
 
 app = typer.Typer(help="Documents: get, put, create, delete, copy, exists.", no_args_is_help=True)
 
@@ -44,13 +41,6 @@ BatchOpt = Annotated[
     bool,
     typer.Option("--batch", help="Batch mode (batch=ok): faster, 202 without a revision."),
 ]
-
-
-def checked(ctx: typer.Context, parse: Callable[[], T]) -> T:
-    """Run input checks under the CLI's error mapping: bad input exits 2 before any request."""
-    results: list[T] = []
-    run_local(ctx, lambda out: results.append(parse()))
-    return results[0]
 
 
 def read_document(source: str | None, data: str | None) -> dict[str, Any]:
@@ -248,9 +238,9 @@ def put(
             attachments=files or None,
         )
         if isinstance(result, dict) and "id" in result:
-            message = f"saved {result['id']} rev {_rev_of(result)}"
+            message = f"saved document {result['id']} rev {_rev_of(result)}"
         else:  # new_edits=false answers without a revision on some servers
-            message = f"saved {doc_id}"
+            message = f"saved document {doc_id}"
         out.result(result, message)
 
     run(ctx, op, mode)
@@ -274,7 +264,7 @@ def create(
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.db_create_doc(db, doc, batch=batch)
-        out.result(result, f"created {result.get('id')} rev {_rev_of(result)}")
+        out.result(result, f"created document {result.get('id')} rev {_rev_of(result)}")
 
     run(ctx, op, mode)
 
@@ -291,13 +281,23 @@ def delete(
         ),
     ] = None,
     batch: BatchOpt = False,
+    yes: YesFlag = False,
     json_flag: JsonFlag = False,
 ) -> None:
     """Delete a document (its current revision unless --rev is given).
 
-    Example: couchctl doc delete mydb doc-1 --rev 2-7051cbe5c8faecd085a3fa619e6e6337
+    Asks for confirmation on a terminal; elsewhere --yes is required.
+
+    Example: couchctl doc delete mydb doc-1 --rev 2-7051cbe5c8faecd085a3fa619e6e6337 --yes
     """
     mode = checked(ctx, lambda: output_mode(json_flag))
+    confirm_or_exit(
+        ctx,
+        yes,
+        question=f"Delete document {doc_id} from {db}?",
+        action=f"delete document {doc_id}",
+        declined=f"not deleted: document {doc_id} is unchanged",
+    )
 
     async def op(couch: CouchClient, out: Output) -> None:
         target = rev
@@ -307,7 +307,9 @@ def delete(
                 raise not_found(f"document {doc_id} in {db}")
             out.info(f"deleting the current revision {target}")
         result = await couch.doc_delete(db, doc_id, target, batch=batch)
-        out.result(result, f"deleted {doc_id} rev {target} (tombstone rev {_rev_of(result)})")
+        out.result(
+            result, f"deleted document {doc_id} rev {target} (tombstone rev {_rev_of(result)})"
+        )
 
     run(ctx, op, mode)
 
@@ -379,6 +381,6 @@ def copy(
         )
         target_rev = result.get("rev") if isinstance(result, dict) else None
         suffix = f" rev {target_rev}" if target_rev else ""
-        out.result(result, f"copied {doc_id} to {destination}{suffix}")
+        out.result(result, f"copied document {doc_id} to {destination}{suffix}")
 
     run(ctx, op, mode)

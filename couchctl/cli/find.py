@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -11,19 +11,18 @@ from couchctl.cli._options import (
     DbArg,
     JsonFlag,
     JsonlFlag,
+    YesFlag,
     json_argument,
     json_object_argument,
     output_mode,
 )
-from couchctl.cli._run import fail, run, run_local
+from couchctl.cli._run import checked, confirm_or_exit, fail, run
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from couchctl.client import CouchClient
     from couchctl.render import Column, Mode, Output
-
-T = TypeVar("T")
 
 app = typer.Typer(
     help="Mango queries and indexes: query, explain, index-list, index-create, index-delete.",
@@ -130,13 +129,6 @@ PartitionOpt = Annotated[
         "--partition", help="Query this partition of a partitioned database.", show_default=False
     ),
 ]
-
-
-def _checked(ctx: typer.Context, parse: Callable[[], T]) -> T:
-    """Run flag parsing under the CLI's error mapping: bad input exits 2 before any request."""
-    results: list[T] = []
-    run_local(ctx, lambda out: results.append(parse()))
-    return results[0]
 
 
 def _is_json_source(value: str) -> bool:
@@ -333,7 +325,7 @@ def query(
         )
         return mode, parsed, options
 
-    mode, parsed, options = _checked(ctx, parse)
+    mode, parsed, options = checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> None:
         from couchctl.client._views import FIND_PAGE_SIZE
@@ -421,7 +413,7 @@ def explain(
         )
         return mode, _selector(selector), options
 
-    mode, parsed, options = _checked(ctx, parse)
+    mode, parsed, options = checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.explain(db, parsed, partition=partition, **options)
@@ -455,7 +447,7 @@ def index_list(
 
     Example: couchctl find index-list mydb
     """
-    mode = _checked(ctx, lambda: output_mode(json_flag, jsonl_flag))
+    mode = checked(ctx, lambda: output_mode(json_flag, jsonl_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         from couchctl.render import Column
@@ -543,7 +535,7 @@ def index_create(
         )
         return mode, specs, selector
 
-    mode, specs, selector = _checked(ctx, parse)
+    mode, specs, selector = checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.index_create(
@@ -576,17 +568,27 @@ def index_delete(
     ],
     name: Annotated[str, typer.Argument(help="Index name.", show_default=False)],
     index_type: Annotated[str, typer.Option("--type", help="Index type.")] = "json",
+    yes: YesFlag = False,
     json_flag: JsonFlag = False,
 ) -> None:
     """Delete a Mango index.
 
-    Example: couchctl find index-delete mydb idx type-n
+    Asks for confirmation on a terminal; elsewhere --yes is required.
+
+    Example: couchctl find index-delete mydb idx type-n --yes
     """
-    mode = _checked(ctx, lambda: output_mode(json_flag))
+    mode = checked(ctx, lambda: output_mode(json_flag))
+    bare = ddoc.removeprefix("_design/")
+    confirm_or_exit(
+        ctx,
+        yes,
+        question=f"Delete index {name} of _design/{bare} in {db}?",
+        action=f"delete index {name}",
+        declined=f"not deleted: index {name} is unchanged",
+    )
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.index_delete(db, ddoc, name, type=index_type)
-        bare = ddoc.removeprefix("_design/")
         out.result(result, f"deleted index {name} from _design/{bare}")
 
     run(ctx, op, mode)

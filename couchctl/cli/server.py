@@ -2,37 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from couchctl.cli._options import JsonFlag, JsonlFlag, output_mode
-from couchctl.cli._run import run, run_local
+from couchctl.cli._run import checked, run
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
-    from couchctl.render import Column, Output
-
-T = TypeVar("T")
+    from couchctl.render import Output
 
 app = typer.Typer(
     help="Server information: version, health, databases, tasks, uuids, membership, session.",
     no_args_is_help=True,
 )
-
-
-def _checked(ctx: typer.Context, parse: Callable[[], T]) -> T:
-    """Check flags under the CLI's error mapping: bad input exits 2 before any request."""
-    results: list[T] = []
-    run_local(ctx, lambda out: results.append(parse()))
-    return results[0]
-
-
-def _field_columns() -> list[Column]:
-    from couchctl.render import Column
-
-    return [Column("field", lambda row: row[0]), Column("value", lambda row: row[1])]
 
 
 def _flat(value: Any) -> Any:
@@ -50,15 +34,11 @@ def info(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
 
     Example: couchctl server info
     """
-    mode = _checked(ctx, lambda: output_mode(json_flag))
+    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.server_info()
-        if mode != "human":
-            out.json(result)
-            return
-        rows = [(name, _flat(value)) for name, value in result.items()]
-        out.table(rows, _field_columns())
+        out.fields([(name, _flat(value)) for name, value in result.items()], whole=result)
 
     run(ctx, op, mode)
 
@@ -71,7 +51,7 @@ def up(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
 
     Example: couchctl server up && echo ready
     """
-    mode = _checked(ctx, lambda: output_mode(json_flag))
+    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.server_up()
@@ -117,7 +97,7 @@ def dbs(
 
     Example: couchctl server dbs --start-key logs- --end-key 'logs-~'
     """
-    mode = _checked(ctx, lambda: output_mode(json_flag))
+    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         names = await couch.all_dbs(
@@ -172,7 +152,7 @@ def tasks(ctx: typer.Context, json_flag: JsonFlag = False, jsonl_flag: JsonlFlag
 
     Example: couchctl server tasks
     """
-    mode = _checked(ctx, lambda: output_mode(json_flag, jsonl_flag))
+    mode = checked(ctx, lambda: output_mode(json_flag, jsonl_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         from couchctl.render import Column
@@ -211,7 +191,7 @@ def uuids(
 
     Example: couchctl server uuids --count 5
     """
-    mode = _checked(ctx, lambda: output_mode(json_flag))
+    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.uuids(count)
@@ -230,15 +210,12 @@ def membership(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
 
     Example: couchctl server membership
     """
-    mode = _checked(ctx, lambda: output_mode(json_flag))
+    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         from couchctl.render import Column
 
         result = await couch.membership()
-        if mode != "human":
-            out.json(result)
-            return
         known = [str(node) for node in result.get("all_nodes", [])]
         cluster = [str(node) for node in result.get("cluster_nodes", [])]
         rows = [
@@ -250,7 +227,7 @@ def membership(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
             Column("connected", lambda row: row[1]),
             Column("cluster member", lambda row: row[2]),
         ]
-        out.table(rows, columns, empty="no nodes")
+        out.rows(rows, columns, whole=result, empty="no nodes")
 
     run(ctx, op, mode)
 
@@ -261,13 +238,10 @@ def session(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
 
     Example: couchctl --url http://alice@127.0.0.1:5984 server session
     """
-    mode = _checked(ctx, lambda: output_mode(json_flag))
+    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.session_info()
-        if mode != "human":
-            out.json(result)
-            return
         user = result.get("userCtx") or {}
         details = result.get("info") or {}
         rows: list[tuple[str, Any]] = [
@@ -278,6 +252,6 @@ def session(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
             rows.append(("authenticated by", details["authenticated"]))
         if details.get("authentication_handlers"):
             rows.append(("handlers", ", ".join(details["authentication_handlers"])))
-        out.table(rows, _field_columns())
+        out.fields(rows, whole=result)
 
     run(ctx, op, mode)

@@ -123,7 +123,7 @@ def test_list(cli: CliRun, server: Server, db: str, in_tmp: Path) -> None:
     table = cli("att", "list", db, "d")
     assert table.exit_code == 0, table.stderr
     lines = table.stdout.strip().splitlines()
-    assert lines[0].split() == ["NAME", "CONTENT", "TYPE", "LENGTH", "DIGEST"]
+    assert lines[0].split() == ["name", "content", "type", "length", "digest"]
     assert any(line.split()[:3] == ["a.txt", "text/plain", str(len(TEXT))] for line in lines)
     as_json = cli("att", "list", db, "d", "--json")
     assert set(as_json.json()) == {"a.txt", "b.json"}
@@ -150,9 +150,11 @@ def test_info(cli: CliRun, server: Server, db: str, in_tmp: Path) -> None:
     assert cli("att", "upload", db, "d", "x.bin", "--name", "dir/x.bin").exit_code == 0
     result = cli("att", "info", db, "d", "dir/x.bin")
     assert result.exit_code == 0, result.stderr
-    assert f"digest:       {md5_digest(data)}" in result.stdout
-    assert f"length:       {len(data)}" in result.stdout
-    assert "content type: application/octet-stream" in result.stdout
+    rows = [line.split() for line in result.stdout.splitlines()]
+    assert rows[0] == ["field", "value"]  # the field/value table of every info command
+    assert ["digest", md5_digest(data)] in rows
+    assert ["length", str(len(data)), f"({len(data)}", "B)"] in rows
+    assert ["content", "type", "application/octet-stream"] in rows
     as_json = cli("att", "info", db, "d", "dir/x.bin", "--json").json()
     assert as_json["name"] == "dir/x.bin"
     assert as_json["length"] == len(data)
@@ -260,7 +262,7 @@ def test_download_into_a_directory(cli: CliRun, server: Server, db: str, in_tmp:
 def test_delete_current_rev(cli: CliRun, server: Server, db: str, in_tmp: Path) -> None:
     (in_tmp / "a.txt").write_bytes(TEXT)
     assert cli("att", "upload", db, "a/b", "a.txt", "--name", "dir/a.txt").exit_code == 0
-    result = cli("att", "delete", db, "a/b", "dir/a.txt")
+    result = cli("att", "delete", db, "a/b", "dir/a.txt", "--yes")
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("deleted attachment dir/a.txt of a/b")
     assert stubs(server, db, "a/b") == {}
@@ -268,14 +270,14 @@ def test_delete_current_rev(cli: CliRun, server: Server, db: str, in_tmp: Path) 
 
 
 def test_delete_on_a_missing_document_exits_4(cli: CliRun, db: str) -> None:
-    result = cli("att", "delete", db, "nope", "a.txt")
+    result = cli("att", "delete", db, "nope", "a.txt", "--yes")
     assert result.exit_code == 4
 
 
 @pytest.mark.couchdb_only
 def test_delete_missing_attachment_exits_4(cli: CliRun, server: Server, db: str) -> None:
     put_doc(server, db, "d")
-    assert cli("att", "delete", db, "d", "nope.txt").exit_code == 4
+    assert cli("att", "delete", db, "d", "nope.txt", "--yes").exit_code == 4
 
 
 @pytest.mark.couchdb_only

@@ -119,7 +119,7 @@ def test_put_from_file_stdin_and_data(cli: CliRun, server: Server, db: str, tmp_
     path.write_text('{"from": "file"}', encoding="utf-8")
     result = cli("doc", "put", db, "d1", str(path))
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.startswith("saved d1 rev 1-")
+    assert result.stdout.startswith("saved document d1 rev 1-")
     assert get_raw(server, db, "d1").json()["from"] == "file"
 
     result = cli("doc", "put", db, "d2", "-", input='{"from": "stdin"}')
@@ -243,8 +243,8 @@ def test_put_with_attachments_is_multipart(
 def test_create(cli: CliRun, server: Server, db: str) -> None:
     result = cli("doc", "create", db, "--data", '{"type": "note"}')
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.startswith("created ")
-    new_id = result.stdout.split()[1]
+    assert result.stdout.startswith("created document ")
+    new_id = result.stdout.split()[2]
     assert get_raw(server, db, new_id).json()["type"] == "note"
     as_json = cli("doc", "create", db, "-", "--json", input='{"_id": "named"}')
     assert as_json.exit_code == 0, as_json.stderr
@@ -265,16 +265,16 @@ def test_create_refuses_a_non_object(cli: CliRun, db: str) -> None:
 
 def test_delete_current_revision(cli: CliRun, server: Server, db: str) -> None:
     rev = put_raw(server, db, "a/b", {"v": 1})
-    result = cli("doc", "delete", db, "a/b")
+    result = cli("doc", "delete", db, "a/b", "--yes")
     assert result.exit_code == 0, result.stderr
     assert rev in result.stderr  # which revision was deleted
-    assert result.stdout.startswith(f"deleted a/b rev {rev}")
+    assert result.stdout.startswith(f"deleted document a/b rev {rev}")
     assert get_raw(server, db, "a/b").status_code == 404
 
 
 def test_delete_with_rev(cli: CliRun, server: Server, db: str) -> None:
     rev = put_raw(server, db, "d", {"v": 1})
-    result = cli("doc", "delete", db, "d", "--rev", rev, "--json")
+    result = cli("doc", "delete", db, "d", "--rev", rev, "--yes", "--json")
     assert result.exit_code == 0, result.stderr
     assert result.json()["ok"] is True
     assert result.json()["rev"].startswith("2-")
@@ -284,13 +284,13 @@ def test_delete_with_rev(cli: CliRun, server: Server, db: str) -> None:
 def test_delete_stale_rev_exits_5(cli: CliRun, server: Server, db: str) -> None:
     first = put_raw(server, db, "d", {"v": 1})
     put_raw(server, db, "d", {"v": 2, "_rev": first})
-    result = cli("doc", "delete", db, "d", "--rev", first)
+    result = cli("doc", "delete", db, "d", "--rev", first, "--yes")
     assert result.exit_code == 5
     assert "conflict" in result.stderr
 
 
 def test_delete_missing_exits_4(cli: CliRun, db: str) -> None:
-    result = cli("doc", "delete", db, "nope")
+    result = cli("doc", "delete", db, "nope", "--yes")
     assert result.exit_code == 4
     assert result.stderr.startswith(f"couchctl: error: document nope in {db}: missing")
 
@@ -329,7 +329,7 @@ def test_copy(cli: CliRun, server: Server, db: str) -> None:
     put_raw(server, db, "src", {"v": 1})
     result = cli("doc", "copy", db, "src", "dst")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout.startswith("copied src to dst")
+    assert result.stdout.startswith("copied document src to dst")
     copied = get_raw(server, db, "dst").json()
     assert copied["v"] == 1
     again = cli("doc", "copy", db, "src", "dst")

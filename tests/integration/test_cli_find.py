@@ -7,31 +7,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import CliResult, CliRun, Server
-from tests.integration.test_client_views import DOCS, HEADERS, make_index, seed
+from tests.conftest import CliRun, Server
+from tests.integration import _data
+from tests.integration._data import error, ok, table
+from tests.integration.test_client_views import DOCS, HEADERS, make_index
 
-
-@pytest.fixture
-def seeded(server: Server, db: str) -> str:
-    seed(server, db)
-    return db
-
-
-def table(result: CliResult) -> list[list[str]]:
-    return [line.split() for line in result.stdout.splitlines() if line.strip()]
-
-
-def ok(result: CliResult) -> CliResult:
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result
-
-
-def error(result: CliResult, code: int, *fragments: str) -> None:
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    assert result.stdout == ""
-    assert result.stderr.startswith("couchctl: error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in result.stderr
+seeded = _data.seeded  # the shared fixture: a database with the design document dd
 
 
 def ids_of(kind: str) -> list[str]:
@@ -343,17 +324,17 @@ def test_index_partial_filter_and_delete(cli: CliRun, seeded: str) -> None:
     )
     listed = ok(cli("find", "index-list", seeded))
     assert "partial filter" in listed.stdout
-    deleted = ok(cli("find", "index-delete", seeded, "pidx", "notes"))
+    deleted = ok(cli("find", "index-delete", seeded, "pidx", "notes", "--yes"))
     assert deleted.stdout == "deleted index notes from _design/pidx\n"
-    error(cli("find", "index-delete", seeded, "_design/pidx", "notes"), 4)
+    error(cli("find", "index-delete", seeded, "_design/pidx", "notes", "--yes"), 4)
 
 
 @pytest.mark.couchdb_only
 def test_index_delete_json(cli: CliRun, seeded: str) -> None:
     ok(cli("find", "index-create", seeded, "n", "--name", "by-n", "--ddoc", "didx"))
-    assert ok(cli("find", "index-delete", seeded, "_design/didx", "by-n", "--json")).json() == {
-        "ok": True
-    }
+    assert ok(
+        cli("find", "index-delete", seeded, "_design/didx", "by-n", "--yes", "--json")
+    ).json() == {"ok": True}
 
 
 @pytest.mark.couchdb_only

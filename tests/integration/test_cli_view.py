@@ -9,33 +9,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import CliResult, CliRun, Server
-from tests.integration.test_client_views import DDOC, DOCS, HEADERS, make_index, seed, sorted_ids
+from tests.conftest import CliRun, Server
+from tests.integration import _data
+from tests.integration._data import error, ok, table
+from tests.integration.test_client_views import DDOC, DOCS, HEADERS, make_index, sorted_ids
 
-
-@pytest.fixture
-def seeded(server: Server, db: str) -> str:
-    seed(server, db)
-    return db
-
-
-def table(result: CliResult) -> list[list[str]]:
-    """The non-empty lines of a rendered table, split on runs of spaces."""
-    return [line.split() for line in result.stdout.splitlines() if line.strip()]
-
-
-def ok(result: CliResult) -> CliResult:
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result
-
-
-def error(result: CliResult, code: int, *fragments: str) -> None:
-    assert result.exit_code == code, (result.stdout, result.stderr)
-    assert result.stdout == ""
-    assert result.stderr.startswith("couchctl: error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in result.stderr
-
+seeded = _data.seeded  # the shared fixture: a database with the design document dd
 
 # -- view query --------------------------------------------------------------------------------
 

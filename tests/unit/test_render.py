@@ -132,3 +132,19 @@ def test_no_colour_off_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
 )
 def test_format_size(size: float | None, text: str) -> None:
     assert format_size(size) == text
+
+
+def test_fields_table_for_people() -> None:
+    output, out, err = make()
+    output.fields([("name", "mydb"), ("documents", 3)], whole={"db_name": "mydb"})
+    rows = [line.split() for line in out.getvalue().splitlines() if line.strip()]
+    assert rows == [["field", "value"], ["name", "mydb"], ["documents", "3"]]
+    assert err.getvalue() == ""
+
+
+@pytest.mark.parametrize("mode", ["json", "jsonl"])
+def test_fields_whole_answer_as_json(mode: str) -> None:
+    output, out, err = make(mode)
+    output.fields([("name", "mydb")], whole={"db_name": "mydb", "doc_count": 3})
+    assert json.loads(out.getvalue()) == {"db_name": "mydb", "doc_count": 3}
+    assert err.getvalue() == ""

@@ -1,0 +1,57 @@
+"""Helpers shared by the CLI integration tests: a seeded database and checks of a CLI result.
+
+Import the `seeded` fixture by name (`from tests.integration._data import seeded`) so that
+pytest finds it in the test module.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import CliResult, Server
+from tests.integration.test_client_views import seed
+
+UNREACHABLE = "http://127.0.0.1:9"  # a request there would exit 3, not 2
+
+
+@pytest.fixture
+def seeded(server: Server, db: str) -> str:
+    """A fresh database with the design document `dd` and the documents of test_client_views."""
+    seed(server, db)
+    return db
+
+
+def table(result: CliResult) -> list[list[str]]:
+    """The non-empty lines of a rendered table, split on runs of spaces."""
+    return [line.split() for line in result.stdout.splitlines() if line.strip()]
+
+
+def ok(result: CliResult) -> CliResult:
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    return result
+
+
+def one_error_line(stderr: str) -> str:
+    """The single `couchctl: error: ...` line (an optional hint line may follow)."""
+    lines = stderr.splitlines()
+    assert lines, "nothing on stderr"
+    assert lines[0].startswith("couchctl: error: "), stderr
+    assert all(line.startswith("hint: ") for line in lines[1:]), stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def error(result: CliResult, code: int, *fragments: str) -> None:
+    """Exit `code`, nothing on stdout, an error line on stderr holding every fragment."""
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    assert result.stdout == ""
+    assert result.stderr.startswith("couchctl: error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr
+
+
+def refused(result: CliResult, message: str) -> None:
+    """Bad input: exit 2, nothing on stdout, one error line holding `message`."""
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert message in one_error_line(result.stderr)

@@ -1,0 +1,287 @@
+"""Across the groups: destructive commands confirm, row commands stream, shared flags agree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+import typer.core
+import typer.main
+
+from couchctl.cli._app import app
+from tests.conftest import CliRun, Server
+from tests.integration._data import UNREACHABLE, ok, refused, table
+
+HEADERS = {"Accept": "application/json"}
+
+
+def options(group: str, name: str) -> list[typer.core.TyperOption]:
+    root = typer.main.get_command(app)
+    assert isinstance(root, typer.core.TyperGroup)
+    sub = root.commands[group]
+    assert isinstance(sub, typer.core.TyperGroup)
+    params = sub.commands[name].params
+    return [param for param in params if isinstance(param, typer.core.TyperOption)]
+
+
+def flags(group: str, name: str) -> set[str]:
+    return {flag for option in options(group, name) for flag in option.opts + option.secondary_opts}
+
+
+def options_by_flag(group: str, name: str) -> dict[str, typer.core.TyperOption]:
+    return {option.opts[0]: option for option in options(group, name)}
+
+
+# -- every destructive command: --yes, a question on a terminal ---------------------------------
+
+DESTRUCTIVE = [
+    ("db", "delete"),
+    ("db", "purge"),
+    ("doc", "delete"),
+    ("att", "delete"),
+    ("find", "index-delete"),
+    ("bulk", "docs"),
+    ("bulk", "load"),
+]
+
+
+@pytest.mark.parametrize(("group", "name"), DESTRUCTIVE)
+def test_destructive_commands_take_yes(group: str, name: str) -> None:
+    assert {"--yes", "-y"} <= flags(group, name)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["doc", "delete", "mydb", "doc-1"], "refusing to delete document doc-1 without"),
+        (["att", "delete", "mydb", "doc-1", "a.txt"], "refusing to delete attachment a.txt"),
+        (["find", "index-delete", "mydb", "idx", "by-n"], "refusing to delete index by-n"),
+    ],
+)
+def test_delete_off_a_terminal_needs_yes_before_any_request(
+    cli: CliRun, args: list[str], message: str
+) -> None:
+    result = cli(*args, url=UNREACHABLE)  # a request would exit 3
+    refused(result, message)
+    assert result.stderr.splitlines()[1] == "hint: pass --yes to confirm"
+
+
+def put(server: Server, db: str, doc_id: str, doc: dict[str, Any]) -> str:
+    response = httpx.put(f"{server.url}/{db}/{doc_id}", json=doc, headers=HEADERS)
+    assert response.status_code == 201, response.text
+    rev: str = response.json()["rev"]
+    return rev
+
+
+def status(server: Server, path: str) -> int:
+    return httpx.get(f"{server.url}/{path}", headers=HEADERS).status_code
+
+
+@pytest.fixture
+def on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from couchctl.cli import _run
+
+    monkeypatch.setattr(_run, "interactive", lambda out: True)
+
+
+@pytest.mark.usefixtures("on_a_terminal")
+def test_doc_delete_asks_on_a_terminal(cli: CliRun, server: Server, db: str) -> None:
+    put(server, db, "d", {"v": 1})
+    declined = cli("doc", "delete", db, "d", input="n\n")
+    assert declined.exit_code == 1
+    assert declined.stdout == ""
+    assert f"Delete document d from {db}? [y/N]" in declined.stderr
+    assert "not deleted: document d is unchanged" in declined.stderr
+    assert status(server, f"{db}/d") == 200
+    accepted = cli("doc", "delete", db, "d", input="y\n")
+    assert accepted.exit_code == 0, accepted.stderr
+    assert accepted.stdout.startswith("deleted document d rev 1-")
+    assert status(server, f"{db}/d") == 404
+
+
+@pytest.mark.usefixtures("on_a_terminal")
+def test_att_delete_asks_on_a_terminal(cli: CliRun, server: Server, db: str) -> None:
+    put(
+        server,
+        db,
+        "d",
+        {"_attachments": {"a.txt": {"content_type": "text/plain", "data": "aGk="}}},
+    )
+    declined = cli("att", "delete", db, "d", "a.txt", input="\n")
+    assert declined.exit_code == 1
+    assert f"Delete attachment a.txt of document d in {db}? [y/N]" in declined.stderr
+    assert status(server, f"{db}/d/a.txt") == 200
+    accepted = cli("att", "delete", db, "d", "a.txt", input="yes\n")
+    assert accepted.exit_code == 0, accepted.stderr
+    assert accepted.stdout.startswith("deleted attachment a.txt of d rev 2-")
+    assert status(server, f"{db}/d/a.txt") == 404
+
+
+@pytest.mark.usefixtures("on_a_terminal")
+def test_index_delete_declined_sends_nothing(cli: CliRun) -> None:
+    declined = cli("find", "index-delete", "mydb", "idx", "by-n", input="n\n", url=UNREACHABLE)
+    assert declined.exit_code == 1  # not 3: no request was made
+    assert declined.stdout == ""
+    assert "Delete index by-n of _design/idx in mydb? [y/N]" in declined.stderr
+    assert "not deleted: index by-n is unchanged" in declined.stderr
+
+
+@pytest.mark.couchdb_only
+@pytest.mark.usefixtures("on_a_terminal")
+def test_index_delete_accepted_on_a_terminal(cli: CliRun, db: str) -> None:
+    ok(cli("find", "index-create", db, "n", "--ddoc", "idx", "--name", "by-n"))
+    accepted = ok(cli("find", "index-delete", db, "idx", "by-n", input="y\n"))
+    assert accepted.stdout == "deleted index by-n from _design/idx\n"
+    assert "by-n" not in ok(cli("find", "index-list", db)).stdout
+
+
+# -- row commands: --json and --jsonl -----------------------------------------------------------
+
+ROW_COMMANDS = [
+    ("server", "tasks"),
+    ("db", "list"),
+    ("db", "all-docs"),
+    ("db", "design-docs"),
+    ("db", "changes"),
+    ("att", "list"),
+    ("view", "query"),
+    ("view", "list"),
+    ("find", "query"),
+    ("find", "index-list"),
+    ("bulk", "docs"),
+    ("bulk", "get"),
+]
+
+
+@pytest.mark.parametrize(("group", "name"), ROW_COMMANDS)
+def test_row_commands_take_json_and_jsonl(group: str, name: str) -> None:
+    assert {"--json", "--jsonl"} <= flags(group, name)
+
+
+@pytest.mark.parametrize(("group", "name"), ROW_COMMANDS)
+def test_json_and_jsonl_together_exit_2(cli: CliRun, group: str, name: str) -> None:
+    args = {"db": ["anydb"], "att": ["anydb", "doc"], "view": ["anydb"], "bulk": ["anydb"]}
+    extra: dict[tuple[str, str], list[str]] = {
+        ("db", "list"): [],
+        ("view", "query"): ["anydb", "dd", "v"],
+        ("find", "query"): ["anydb", "{}"],
+        ("find", "index-list"): ["anydb"],
+        ("bulk", "docs"): ["anydb", "-"],
+        ("bulk", "get"): ["anydb", "doc-1"],
+    }
+    positional = extra.get((group, name), args.get(group, []))
+    refused(
+        cli(group, name, *positional, "--json", "--jsonl", url=UNREACHABLE, input="[]"),
+        "--json and --jsonl cannot be used together",
+    )
+
+
+def test_bulk_docs_jsonl_one_result_a_line(cli: CliRun, db: str) -> None:
+    result = ok(cli("bulk", "docs", db, "-", "--jsonl", input='[{"_id": "a"}, {"_id": "b"}]'))
+    rows = result.jsonl()
+    assert [row["id"] for row in rows] == ["a", "b"]
+    assert all(row["rev"].startswith("1-") for row in rows)
+    assert len(result.stdout.splitlines()) == 2
+
+
+# -- the view-row query flags: one definition for all-docs, design-docs and view query ----------
+
+SHARED_ROW_FLAGS = [
+    "--key",
+    "--keys",
+    "--start-key",
+    "--end-key",
+    "--start-key-doc-id",
+    "--end-key-doc-id",
+    "--inclusive-end",
+    "--descending",
+    "--limit",
+    "--skip",
+    "--include-docs",
+    "--conflicts",
+    "--update-seq",
+]
+VIEW_ONLY_FLAGS = [
+    "--attachments",
+    "--att-encoding-info",
+    "--group",
+    "--group-level",
+    "--reduce",
+    "--sorted",
+    "--stable",
+    "--stale",
+    "--update",
+]
+
+
+@pytest.mark.parametrize("flag", SHARED_ROW_FLAGS + VIEW_ONLY_FLAGS)
+def test_all_docs_and_view_query_share_each_flag(flag: str) -> None:
+    view = options_by_flag("view", "query")[flag]
+    all_docs = options_by_flag("db", "all-docs")[flag]
+    assert view.help == all_docs.help
+    assert view.type.name == all_docs.type.name
+    if flag in SHARED_ROW_FLAGS:
+        assert options_by_flag("db", "design-docs")[flag].help == view.help
+
+
+def test_all_docs_keeps_its_sort_alias() -> None:
+    assert {"--sorted", "--no-sorted", "--sort", "--no-sort"} <= flags("db", "all-docs")
+
+
+def test_all_docs_no_sort_alias_on_the_wire(cli_offline: CliRun, httpx_mock: Any) -> None:
+    httpx_mock.add_response(
+        url="http://couch.test/mydb/_all_docs?sorted=false",
+        json={"total_rows": 0, "offset": 0, "rows": []},
+    )
+    result = cli_offline("db", "all-docs", "mydb", "--no-sort", "--json", url="http://couch.test")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["rows"] == []
+
+
+@pytest.mark.parametrize(
+    ("flags_", "query"),
+    [
+        (["--key", "null"], "key=null"),
+        (["--start-key", '["a"]', "--end-key", '["a",{}]'], "startkey=%5B%22a%22%5D"),
+        (["--update", "lazy", "--stale", "ok"], "update=lazy"),
+        (["--update", "false"], "update=false"),
+    ],
+)
+def test_view_query_json_flags_on_the_wire(
+    cli_offline: CliRun, httpx_mock: Any, flags_: list[str], query: str
+) -> None:
+    httpx_mock.add_response(json={"total_rows": 0, "offset": 0, "rows": []})
+    result = cli_offline(
+        "view", "query", "mydb", "dd", "v", *flags_, "--json", url="http://couch.test"
+    )
+    assert result.exit_code == 0, result.stderr
+    (request,) = httpx_mock.get_requests()
+    assert request.url.path == "/mydb/_design/dd/_view/v"
+    assert query in str(request.url.query, "ascii")
+
+
+# -- info commands: one field/value table ------------------------------------------------------
+
+
+def test_info_commands_print_a_field_value_table(cli: CliRun, server: Server, db: str) -> None:
+    put(
+        server,
+        db,
+        "d",
+        {"_attachments": {"a.txt": {"content_type": "text/plain", "data": "aGk="}}},
+    )
+    for args in (["db", "info", db], ["att", "info", db, "d", "a.txt"], ["server", "info"]):
+        assert table(ok(cli(*args)))[0] == ["field", "value"], args
+
+
+def test_table_headers_are_lower_case(cli: CliRun, server: Server, db: str) -> None:
+    put(
+        server,
+        db,
+        "d",
+        {"_attachments": {"a.txt": {"content_type": "text/plain", "data": "aGk="}}},
+    )
+    for args in (["att", "list", db, "d"], ["db", "list"], ["db", "all-docs", db]):
+        header = table(ok(cli(*args)))[0]
+        assert header == [word.lower() for word in header], args
