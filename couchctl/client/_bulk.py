@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from couchctl.client._base import BaseClient
-from couchctl.client._encoding import db_path, dumps, query
+from couchctl.client._encoding import db_path, query
 from couchctl.client._errors import InvalidArgument, ProtocolError
+from couchctl.client._view_query import view_query
 
 __all__ = ["DELETED", "UUIDS_MAX_COUNT", "BulkMixin", "RowChunks"]
 
@@ -157,13 +158,15 @@ class BulkMixin(BaseClient):
         Either bound may be None (open). `attachments=True` inlines attachment data
         (base64).
         """
-        params = [("include_docs", "true")]
-        if start is not None:
-            params.append(("startkey", dumps(start)))
-        if end is not None:
-            params += [("endkey", dumps(end)), ("inclusive_end", "false")]
-        if attachments is not None:
-            params.append(("attachments", "true" if attachments else "false"))
+        params, _ = view_query(
+            {
+                "include_docs": True,
+                "start_key": start,
+                "end_key": end,
+                "inclusive_end": None if end is None else False,
+                "attachments": attachments,
+            }
+        )
         return self._row_pages("GET", f"{db_path(db)}/_all_docs", params, raw)
 
     async def _row_pages(

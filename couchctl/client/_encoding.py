@@ -61,6 +61,9 @@ def db_path(db: str) -> str:
 def _doc_id_segment(doc_id: str) -> str:
     if not doc_id:
         raise InvalidArgument("the document id is empty")
+    if doc_id in _PREFIXED:
+        # Illegal in CouchDB; `/db/_design%2F` would only get a 301 redirect.
+        raise InvalidArgument(f"invalid document id {doc_id!r}: the name after the prefix is empty")
     for prefix in _PREFIXED:
         if doc_id.startswith(prefix) and len(doc_id) > len(prefix):
             return prefix + _segment(doc_id[len(prefix) :])

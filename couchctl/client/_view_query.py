@@ -81,15 +81,16 @@ def view_query(
 ) -> tuple[list[tuple[str, str]], dict[str, Any] | None]:
     """The query string and (when `keys` is set) the POST body of a view-style request.
 
-    Names outside `VIEW_PARAMS` and `keys` are ignored: the callers' typed options
-    decide which apply. `JSON_NULL` as a key sends the JSON `null`.
+    Parameters go out in the order of `options`. Names outside `VIEW_PARAMS` and
+    `keys` are ignored: the callers' typed options decide which apply. `JSON_NULL`
+    as a key sends the JSON `null`.
     """
     _check(options)
     params: list[tuple[str, str]] = []
     sent: set[str] = set()
-    for name, wire in VIEW_PARAMS.items():
-        value = options.get(name)
-        if value is None or wire in sent:
+    for name, value in options.items():  # in the caller's order
+        wire = VIEW_PARAMS.get(name)
+        if wire is None or value is None or wire in sent:
             continue
         sent.add(wire)
         if name in _JSON_KEYS:

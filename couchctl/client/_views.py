@@ -14,7 +14,7 @@ from typing import Any, TypedDict, Unpack
 from urllib.parse import quote
 
 from couchctl.client._base import BaseClient
-from couchctl.client._encoding import db_path, dumps
+from couchctl.client._encoding import db_path
 from couchctl.client._errors import InvalidArgument, NotFound
 from couchctl.client._view_query import check_count, view_query
 
@@ -258,15 +258,8 @@ class ViewMixin(BaseClient):
             if "does not exist" in exc.reason.lower():  # the database itself is missing
                 raise
         # `/` < `0` in CouchDB's raw id collation: this range is exactly `_design/*`.
-        return await self.request_json(
-            "GET",
-            f"{db_path(db)}/_all_docs",
-            params=[
-                ("startkey", dumps(_DESIGN)),
-                ("endkey", dumps("_design0")),
-                ("include_docs", "true"),
-            ],
-        )
+        params, _ = view_query({"start_key": _DESIGN, "end_key": "_design0", "include_docs": True})
+        return await self.request_json("GET", f"{db_path(db)}/_all_docs", params=params)
 
     # -- Mango --------------------------------------------------------------------------
 

@@ -494,3 +494,14 @@ async def test_doc_copy_refuses_bad_destinations(
 
 def test_recorded_bodies_available() -> None:
     assert recorded_body("071-doc-get")
+
+
+@pytest.mark.parametrize("doc_id", ["_design/", "_local/"])
+async def test_bare_prefix_id_refused_before_any_request(
+    couch: CouchClient, httpx_mock: HTTPXMock, doc_id: str
+) -> None:
+    # Sent as `_design%2F`, CouchDB would answer 301 with an empty body
+    # (177-ddoc-get-encoded-slash); the id itself is illegal in CouchDB.
+    with pytest.raises(InvalidArgument, match="the name after the prefix is empty"):
+        await couch.doc_get("corpus", doc_id)
+    assert httpx_mock.get_requests() == []

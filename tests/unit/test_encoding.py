@@ -6,6 +6,7 @@ import pytest
 
 from couchctl.client import InvalidArgument, att_path, db_path, doc_path, validate_db_name
 from couchctl.client._encoding import dumps, query
+from tests.conftest import recorded
 
 
 @pytest.mark.parametrize(
@@ -22,7 +23,6 @@ from couchctl.client._encoding import dumps, query
         ("_design/dd", "_design/dd"),
         ("_design/a b/c", "_design/a%20b%2Fc"),
         ("_local/x+y", "_local/x%2By"),
-        ("_design/", "_design%2F"),
         ("a&b;c,d:e@f", "a%26b%3Bc%2Cd%3Ae%40f"),
     ],
 )
@@ -39,6 +39,15 @@ def test_att_path() -> None:
     assert att_path("db", "_design/dd", "dir/file name+1.txt") == (
         "/db/_design/dd/dir%2Ffile%20name%2B1.txt"
     )
+
+
+@pytest.mark.parametrize("doc_id", ["_design/", "_local/"])
+def test_doc_path_refuses_a_bare_prefix(doc_id: str) -> None:
+    # CouchDB refuses these ids, and the slash cannot be sent encoded: `/corpus/_design%2Fdd`
+    # is answered with a 301 and an empty body (177-ddoc-get-encoded-slash).
+    assert recorded("177-ddoc-get-encoded-slash")["response"]["status"] == 301
+    with pytest.raises(InvalidArgument, match="the name after the prefix is empty"):
+        doc_path("db", doc_id)
 
 
 @pytest.mark.parametrize(
