@@ -4,14 +4,18 @@
 - `json_argument()`: a JSON literal, `@path/to/file.json`, or `-` for stdin.
 - `YesFlag`: --yes/-y for destructive commands (see `_run.confirm_or_exit`).
 - `DbArg`: a database name that completes from the server.
+- `flag_group()`: one definition of a set of flags that several commands take.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeAlias
 
 import typer
 
@@ -25,6 +29,7 @@ __all__ = [
     "JsonlFlag",
     "YesFlag",
     "complete_db",
+    "flag_group",
     "json_argument",
     "json_object_argument",
     "output_mode",
@@ -49,6 +54,44 @@ def output_mode(json_flag: bool = False, jsonl_flag: bool = False) -> Mode:
     if jsonl_flag:
         return "jsonl"
     return "json" if json_flag else "human"
+
+
+# A flag group: parameter name -> (its Annotated type, its default), in help order.
+FlagSpecs: TypeAlias = Mapping[str, tuple[Any, Any]]
+Command: TypeAlias = Callable[..., Any]
+
+
+def flag_group(group: str, flags: FlagSpecs) -> Callable[[Command], Command]:
+    """Give a command these flags in place of its parameter `group`.
+
+    Typer reads a command's flags from its signature: the decorated command shows
+    `flags` (in order, where `group` stood) and receives their parsed values as one
+    dict, `group={name: value}`. Commands taking the same flags share one definition.
+    """
+
+    def decorate(command: Command) -> Command:
+        signature = inspect.signature(command, eval_str=True)
+        if group not in signature.parameters:
+            raise TypeError(f"{command.__name__} has no parameter {group!r}")
+        parameters: list[inspect.Parameter] = []
+        for parameter in signature.parameters.values():
+            if parameter.name != group:
+                parameters.append(parameter)
+                continue
+            parameters.extend(
+                inspect.Parameter(name, parameter.kind, default=default, annotation=annotation)
+                for name, (annotation, default) in flags.items()
+            )
+
+        @functools.wraps(command)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            values = {name: kwargs.pop(name) for name in flags}
+            return command(*args, **kwargs, **{group: values})
+
+        setattr(wrapper, "__signature__", signature.replace(parameters=parameters))  # noqa: B010
+        return wrapper
+
+    return decorate
 
 
 def complete_db(ctx: typer.Context, incomplete: str) -> list[str]:

@@ -1,21 +1,25 @@
 """The view-row query options, defined once: `db all-docs`, `db design-docs`, `view query`.
 
-Each option is an `Annotated` alias; `row_query_options()` turns the parsed values
-into the client's keyword arguments (JSON keys parsed, unset flags left out), raising
+Each option is an `Annotated` alias, and `ROW_QUERY_FLAGS` lists them all in help
+order. A command takes them with `@row_query_flags(...)` and a parameter
+`rows: RowFlags`; `row_query_options(**rows)` turns the parsed values into the
+client's keyword arguments (JSON keys parsed, unset flags left out), raising
 BadInput (exit 2) for a bad value before any request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
-from couchctl.cli._options import json_argument
+from couchctl.cli._options import Command, FlagSpecs, flag_group, json_argument
 from couchctl.cli._run import fail
 
 __all__ = [
+    "ROW_QUERY_FLAGS",
     "AttEncodingInfoOption",
     "AttachmentsOption",
     "ConflictsOption",
@@ -30,6 +34,7 @@ __all__ = [
     "KeysOption",
     "LimitOption",
     "ReduceOption",
+    "RowFlags",
     "SkipOption",
     "SortedOption",
     "StableOption",
@@ -42,6 +47,7 @@ __all__ = [
     "UpdateSeqOption",
     "json_key",
     "json_keys",
+    "row_query_flags",
     "row_query_options",
 ]
 
@@ -180,6 +186,47 @@ UpdateOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+# Every flag, as (Annotated type, default), in help order.
+ROW_QUERY_FLAGS: dict[str, tuple[Any, Any]] = {
+    "key": (KeyOption, None),
+    "keys": (KeysOption, None),
+    "start_key": (StartKeyOption, None),
+    "end_key": (EndKeyOption, None),
+    "start_key_doc_id": (StartKeyDocIdOption, None),
+    "end_key_doc_id": (EndKeyDocIdOption, None),
+    "include_docs": (IncludeDocsOption, False),
+    "conflicts": (ConflictsOption, False),
+    "attachments": (AttachmentsOption, False),
+    "att_encoding_info": (AttEncodingInfoOption, False),
+    "descending": (DescendingOption, False),
+    "inclusive_end": (InclusiveEndOption, None),
+    "limit": (LimitOption, None),
+    "skip": (SkipOption, None),
+    "update_seq": (UpdateSeqOption, False),
+    "group": (GroupOption, False),
+    "group_level": (GroupLevelOption, None),
+    "reduce": (ReduceOption, None),
+    "sorted_": (SortedOption, None),
+    "stable": (StableOption, False),
+    "stale": (StaleOption, None),
+    "update": (UpdateOption, None),
+}
+
+# What a command declared with `rows: RowFlags` receives: flag name -> parsed value.
+RowFlags = dict[str, Any]
+
+
+def row_query_flags(
+    names: Iterable[str] = ROW_QUERY_FLAGS, **replaced: tuple[Any, Any]
+) -> Callable[[Command], Command]:
+    """Give a command the named flags (all by default) in place of its `rows` parameter.
+
+    `replaced` swaps the definition of a flag (e.g. one with an extra alias).
+    """
+    specs: FlagSpecs = {name: replaced.get(name, ROW_QUERY_FLAGS[name]) for name in names}
+    return flag_group("rows", specs)
 
 
 def json_key(value: str | None, flag: str) -> Any:

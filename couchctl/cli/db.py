@@ -17,30 +17,7 @@ from couchctl.cli._options import (
     json_object_argument,
     output_mode,
 )
-from couchctl.cli._query_options import (
-    AttachmentsOption,
-    AttEncodingInfoOption,
-    ConflictsOption,
-    DescendingOption,
-    EndKeyDocIdOption,
-    EndKeyOption,
-    GroupLevelOption,
-    GroupOption,
-    IncludeDocsOption,
-    InclusiveEndOption,
-    KeyOption,
-    KeysOption,
-    LimitOption,
-    ReduceOption,
-    SkipOption,
-    StableOption,
-    StaleOption,
-    StartKeyDocIdOption,
-    StartKeyOption,
-    UpdateOption,
-    UpdateSeqOption,
-    row_query_options,
-)
+from couchctl.cli._query_options import RowFlags, row_query_flags, row_query_options
 from couchctl.cli._run import checked, confirm_or_exit, fail, run
 
 if TYPE_CHECKING:
@@ -294,6 +271,22 @@ def list_(ctx: typer.Context, json_flag: JsonFlag = False, jsonl_flag: JsonlFlag
 
 # -- all-docs, design-docs ---------------------------------------------------------------------
 
+# _design_docs takes the _all_docs parameters up to --update-seq (no view options).
+DESIGN_DOCS_FLAGS = (
+    "key",
+    "keys",
+    "start_key",
+    "end_key",
+    "start_key_doc_id",
+    "end_key_doc_id",
+    "include_docs",
+    "conflicts",
+    "descending",
+    "inclusive_end",
+    "limit",
+    "skip",
+    "update_seq",
+)
 # --sorted/--no-sorted, also spelled --sort/--no-sort here (the client's name: sort).
 AllDocsSortedOption = Annotated[
     bool | None,
@@ -341,31 +334,11 @@ def _row_summary(out: Output, shown: int, result: dict[str, Any]) -> None:
 
 
 @app.command("all-docs")
+@row_query_flags(sorted_=(AllDocsSortedOption, None))
 def all_docs(
     ctx: typer.Context,
     db: DbArg,
-    key: KeyOption = None,
-    keys: KeysOption = None,
-    start_key: StartKeyOption = None,
-    end_key: EndKeyOption = None,
-    start_key_doc_id: StartKeyDocIdOption = None,
-    end_key_doc_id: EndKeyDocIdOption = None,
-    include_docs: IncludeDocsOption = False,
-    conflicts: ConflictsOption = False,
-    attachments: AttachmentsOption = False,
-    att_encoding_info: AttEncodingInfoOption = False,
-    descending: DescendingOption = False,
-    inclusive_end: InclusiveEndOption = None,
-    limit: LimitOption = None,
-    skip: SkipOption = None,
-    update_seq: UpdateSeqOption = False,
-    group: GroupOption = False,
-    group_level: GroupLevelOption = None,
-    reduce: ReduceOption = None,
-    sorted_: AllDocsSortedOption = None,
-    stable: StableOption = False,
-    stale: StaleOption = None,
-    update: UpdateOption = None,
+    rows: RowFlags,
     json_flag: JsonFlag = False,
     jsonl_flag: JsonlFlag = False,
 ) -> None:
@@ -378,36 +351,13 @@ def all_docs(
     """
 
     def parse() -> tuple[Mode, dict[str, Any]]:
-        options = row_query_options(
-            key=key,
-            keys=keys,
-            start_key=start_key,
-            end_key=end_key,
-            start_key_doc_id=start_key_doc_id,
-            end_key_doc_id=end_key_doc_id,
-            inclusive_end=inclusive_end,
-            descending=descending,
-            limit=limit,
-            skip=skip,
-            include_docs=include_docs,
-            conflicts=conflicts,
-            attachments=attachments,
-            att_encoding_info=att_encoding_info,
-            update_seq=update_seq,
-            group=group,
-            group_level=group_level,
-            reduce=reduce,
-            sorted_=sorted_,
-            stable=stable,
-            stale=stale,
-            update=update,
-        )
+        options = row_query_options(**rows)
         if "sorted" in options:  # the client's _all_docs name
             options["sort"] = options.pop("sorted")
         return output_mode(json_flag, jsonl_flag), options
 
     mode, options = checked(ctx, parse)
-    columns = _doc_row_columns(keys is not None, include_docs)
+    columns = _doc_row_columns("keys" in options, bool(options.get("include_docs")))
 
     async def op(couch: CouchClient, out: Output) -> None:
         if mode == "jsonl":
@@ -416,31 +366,20 @@ def all_docs(
             out.flush()
             return
         result = await couch.db_all_docs(db, **options)
-        rows = result.get("rows", [])
-        out.rows(rows, columns, whole=result, empty="no documents")
-        if mode == "human" and rows and keys is None:
-            _row_summary(out, len(rows), result)
+        found = result.get("rows", [])
+        out.rows(found, columns, whole=result, empty="no documents")
+        if mode == "human" and found and "keys" not in options:
+            _row_summary(out, len(found), result)
 
     run(ctx, op, mode)
 
 
 @app.command("design-docs")
+@row_query_flags(DESIGN_DOCS_FLAGS)
 def design_docs(
     ctx: typer.Context,
     db: DbArg,
-    key: KeyOption = None,
-    keys: KeysOption = None,
-    start_key: StartKeyOption = None,
-    end_key: EndKeyOption = None,
-    start_key_doc_id: StartKeyDocIdOption = None,
-    end_key_doc_id: EndKeyDocIdOption = None,
-    include_docs: IncludeDocsOption = False,
-    conflicts: ConflictsOption = False,
-    descending: DescendingOption = False,
-    inclusive_end: InclusiveEndOption = None,
-    limit: LimitOption = None,
-    skip: SkipOption = None,
-    update_seq: UpdateSeqOption = False,
+    rows: RowFlags,
     json_flag: JsonFlag = False,
     jsonl_flag: JsonlFlag = False,
 ) -> None:
@@ -452,25 +391,11 @@ def design_docs(
     """
 
     def parse() -> tuple[Mode, dict[str, Any]]:
-        options = row_query_options(
-            key=key,
-            keys=keys,
-            start_key=start_key,
-            end_key=end_key,
-            start_key_doc_id=start_key_doc_id,
-            end_key_doc_id=end_key_doc_id,
-            inclusive_end=inclusive_end,
-            descending=descending,
-            limit=limit,
-            skip=skip,
-            include_docs=include_docs,
-            conflicts=conflicts,
-            update_seq=update_seq,
-        )
+        options = row_query_options(**rows)
         return output_mode(json_flag, jsonl_flag), options
 
     mode, options = checked(ctx, parse)
-    columns = _doc_row_columns(keys is not None, include_docs)
+    columns = _doc_row_columns("keys" in options, bool(options.get("include_docs")))
 
     async def op(couch: CouchClient, out: Output) -> None:
         if mode == "jsonl":

@@ -12,6 +12,7 @@ from couchctl.cli._options import (
     JsonFlag,
     JsonlFlag,
     YesFlag,
+    flag_group,
     json_argument,
     json_object_argument,
     output_mode,
@@ -129,6 +130,25 @@ PartitionOpt = Annotated[
         "--partition", help="Query this partition of a partitioned database.", show_default=False
     ),
 ]
+
+# The flags of `find query` and `find explain` (the _find body), as (type, default).
+FIND_FLAGS: dict[str, tuple[Any, Any]] = {
+    "fields": (FieldsOpt, None),
+    "sort": (SortOpt, None),
+    "limit": (LimitOpt, None),
+    "skip": (SkipOpt, None),
+    "bookmark": (BookmarkOpt, None),
+    "use_index": (UseIndexOpt, None),
+    "r": (ROpt, None),
+    "update": (UpdateOpt, None),
+    "stable": (StableOpt, False),
+    "stale": (StaleOpt, None),
+    "execution_stats": (ExecutionStatsOpt, False),
+    "conflicts": (ConflictsOpt, False),
+    "allow_fallback": (AllowFallbackOpt, None),
+}
+FindFlags = dict[str, Any]  # what a command declared with `flags: FindFlags` receives
+find_flags = flag_group("flags", FIND_FLAGS)
 
 
 def _is_json_source(value: str) -> bool:
@@ -266,23 +286,12 @@ def _doc_columns(docs: list[Any], fields: list[str] | None) -> list[Column]:
 
 
 @app.command("query")
+@find_flags
 def query(
     ctx: typer.Context,
     db: DbArg,
     selector: SelectorArg,
-    fields: FieldsOpt = None,
-    sort: SortOpt = None,
-    limit: LimitOpt = None,
-    skip: SkipOpt = None,
-    bookmark: BookmarkOpt = None,
-    use_index: UseIndexOpt = None,
-    r: ROpt = None,
-    update: UpdateOpt = None,
-    stable: StableOpt = False,
-    stale: StaleOpt = None,
-    execution_stats: ExecutionStatsOpt = False,
-    conflicts: ConflictsOpt = False,
-    allow_fallback: AllowFallbackOpt = None,
+    flags: FindFlags,
     partition: PartitionOpt = None,
     all_pages: Annotated[
         bool,
@@ -308,21 +317,7 @@ def query(
                 fail("--all streams JSON Lines: use it without --json")
             mode = "jsonl"
         parsed = _selector(selector)
-        options = _find_options(
-            limit=limit,
-            skip=skip,
-            sort=sort,
-            fields=fields,
-            use_index=use_index,
-            r=r,
-            bookmark=bookmark,
-            update=update,
-            stable=stable,
-            stale=stale,
-            execution_stats=execution_stats,
-            conflicts=conflicts,
-            allow_fallback=allow_fallback,
-        )
+        options = _find_options(**flags)
         return mode, parsed, options
 
     mode, parsed, options = checked(ctx, parse)
@@ -369,23 +364,12 @@ def query(
 
 
 @app.command("explain")
+@find_flags
 def explain(
     ctx: typer.Context,
     db: DbArg,
     selector: SelectorArg,
-    fields: FieldsOpt = None,
-    sort: SortOpt = None,
-    limit: LimitOpt = None,
-    skip: SkipOpt = None,
-    bookmark: BookmarkOpt = None,
-    use_index: UseIndexOpt = None,
-    r: ROpt = None,
-    update: UpdateOpt = None,
-    stable: StableOpt = False,
-    stale: StaleOpt = None,
-    execution_stats: ExecutionStatsOpt = False,
-    conflicts: ConflictsOpt = False,
-    allow_fallback: AllowFallbackOpt = None,
+    flags: FindFlags,
     partition: PartitionOpt = None,
     json_flag: JsonFlag = False,
 ) -> None:
@@ -396,21 +380,7 @@ def explain(
 
     def parse() -> tuple[Mode, dict[str, Any], dict[str, Any]]:
         mode = output_mode(json_flag)
-        options = _find_options(
-            limit=limit,
-            skip=skip,
-            sort=sort,
-            fields=fields,
-            use_index=use_index,
-            r=r,
-            bookmark=bookmark,
-            update=update,
-            stable=stable,
-            stale=stale,
-            execution_stats=execution_stats,
-            conflicts=conflicts,
-            allow_fallback=allow_fallback,
-        )
+        options = _find_options(**flags)
         return mode, _selector(selector), options
 
     mode, parsed, options = checked(ctx, parse)

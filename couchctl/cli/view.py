@@ -7,31 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from couchctl.cli._options import DbArg, JsonFlag, JsonlFlag, output_mode
-from couchctl.cli._query_options import (
-    AttachmentsOption,
-    AttEncodingInfoOption,
-    ConflictsOption,
-    DescendingOption,
-    EndKeyDocIdOption,
-    EndKeyOption,
-    GroupLevelOption,
-    GroupOption,
-    IncludeDocsOption,
-    InclusiveEndOption,
-    KeyOption,
-    KeysOption,
-    LimitOption,
-    ReduceOption,
-    SkipOption,
-    SortedOption,
-    StableOption,
-    StaleOption,
-    StartKeyDocIdOption,
-    StartKeyOption,
-    UpdateOption,
-    UpdateSeqOption,
-    row_query_options,
-)
+from couchctl.cli._query_options import RowFlags, row_query_flags, row_query_options
 from couchctl.cli._run import checked, run
 
 if TYPE_CHECKING:
@@ -47,33 +23,13 @@ DdocArg = Annotated[
 
 
 @app.command("query")
+@row_query_flags()
 def query(
     ctx: typer.Context,
     db: DbArg,
     ddoc: DdocArg,
     view: Annotated[str, typer.Argument(help="View name.", show_default=False)],
-    key: KeyOption = None,
-    keys: KeysOption = None,
-    start_key: StartKeyOption = None,
-    end_key: EndKeyOption = None,
-    start_key_doc_id: StartKeyDocIdOption = None,
-    end_key_doc_id: EndKeyDocIdOption = None,
-    inclusive_end: InclusiveEndOption = None,
-    descending: DescendingOption = False,
-    group: GroupOption = False,
-    group_level: GroupLevelOption = None,
-    reduce: ReduceOption = None,
-    include_docs: IncludeDocsOption = False,
-    attachments: AttachmentsOption = False,
-    att_encoding_info: AttEncodingInfoOption = False,
-    conflicts: ConflictsOption = False,
-    limit: LimitOption = None,
-    skip: SkipOption = None,
-    sorted_: SortedOption = None,
-    stable: StableOption = False,
-    stale: StaleOption = None,
-    update: UpdateOption = None,
-    update_seq: UpdateSeqOption = False,
+    rows: RowFlags,
     partition: Annotated[
         str | None,
         typer.Option(
@@ -93,30 +49,7 @@ def query(
     """
 
     def parse() -> tuple[Mode, dict[str, Any]]:
-        options = row_query_options(
-            key=key,
-            keys=keys,
-            start_key=start_key,
-            end_key=end_key,
-            start_key_doc_id=start_key_doc_id,
-            end_key_doc_id=end_key_doc_id,
-            inclusive_end=inclusive_end,
-            descending=descending,
-            limit=limit,
-            skip=skip,
-            include_docs=include_docs,
-            conflicts=conflicts,
-            attachments=attachments,
-            att_encoding_info=att_encoding_info,
-            update_seq=update_seq,
-            group=group,
-            group_level=group_level,
-            reduce=reduce,
-            sorted_=sorted_,
-            stable=stable,
-            stale=stale,
-            update=update,
-        )
+        options = row_query_options(**rows)
         return output_mode(json_flag, jsonl_flag), options
 
     mode, options = checked(ctx, parse)
@@ -128,9 +61,8 @@ def query(
             out.flush()
             return
         result = await couch.view_exec(db, ddoc, view, partition=partition, **options)
-        out.rows(
-            result.get("rows", []), _row_columns(bool(include_docs)), whole=result, empty="no rows"
-        )
+        with_docs = bool(options.get("include_docs"))
+        out.rows(result.get("rows", []), _row_columns(with_docs), whole=result, empty="no rows")
 
     run(ctx, op, mode)
 

@@ -6,12 +6,16 @@ pytest finds it in the test module.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import httpx
 import pytest
 
 from tests.conftest import CliResult, Server
 from tests.integration.test_client_views import seed
 
 UNREACHABLE = "http://127.0.0.1:9"  # a request there would exit 3, not 2
+HEADERS = {"Accept": "application/json"}
 
 
 @pytest.fixture
@@ -55,3 +59,13 @@ def refused(result: CliResult, message: str) -> None:
     assert result.exit_code == 2
     assert result.stdout == ""
     assert message in one_error_line(result.stderr)
+
+
+@pytest.fixture
+def partitioned_db(server: Server) -> Iterator[str]:
+    """A fresh partitioned database (CouchDB only), deleted after the test."""
+    name = server.new_db_name("tp")
+    response = httpx.put(f"{server.url}/{name}?partitioned=true", headers=HEADERS)
+    assert response.status_code in (201, 202), response.text
+    yield name
+    httpx.delete(f"{server.url}/{name}", headers=HEADERS)

@@ -285,3 +285,11 @@ def test_table_headers_are_lower_case(cli: CliRun, server: Server, db: str) -> N
     for args in (["att", "list", db, "d"], ["db", "list"], ["db", "all-docs", db]):
         header = table(ok(cli(*args)))[0]
         assert header == [word.lower() for word in header], args
+
+
+def test_find_query_and_explain_share_the_body_flags() -> None:
+    query = options_by_flag("find", "query")
+    explain = options_by_flag("find", "explain")
+    assert set(explain) - {"--json"} <= set(query)
+    for flag, option in explain.items():
+        assert option.help == query[flag].help, flag

@@ -12,7 +12,8 @@ from tests.integration import _data
 from tests.integration._data import error, ok, table
 from tests.integration.test_client_views import DOCS, HEADERS, make_index
 
-seeded = _data.seeded  # the shared fixture: a database with the design document dd
+seeded = _data.seeded  # shared fixtures: a database with the design document dd,
+partitioned_db = _data.partitioned_db  # a partitioned database (CouchDB only)
 
 
 def ids_of(kind: str) -> list[str]:
@@ -164,26 +165,15 @@ def test_query_unknown_index_warns(cli: CliRun, seeded: str) -> None:
 
 
 @pytest.mark.couchdb_only
-def test_query_partition(cli: CliRun, server: Server) -> None:
-    name = server.new_db_name("tp")
-    assert httpx.put(f"{server.url}/{name}?partitioned=true", headers=HEADERS).status_code in (
-        201,
-        202,
-    )
-    try:
-        docs = [{"_id": "p1:a", "n": 1}, {"_id": "p1:b", "n": 2}, {"_id": "p2:c", "n": 3}]
-        response = httpx.post(
-            f"{server.url}/{name}/_bulk_docs", json={"docs": docs}, headers=HEADERS
-        )
-        assert response.status_code == 201
-        result = ok(cli("find", "query", name, '{"n": {"$gt": 0}}', "--partition", "p1", "--jsonl"))
-        assert [doc["_id"] for doc in result.jsonl()] == ["p1:a", "p1:b"]
-        explained = ok(
-            cli("find", "explain", name, '{"n": {"$gt": 0}}', "--partition", "p1", "--json")
-        )
-        assert explained.json()["opts"]["partition"] == "p1"
-    finally:
-        httpx.delete(f"{server.url}/{name}", headers=HEADERS)
+def test_query_partition(cli: CliRun, server: Server, partitioned_db: str) -> None:
+    name = partitioned_db
+    docs = [{"_id": "p1:a", "n": 1}, {"_id": "p1:b", "n": 2}, {"_id": "p2:c", "n": 3}]
+    response = httpx.post(f"{server.url}/{name}/_bulk_docs", json={"docs": docs}, headers=HEADERS)
+    assert response.status_code == 201
+    result = ok(cli("find", "query", name, '{"n": {"$gt": 0}}', "--partition", "p1", "--jsonl"))
+    assert [doc["_id"] for doc in result.jsonl()] == ["p1:a", "p1:b"]
+    explained = ok(cli("find", "explain", name, '{"n": {"$gt": 0}}', "--partition", "p1", "--json"))
+    assert explained.json()["opts"]["partition"] == "p1"
 
 
 def test_query_no_match(cli: CliRun, seeded: str) -> None:
@@ -338,23 +328,16 @@ def test_index_delete_json(cli: CliRun, seeded: str) -> None:
 
 
 @pytest.mark.couchdb_only
-def test_index_create_global_in_partitioned_db(cli: CliRun, server: Server) -> None:
-    name = server.new_db_name("tp")
-    assert httpx.put(f"{server.url}/{name}?partitioned=true", headers=HEADERS).status_code in (
-        201,
-        202,
-    )
-    try:
-        ok(cli("find", "index-create", name, "n", "--name", "global-n", "--global"))
-        ok(cli("find", "index-create", name, "type", "--name", "part-type", "--partitioned"))
-        indexes = {
-            index["name"]: index
-            for index in ok(cli("find", "index-list", name, "--json")).json()["indexes"]
-        }
-        assert indexes["global-n"]["partitioned"] is False
-        assert indexes["part-type"]["partitioned"] is True
-    finally:
-        httpx.delete(f"{server.url}/{name}", headers=HEADERS)
+def test_index_create_global_in_partitioned_db(cli: CliRun, partitioned_db: str) -> None:
+    name = partitioned_db
+    ok(cli("find", "index-create", name, "n", "--name", "global-n", "--global"))
+    ok(cli("find", "index-create", name, "type", "--name", "part-type", "--partitioned"))
+    indexes = {
+        index["name"]: index
+        for index in ok(cli("find", "index-list", name, "--json")).json()["indexes"]
+    }
+    assert indexes["global-n"]["partitioned"] is False
+    assert indexes["part-type"]["partitioned"] is True
 
 
 @pytest.mark.parametrize(

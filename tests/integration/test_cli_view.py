@@ -14,7 +14,8 @@ from tests.integration import _data
 from tests.integration._data import error, ok, table
 from tests.integration.test_client_views import DDOC, DOCS, HEADERS, make_index, sorted_ids
 
-seeded = _data.seeded  # the shared fixture: a database with the design document dd
+seeded = _data.seeded  # shared fixtures: a database with the design document dd,
+partitioned_db = _data.partitioned_db  # a partitioned database (CouchDB only)
 
 # -- view query --------------------------------------------------------------------------------
 
@@ -229,30 +230,21 @@ def test_query_unsorted(cli: CliRun, seeded: str) -> None:
 
 
 @pytest.mark.couchdb_only
-def test_query_partition(cli: CliRun, server: Server) -> None:
-    name = server.new_db_name("tp")
-    assert httpx.put(f"{server.url}/{name}?partitioned=true", headers=HEADERS).status_code in (
-        201,
-        202,
-    )
-    try:
-        docs = [
-            {"_id": "p1:a", "n": 1},
-            {"_id": "p2:b", "n": 2},
-            {
-                "_id": "_design/pdd",
-                "views": {"by_n": {"map": "function (doc) { emit(doc.n, null); }"}},
-            },
-        ]
-        response = httpx.post(
-            f"{server.url}/{name}/_bulk_docs", json={"docs": docs}, headers=HEADERS
-        )
-        assert response.status_code == 201
-        result = ok(cli("view", "query", name, "pdd", "by_n", "--partition", "p1", "--jsonl"))
-        assert [row["id"] for row in result.jsonl()] == ["p1:a"]
-        error(cli("view", "query", name, "pdd", "by_n"), 7, "partition")
-    finally:
-        httpx.delete(f"{server.url}/{name}", headers=HEADERS)
+def test_query_partition(cli: CliRun, server: Server, partitioned_db: str) -> None:
+    name = partitioned_db
+    docs = [
+        {"_id": "p1:a", "n": 1},
+        {"_id": "p2:b", "n": 2},
+        {
+            "_id": "_design/pdd",
+            "views": {"by_n": {"map": "function (doc) { emit(doc.n, null); }"}},
+        },
+    ]
+    response = httpx.post(f"{server.url}/{name}/_bulk_docs", json={"docs": docs}, headers=HEADERS)
+    assert response.status_code == 201
+    result = ok(cli("view", "query", name, "pdd", "by_n", "--partition", "p1", "--jsonl"))
+    assert [row["id"] for row in result.jsonl()] == ["p1:a"]
+    error(cli("view", "query", name, "pdd", "by_n"), 7, "partition")
 
 
 def test_query_empty_result(cli: CliRun, seeded: str) -> None:
