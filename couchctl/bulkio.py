@@ -622,6 +622,14 @@ def _retryable(exc: BaseException) -> bool:
     return isinstance(exc, HTTPError) and exc.status == 429
 
 
+async def _pause(attempt: int, backoff: float, max_backoff: float) -> None:
+    """Wait before retry number `attempt` (1, 2, ...): exponential, capped, jittered."""
+    import anyio
+
+    ceiling = min(max_backoff, backoff * 2**attempt)
+    await anyio.sleep(random.uniform(ceiling / 2, ceiling))
+
+
 def _too_big_or_bad(exc: BaseException) -> bool:
     return isinstance(exc, BadRequest) or (isinstance(exc, ClientError) and exc.status == 413)
 
@@ -744,7 +752,6 @@ class _Loader:
 
     async def _send(self, records: list[Record], verify: bool) -> tuple[int, int]:
         """Send a batch until answered; returns (written, rejected)."""
-        import anyio
 
         options = self.options
         attempt = 0
@@ -766,8 +773,7 @@ class _Loader:
                 if not _retryable(exc) or attempt >= options.retries:
                     raise
                 attempt += 1
-                ceiling = min(options.max_backoff, options.backoff * 2**attempt)
-                await anyio.sleep(random.uniform(ceiling / 2, ceiling))
+                await _pause(attempt, options.backoff, options.max_backoff)
                 verify = True
                 continue
             written, rejected = self._results(pending, results)
@@ -973,7 +979,6 @@ class _Dumper:
         self.summary.ranges = 1
 
     async def _fetch(self, start: str | None, end: str | None) -> list[str]:
-        import anyio
 
         attempt = 0
         while True:
@@ -991,8 +996,7 @@ class _Dumper:
                 if not _retryable(exc) or attempt >= self.options.retries:
                     raise
                 attempt += 1
-                ceiling = min(self.options.max_backoff, self.options.backoff * 2**attempt)
-                await anyio.sleep(random.uniform(ceiling / 2, ceiling))
+                await _pause(attempt, self.options.backoff, self.options.max_backoff)
 
     async def ranges(self) -> None:
         """Split keys from a streamed ids pass; ranges fetched concurrently, emitted in order."""

@@ -77,7 +77,15 @@ class ChangesOptions(TypedDict, total=False):
 
 
 # The options of `_design_docs` and `_local_docs` (a subset of `_all_docs`').
-_DESIGN_DOCS_OPTIONS = frozenset(DesignDocsOptions.__annotations__)
+_DESIGN_DOCS_OPTIONS = tuple(DesignDocsOptions.__annotations__)
+_ALL_DOCS_OPTIONS = tuple(AllDocsOptions.__annotations__)
+_CHANGES_OPTIONS = tuple(ChangesOptions.__annotations__)
+
+
+def _given(arguments: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """The arguments among `names` that were set (`locals()` at the top of an
+    operation whose keyword arguments are spelled out for the reader and mypy)."""
+    return {name: arguments[name] for name in names if arguments[name] is not None}
 
 
 def _rows_request(
@@ -252,30 +260,7 @@ class DatabaseMixin(BaseClient):
         True, False or "lazy". With `keys`, the request is `POST {"keys": [...]}`
         (a read, so it is retried). For large databases use `iter_all_docs`.
         """
-        options: AllDocsOptions = {
-            "conflicts": conflicts,
-            "descending": descending,
-            "end_key": end_key,
-            "end_key_doc_id": end_key_doc_id,
-            "group": group,
-            "group_level": group_level,
-            "include_docs": include_docs,
-            "attachments": attachments,
-            "att_encoding_info": att_encoding_info,
-            "inclusive_end": inclusive_end,
-            "key": key,
-            "keys": keys,
-            "limit": limit,
-            "reduce": reduce,
-            "skip": skip,
-            "sort": sort,
-            "stable": stable,
-            "stale": stale,
-            "start_key": start_key,
-            "start_key_doc_id": start_key_doc_id,
-            "update": update,
-            "update_seq": update_seq,
-        }
+        options = _given(locals(), _ALL_DOCS_OPTIONS)
         method, params, body = _rows_request(options, all_docs=True)
         return await self.request_json(
             method, f"{db_path(db)}/_all_docs", params=params, json=body, retry=True
@@ -320,21 +305,7 @@ class DatabaseMixin(BaseClient):
 
         Keys are design document ids (`"_design/name"`), JSON-encoded like `_all_docs`.
         """
-        options: DesignDocsOptions = {
-            "conflicts": conflicts,
-            "descending": descending,
-            "end_key": end_key,
-            "end_key_doc_id": end_key_doc_id,
-            "include_docs": include_docs,
-            "inclusive_end": inclusive_end,
-            "key": key,
-            "keys": keys,
-            "limit": limit,
-            "skip": skip,
-            "start_key": start_key,
-            "start_key_doc_id": start_key_doc_id,
-            "update_seq": update_seq,
-        }
+        options = _given(locals(), _DESIGN_DOCS_OPTIONS)
         method, params, body = _rows_request(options, all_docs=False)
         return await self.request_json(
             method, f"{db_path(db)}/_design_docs", params=params, json=body, retry=True
@@ -401,24 +372,7 @@ class DatabaseMixin(BaseClient):
             raise InvalidArgument(
                 f"feed must be 'normal' or 'longpoll', not {feed!r} (use changes_continuous)"
             )
-        options: ChangesOptions = {
-            "since": since,
-            "limit": limit,
-            "include_docs": include_docs,
-            "descending": descending,
-            "filter": filter,
-            "doc_ids": doc_ids,
-            "selector": selector,
-            "view": view,
-            "timeout": timeout,
-            "heartbeat": heartbeat,
-            "style": style,
-            "conflicts": conflicts,
-            "attachments": attachments,
-            "att_encoding_info": att_encoding_info,
-            "seq_interval": seq_interval,
-            "filter_params": filter_params,
-        }
+        options = _given(locals(), _CHANGES_OPTIONS)
         method, params, body = _changes_request(feed, options)
         return await self.request_json(
             method,

@@ -685,3 +685,23 @@ async def test_dump_retries_a_failed_range(httpx_mock: HTTPXMock, couch: CouchCl
     await bulkio.dump(couch, "db", options, collect(out))
     assert [d["_id"] for d in out] == sorted(d["_id"] for d in DOCS)
     assert failed == ["once"]
+
+
+@pytest.mark.anyio
+async def test_dump_ranges_follow_couchdbs_raw_id_order(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    # CouchDB's `_all_docs` orders ids by raw code points (UTF-8 bytes), not by UCA:
+    # `%41` < `6278...` < `_design/dd` < `a/b c+d` (214-all-docs, from a q=2 database).
+    # Python's str order is the same, and the engine never sorts: ranges are cut at
+    # the ids the server sent, in its order.
+    ids = [row["id"] for row in recorded("214-all-docs")["response"]["body_json"]["rows"]]
+    assert ids == sorted(ids)
+    ids += ["Zeta", "\u00e9t\u00e9", "\U0001f600"]  # upper case, Latin-1, outside the BMP
+    docs = [{"_id": i, "_rev": "1-a"} for i in ids]
+    httpx_mock.add_callback(serve_all_docs(docs), is_reusable=True)
+    out: list[dict[str, Any]] = []
+    options = bulkio.DumpOptions(batch_size=3, concurrency=3, include_design=True)
+    await bulkio.dump(couch, "db", options, collect(out))
+    assert [d["_id"] for d in out] == sorted(ids)
+    assert sorted(ids).index("Zeta") < sorted(ids).index("_design/dd")  # not case-folded
