@@ -167,29 +167,31 @@ class CouchctlGroup(TyperGroup):
             message = exc.format_message()
             if message:  # empty when a group was called without a command: help was shown
                 command = exc.ctx.command_path if exc.ctx is not None else "couchctl"
-                message = " ".join(message.split())
-                sys.stderr.write(f"couchctl: error: {message}\n")
-                sys.stderr.write(f"hint: see '{command} --help'\n")
+                _error(" ".join(message.split()), f"see '{command} --help'")
         except typer.Abort:
-            sys.stderr.write("couchctl: error: interrupted\n")
+            _error("interrupted")
             code = int(ExitCode.INTERRUPTED)
         except click_exceptions.ClickException as exc:
-            message = " ".join(exc.format_message().split())
-            sys.stderr.write(f"couchctl: error: {message}\n")
+            _error(" ".join(exc.format_message().split()))
             # An unreadable file argument is a usage error (DESIGN section 5).
             is_file = isinstance(exc, click_exceptions.FileError)
             code = int(ExitCode.USAGE) if is_file else exc.exit_code
         except KeyboardInterrupt:
-            sys.stderr.write("couchctl: error: interrupted\n")
+            _error("interrupted")
             code = int(ExitCode.INTERRUPTED)
         except BadInput as exc:  # raised while parsing flags, outside run()
-            sys.stderr.write(f"couchctl: error: {exc}\n")
-            if exc.hint:
-                sys.stderr.write(f"hint: {exc.hint}\n")
+            _error(str(exc), exc.hint)
             code = int(ExitCode.USAGE)
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def _error(message: str, hint: str | None = None) -> None:
+    """The one-line error of a failure outside run() (usage errors), through render.Output."""
+    from couchctl.render import Output
+
+    Output().error(message, hint)
 
 
 app = typer.Typer(

@@ -328,7 +328,7 @@ def load_command(
         journal_path = journal
         if path is not None:
             if not path.is_file():
-                fail(f"cannot read {path}: {'no such file' if not path.exists() else 'not a file'}")
+                fail(f"{'not a regular file' if path.exists() else 'file not found'}: {path}")
             if journal_path is None:
                 journal_path = path.with_name(path.name + JOURNAL_SUFFIX)
         elif resume and journal_path is None:

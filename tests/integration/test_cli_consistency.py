@@ -293,3 +293,32 @@ def test_find_query_and_explain_share_the_body_flags() -> None:
     assert set(explain) - {"--json"} <= set(query)
     for flag, option in explain.items():
         assert option.help == query[flag].help, flag
+
+
+# -- file arguments: one wording, exit 2 before any request -----------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["doc", "put", "mydb", "doc-1", "/nonexistent/doc.json"],
+        ["doc", "create", "mydb", "/nonexistent/doc.json"],
+        ["att", "upload", "mydb", "doc-1", "/nonexistent/doc.json"],
+        ["bulk", "docs", "mydb", "/nonexistent/doc.json"],
+        ["bulk", "load", "mydb", "/nonexistent/doc.json"],
+        ["db", "security", "mydb", "--set", "/nonexistent/doc.json"],
+    ],
+)
+def test_a_missing_file_is_named_the_same_everywhere(cli: CliRun, args: list[str]) -> None:
+    refused(cli(*args, url=UNREACHABLE), "file not found: /nonexistent/doc.json")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["att", "upload", "mydb", "doc-1", "/"],
+        ["bulk", "load", "mydb", "/"],
+    ],
+)
+def test_a_directory_is_not_a_file(cli: CliRun, args: list[str]) -> None:
+    refused(cli(*args, url=UNREACHABLE), "not a regular file: /")
