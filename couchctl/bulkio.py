@@ -48,6 +48,7 @@ from couchctl.client._errors import (
     CouchError,
     HTTPError,
     InvalidArgument,
+    ProtocolError,
     RequestTimeout,
     ServerError,
 )
@@ -917,11 +918,13 @@ class _Dumper:
 
     def _keep(self, row: Any, out: list[str]) -> None:
         """Append the row's document, as one JSON Lines record, unless it is left out."""
-        if not isinstance(row, dict):
-            return
+        if not isinstance(row, dict) or "error" in row:
+            # A range of `_all_docs` lists only live documents; an error row (CouchDB's
+            # `{"key": ..., "error": ...}`) would be a document missing from the dump.
+            raise ProtocolError(f"the server answered a row with an error: {_ENCODER.encode(row)}")
         doc = row.get("doc")
         if not isinstance(doc, dict):
-            return  # deleted between the passes, or an error row
+            return  # deleted (keys mode), nothing to dump
         doc_id = row.get("id", "")
         if (
             isinstance(doc_id, str)

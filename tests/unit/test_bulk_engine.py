@@ -15,7 +15,7 @@ from pytest_httpx import HTTPXMock
 
 from couchctl import bulkio
 from couchctl.bulkio import InputError, Journal, LoadOptions, Record
-from couchctl.client import CouchClient
+from couchctl.client import CouchClient, ProtocolError
 from tests.conftest import recorded
 
 BASE = "http://couch.test:5984"
@@ -705,3 +705,24 @@ async def test_dump_ranges_follow_couchdbs_raw_id_order(
     await bulkio.dump(couch, "db", options, collect(out))
     assert [d["_id"] for d in out] == sorted(ids)
     assert sorted(ids).index("Zeta") < sorted(ids).index("_design/dd")  # not case-folded
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("concurrency", [1, 2])
+async def test_dump_stops_at_an_error_row(
+    httpx_mock: HTTPXMock, couch: CouchClient, concurrency: int
+) -> None:
+    # CouchDB's error row (221-all-docs-keys-post-include-docs: {"key":"nope","error":...})
+    # in the middle of a dump is a document the dump would lose: it stops instead.
+    rows = recorded("221-all-docs-keys-post-include-docs")["response"]["body_json"]["rows"]
+    error_row = next(row for row in rows if "error" in row)
+    good = {"id": "a", "key": "a", "value": {"rev": "1-a"}, "doc": {"_id": "a", "_rev": "1-a"}}
+    text = '{"total_rows":2,"offset":0,"rows":[\r\n' + ",\r\n".join(
+        json.dumps(row, separators=(",", ":")) for row in (good, error_row)
+    )
+    text += "\r\n]}\n"
+    httpx_mock.add_response(text=text, is_reusable=True)
+    out: list[dict[str, Any]] = []
+    options = bulkio.DumpOptions(concurrency=concurrency, retries=0)
+    with pytest.raises(ProtocolError, match="not_found"):
+        await bulkio.dump(couch, "db", options, collect(out))
