@@ -27,6 +27,7 @@ __all__ = [
     "DocIdArg",
     "JsonFlag",
     "JsonlFlag",
+    "NoNewEditsFlag",
     "YesFlag",
     "complete_db",
     "flag_group",
@@ -41,6 +42,13 @@ JsonFlag = Annotated[
 ]
 JsonlFlag = Annotated[
     bool, typer.Option("--jsonl", help="Stream rows as JSON Lines: one JSON object a line.")
+]
+NoNewEditsFlag = Annotated[
+    bool,
+    typer.Option(
+        "--no-new-edits",
+        help="new_edits=false: store the given _rev as is (as the replicator does).",
+    ),
 ]
 YesFlag = Annotated[
     bool,

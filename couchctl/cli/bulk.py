@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from couchctl.cli._options import DbArg, JsonFlag, JsonlFlag, output_mode, read_text_source
+from couchctl.cli._options import (
+    DbArg,
+    JsonFlag,
+    JsonlFlag,
+    NoNewEditsFlag,
+    output_mode,
+    read_text_source,
+)
 from couchctl.cli._run import checked, fail, interactive, run
 
 if TYPE_CHECKING:
@@ -63,13 +70,7 @@ def docs_command(
             show_default=False,
         ),
     ],
-    no_new_edits: Annotated[
-        bool,
-        typer.Option(
-            "--no-new-edits",
-            help="Send new_edits=false: store the given _rev as is (replication, restore).",
-        ),
-    ] = False,
+    no_new_edits: NoNewEditsFlag = False,
     yes: YesFlag = False,
     json_flag: JsonFlag = False,
     jsonl_flag: JsonlFlag = False,

@@ -17,7 +17,14 @@ from couchctl.cli._options import (
     json_object_argument,
     output_mode,
 )
-from couchctl.cli._query_options import RowFlags, row_query_flags, row_query_options
+from couchctl.cli._query_options import (
+    AttachmentsOption,
+    AttEncodingInfoOption,
+    ConflictsOption,
+    RowFlags,
+    row_query_flags,
+    row_query_options,
+)
 from couchctl.cli._run import checked, confirm_or_exit, fail, run
 
 if TYPE_CHECKING:
@@ -681,18 +688,9 @@ def changes(
             show_default=False,
         ),
     ] = None,
-    conflicts: Annotated[
-        bool, typer.Option("--conflicts", help="With --include-docs: include _conflicts.")
-    ] = False,
-    attachments: Annotated[
-        bool, typer.Option("--attachments", help="With --include-docs: inline attachment data.")
-    ] = False,
-    att_encoding_info: Annotated[
-        bool,
-        typer.Option(
-            "--att-encoding-info", help="With --include-docs: encoding of compressed attachments."
-        ),
-    ] = False,
+    conflicts: ConflictsOption = False,
+    attachments: AttachmentsOption = False,
+    att_encoding_info: AttEncodingInfoOption = False,
     seq_interval: Annotated[
         int | None,
         typer.Option(

@@ -11,6 +11,7 @@ from couchctl.cli._options import (
     DbArg,
     DocIdArg,
     JsonFlag,
+    NoNewEditsFlag,
     YesFlag,
     json_argument,
     json_object_argument,
@@ -28,6 +29,7 @@ SourceArg = Annotated[
     str | None,
     typer.Argument(
         help="JSON file with the document, or - for stdin (or use --data).",
+        metavar="FILE|-",
         show_default=False,
     ),
 ]
@@ -185,13 +187,7 @@ def put(
         ),
     ] = None,
     batch: BatchOpt = False,
-    no_new_edits: Annotated[
-        bool,
-        typer.Option(
-            "--no-new-edits",
-            help="new_edits=false: store the given _rev as is (as the replicator does).",
-        ),
-    ] = False,
+    no_new_edits: NoNewEditsFlag = False,
     attach: Annotated[
         list[str] | None,
         typer.Option(
