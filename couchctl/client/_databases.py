@@ -522,8 +522,9 @@ class DatabaseMixin(BaseClient):
     ) -> Any:
         """The documents of one partition (`GET /{db}/_partition/{partition}/_all_docs`).
 
-        Same options as `db_all_docs`; CouchDB serves this endpoint with GET only,
-        so `keys` is sent JSON-encoded in the query string.
+        Same options as `db_all_docs`. CouchDB documents this endpoint for GET only,
+        so `keys` is sent JSON-encoded in the query string, which `_all_docs` reads
+        as well as a POST body (222-all-docs-keys-get).
         """
         _, params, body = _rows_request(options, all_docs=True)
         if body is not None:
