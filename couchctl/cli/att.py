@@ -135,6 +135,8 @@ def download(
 
     def parse() -> str:
         if output == "-":
+            if mode == "json":
+                fail("-o - writes the attachment itself to stdout: drop --json")
             return "-"
         target = output if output is not None else _default_output(name)
         if os.path.isdir(target):

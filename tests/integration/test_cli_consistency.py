@@ -322,3 +322,11 @@ def test_a_missing_file_is_named_the_same_everywhere(cli: CliRun, args: list[str
 )
 def test_a_directory_is_not_a_file(cli: CliRun, args: list[str]) -> None:
     refused(cli(*args, url=UNREACHABLE), "not a regular file: /")
+
+
+def test_att_download_to_stdout_refuses_json(cli: CliRun) -> None:
+    # stdout carries either the attachment's bytes or one JSON value, never both
+    refused(
+        cli("att", "download", "mydb", "doc-1", "a.txt", "-o", "-", "--json", url=UNREACHABLE),
+        "-o - writes the attachment itself to stdout: drop --json",
+    )
