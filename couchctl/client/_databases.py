@@ -18,41 +18,19 @@ import httpx
 from couchctl.client._base import BaseClient
 from couchctl.client._encoding import db_path, query, validate_db_name
 from couchctl.client._errors import InvalidArgument, NotFound, ProtocolError
-from couchctl.client._view_query import view_query
+from couchctl.client._view_query import IndexQueryOptions, RowQueryOptions, view_query
 
 __all__ = ["AllDocsOptions", "ChangesOptions", "DatabaseMixin", "DesignDocsOptions"]
 
 
-class DesignDocsOptions(TypedDict, total=False):
+class DesignDocsOptions(RowQueryOptions, total=False):
     """The parameters of `_design_docs` and `_local_docs` (see `db_design_docs`)."""
 
-    conflicts: bool | None
-    descending: bool | None
-    end_key: Any
-    end_key_doc_id: str | None
-    include_docs: bool | None
-    inclusive_end: bool | None
-    key: Any
-    keys: Sequence[Any] | None
-    limit: int | None
-    skip: int | None
-    start_key: Any
-    start_key_doc_id: str | None
-    update_seq: bool | None
 
+class AllDocsOptions(IndexQueryOptions, total=False):
+    """The parameters of `_all_docs` (see `db_all_docs`); `sort` is sent as `sorted`."""
 
-class AllDocsOptions(DesignDocsOptions, total=False):
-    """The parameters of `_all_docs` (see `db_all_docs`)."""
-
-    group: bool | None
-    group_level: int | None
-    attachments: bool | None
-    att_encoding_info: bool | None
-    reduce: bool | None
     sort: bool | None
-    stable: bool | None
-    stale: str | None
-    update: bool | str | None
 
 
 class ChangesOptions(TypedDict, total=False):

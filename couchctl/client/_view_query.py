@@ -11,13 +11,54 @@ refuse with 400 are refused before any request.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 from couchctl.client._base import JSON_NULL
 from couchctl.client._encoding import dumps
 from couchctl.client._errors import InvalidArgument
 
-__all__ = ["STALE_VALUES", "VIEW_PARAMS", "check_count", "view_query"]
+__all__ = [
+    "STALE_VALUES",
+    "VIEW_PARAMS",
+    "IndexQueryOptions",
+    "RowQueryOptions",
+    "check_count",
+    "view_query",
+]
+
+
+class RowQueryOptions(TypedDict, total=False):
+    """The view parameters of every row endpoint (`_all_docs`, `_design_docs`,
+    `_local_docs`, views). None, or left out, lets the server apply its default;
+    the keys are any JSON value (`JSON_NULL` for the JSON `null`)."""
+
+    conflicts: bool | None
+    descending: bool | None
+    end_key: Any
+    end_key_doc_id: str | None
+    include_docs: bool | None
+    inclusive_end: bool | None
+    key: Any
+    keys: Sequence[Any] | None
+    limit: int | None
+    skip: int | None
+    start_key: Any
+    start_key_doc_id: str | None
+    update_seq: bool | None
+
+
+class IndexQueryOptions(RowQueryOptions, total=False):
+    """`RowQueryOptions` and those of a query of an index (`_all_docs`, views)."""
+
+    group: bool | None
+    group_level: int | None
+    attachments: bool | None
+    att_encoding_info: bool | None
+    reduce: bool | None
+    stable: bool | None
+    stale: str | None
+    update: bool | str | None
+
 
 # The client's option name -> CouchDB's query parameter. CouchDB reads `startkey`
 # and `start_key` alike; the short names are understood by every 2.x/3.x release.

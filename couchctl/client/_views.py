@@ -16,14 +16,14 @@ from urllib.parse import quote
 from couchctl.client._base import BaseClient
 from couchctl.client._encoding import db_path
 from couchctl.client._errors import InvalidArgument, NotFound
-from couchctl.client._view_query import check_count, view_query
+from couchctl.client._view_query import IndexQueryOptions, check_count, view_query
 
 __all__ = ["FindOptions", "ViewMixin", "ViewOptions", "ddoc_name"]
 
 _DESIGN = "_design/"
 
 
-class ViewOptions(TypedDict, total=False):
+class ViewOptions(IndexQueryOptions, total=False):
     """The query parameters of `GET /{db}/_design/{ddoc}/_view/{view}`.
 
     Leave a parameter out (or None) to let the server apply its default. The keys
@@ -31,28 +31,7 @@ class ViewOptions(TypedDict, total=False):
     for the JSON `null` key.
     """
 
-    conflicts: bool | None
-    descending: bool | None
-    end_key: Any
-    end_key_doc_id: str | None
-    group: bool | None
-    group_level: int | None
-    include_docs: bool | None
-    attachments: bool | None
-    att_encoding_info: bool | None
-    inclusive_end: bool | None
-    key: Any
-    keys: Sequence[Any] | None
-    limit: int | None
-    reduce: bool | None
-    skip: int | None
     sorted: bool | None
-    stable: bool | None
-    stale: str | None
-    start_key: Any
-    start_key_doc_id: str | None
-    update: bool | str | None
-    update_seq: bool | None
 
 
 class FindOptions(TypedDict, total=False):
