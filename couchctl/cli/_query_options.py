@@ -4,19 +4,23 @@ Each option is an `Annotated` alias, and `ROW_QUERY_FLAGS` lists them all in hel
 order. A command takes them with `@row_query_flags(...)` and a parameter
 `rows: RowFlags`; `row_query_options(**rows)` turns the parsed values into the
 client's keyword arguments (JSON keys parsed, unset flags left out), raising
-BadInput (exit 2) for a bad value before any request.
+BadInput (exit 2) for a bad value before any request; `write_rows()` prints the
+answer in the chosen mode.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from couchctl.cli._options import Command, FlagSpecs, flag_group, json_argument
 from couchctl.cli._run import fail
+
+if TYPE_CHECKING:
+    from couchctl.render import Column, Output
 
 __all__ = [
     "ROW_QUERY_FLAGS",
@@ -49,6 +53,7 @@ __all__ = [
     "json_keys",
     "row_query_flags",
     "row_query_options",
+    "write_rows",
 ]
 
 
@@ -315,3 +320,23 @@ def row_query_options(
         "update": _update_value(update),
     }
     return {name: value for name, value in options.items() if value is not None}
+
+
+async def write_rows(
+    out: Output,
+    stream: Callable[[], AsyncIterator[Any]],
+    fetch: Callable[[], Awaitable[Any]],
+    columns: Sequence[Column],
+    *,
+    empty: str,
+) -> dict[str, Any] | None:
+    """Rows of a view-style answer in the output's mode; returns the whole answer
+    (None with --jsonl, which streams the rows in constant memory instead)."""
+    if out.mode == "jsonl":
+        async for row in stream():
+            out.jsonl(row)
+        out.flush()
+        return None
+    result: dict[str, Any] = await fetch()
+    out.rows(result.get("rows", []), columns, whole=result, empty=empty)
+    return result

@@ -24,6 +24,7 @@ from couchctl.cli._query_options import (
     RowFlags,
     row_query_flags,
     row_query_options,
+    write_rows,
 )
 from couchctl.cli._run import checked, confirm_or_exit, fail, run
 
@@ -367,16 +368,15 @@ def all_docs(
     columns = _doc_row_columns("keys" in options, bool(options.get("include_docs")))
 
     async def op(couch: CouchClient, out: Output) -> None:
-        if mode == "jsonl":
-            async for row in couch.iter_all_docs(db, **options):
-                out.jsonl(row)
-            out.flush()
-            return
-        result = await couch.db_all_docs(db, **options)
-        found = result.get("rows", [])
-        out.rows(found, columns, whole=result, empty="no documents")
-        if mode == "human" and found and "keys" not in options:
-            _row_summary(out, len(found), result)
+        result = await write_rows(
+            out,
+            lambda: couch.iter_all_docs(db, **options),
+            lambda: couch.db_all_docs(db, **options),
+            columns,
+            empty="no documents",
+        )
+        if mode == "human" and result and result.get("rows") and "keys" not in options:
+            _row_summary(out, len(result["rows"]), result)
 
     run(ctx, op, mode)
 
@@ -405,13 +405,13 @@ def design_docs(
     columns = _doc_row_columns("keys" in options, bool(options.get("include_docs")))
 
     async def op(couch: CouchClient, out: Output) -> None:
-        if mode == "jsonl":
-            async for row in couch.iter_design_docs(db, **options):
-                out.jsonl(row)
-            out.flush()
-            return
-        result = await couch.db_design_docs(db, **options)
-        out.rows(result.get("rows", []), columns, whole=result, empty="no design documents")
+        await write_rows(
+            out,
+            lambda: couch.iter_design_docs(db, **options),
+            lambda: couch.db_design_docs(db, **options),
+            columns,
+            empty="no design documents",
+        )
 
     run(ctx, op, mode)
 

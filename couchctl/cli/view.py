@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from couchctl.cli._options import DbArg, JsonFlag, JsonlFlag, output_mode
-from couchctl.cli._query_options import RowFlags, row_query_flags, row_query_options
+from couchctl.cli._query_options import RowFlags, row_query_flags, row_query_options, write_rows
 from couchctl.cli._run import checked, run
 
 if TYPE_CHECKING:
@@ -55,14 +55,13 @@ def query(
     mode, options = checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> None:
-        if mode == "jsonl":
-            async for row in couch.iter_view(db, ddoc, view, partition=partition, **options):
-                out.jsonl(row)
-            out.flush()
-            return
-        result = await couch.view_exec(db, ddoc, view, partition=partition, **options)
-        with_docs = bool(options.get("include_docs"))
-        out.rows(result.get("rows", []), _row_columns(with_docs), whole=result, empty="no rows")
+        await write_rows(
+            out,
+            lambda: couch.iter_view(db, ddoc, view, partition=partition, **options),
+            lambda: couch.view_exec(db, ddoc, view, partition=partition, **options),
+            _row_columns(bool(options.get("include_docs"))),
+            empty="no rows",
+        )
 
     run(ctx, op, mode)
 
