@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from couchctl.cli._options import DbArg, DocIdArg, JsonFlag, JsonlFlag, YesFlag, output_mode
-from couchctl.cli._run import checked, confirm_or_exit, fail, run
+from couchctl.cli._options import DbArg, DocIdArg, JsonFlag, JsonlFlag, output_mode
+from couchctl.cli._run import checked, fail, run
 from couchctl.cli.doc import not_found
 
 if TYPE_CHECKING:
@@ -256,23 +256,13 @@ def delete(
     doc_id: DocIdArg,
     name: NameArg,
     rev: RevOpt = None,
-    yes: YesFlag = False,
     json_flag: JsonFlag = False,
 ) -> None:
     """Delete an attachment (from the document's current revision unless --rev).
 
-    Asks for confirmation on a terminal; elsewhere --yes is required.
-
-    Example: couchctl att delete mydb doc-1 photo.png --yes
+    Example: couchctl att delete mydb doc-1 photo.png
     """
     mode = checked(ctx, lambda: output_mode(json_flag))
-    confirm_or_exit(
-        ctx,
-        yes,
-        question=f"Delete attachment {name} of document {doc_id} in {db}?",
-        action=f"delete attachment {name}",
-        declined=f"not deleted: attachment {name} of {doc_id} is unchanged",
-    )
 
     async def op(couch: CouchClient, out: Output) -> None:
         target = await _current_rev(couch, db, doc_id, rev)

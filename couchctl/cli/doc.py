@@ -12,12 +12,11 @@ from couchctl.cli._options import (
     DocIdArg,
     JsonFlag,
     NoNewEditsFlag,
-    YesFlag,
     json_argument,
     json_object_argument,
     output_mode,
 )
-from couchctl.cli._run import checked, confirm_or_exit, fail, run
+from couchctl.cli._run import checked, fail, run
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
@@ -277,23 +276,15 @@ def delete(
         ),
     ] = None,
     batch: BatchOpt = False,
-    yes: YesFlag = False,
     json_flag: JsonFlag = False,
 ) -> None:
     """Delete a document (its current revision unless --rev is given).
 
-    Asks for confirmation on a terminal; elsewhere --yes is required.
+    The revision is the safety: a stale --rev is refused by the server (exit 5).
 
-    Example: couchctl doc delete mydb doc-1 --rev 2-7051cbe5c8faecd085a3fa619e6e6337 --yes
+    Example: couchctl doc delete mydb doc-1 --rev 2-7051cbe5c8faecd085a3fa619e6e6337
     """
     mode = checked(ctx, lambda: output_mode(json_flag))
-    confirm_or_exit(
-        ctx,
-        yes,
-        question=f"Delete document {doc_id} from {db}?",
-        action=f"delete document {doc_id}",
-        declined=f"not deleted: document {doc_id} is unchanged",
-    )
 
     async def op(couch: CouchClient, out: Output) -> None:
         target = rev

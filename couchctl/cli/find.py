@@ -11,13 +11,12 @@ from couchctl.cli._options import (
     DbArg,
     JsonFlag,
     JsonlFlag,
-    YesFlag,
     flag_group,
     json_argument,
     json_object_argument,
     output_mode,
 )
-from couchctl.cli._run import checked, confirm_or_exit, fail, run
+from couchctl.cli._run import checked, fail, run
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -538,24 +537,14 @@ def index_delete(
     ],
     name: Annotated[str, typer.Argument(help="Index name.", show_default=False)],
     index_type: Annotated[str, typer.Option("--type", help="Index type.")] = "json",
-    yes: YesFlag = False,
     json_flag: JsonFlag = False,
 ) -> None:
     """Delete a Mango index.
 
-    Asks for confirmation on a terminal; elsewhere --yes is required.
-
-    Example: couchctl find index-delete mydb idx type-n --yes
+    Example: couchctl find index-delete mydb idx type-n
     """
     mode = checked(ctx, lambda: output_mode(json_flag))
     bare = ddoc.removeprefix("_design/")
-    confirm_or_exit(
-        ctx,
-        yes,
-        question=f"Delete index {name} of _design/{bare} in {db}?",
-        action=f"delete index {name}",
-        declined=f"not deleted: index {name} is unchanged",
-    )
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.index_delete(db, ddoc, name, type=index_type)

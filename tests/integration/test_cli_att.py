@@ -262,7 +262,7 @@ def test_download_into_a_directory(cli: CliRun, server: Server, db: str, in_tmp:
 def test_delete_current_rev(cli: CliRun, server: Server, db: str, in_tmp: Path) -> None:
     (in_tmp / "a.txt").write_bytes(TEXT)
     assert cli("att", "upload", db, "a/b", "a.txt", "--name", "dir/a.txt").exit_code == 0
-    result = cli("att", "delete", db, "a/b", "dir/a.txt", "--yes")
+    result = cli("att", "delete", db, "a/b", "dir/a.txt")
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("deleted attachment dir/a.txt of a/b")
     assert stubs(server, db, "a/b") == {}
@@ -270,14 +270,14 @@ def test_delete_current_rev(cli: CliRun, server: Server, db: str, in_tmp: Path) 
 
 
 def test_delete_on_a_missing_document_exits_4(cli: CliRun, db: str) -> None:
-    result = cli("att", "delete", db, "nope", "a.txt", "--yes")
+    result = cli("att", "delete", db, "nope", "a.txt")
     assert result.exit_code == 4
 
 
 @pytest.mark.couchdb_only
 def test_delete_missing_attachment_exits_4(cli: CliRun, server: Server, db: str) -> None:
     put_doc(server, db, "d")
-    assert cli("att", "delete", db, "d", "nope.txt", "--yes").exit_code == 4
+    assert cli("att", "delete", db, "d", "nope.txt").exit_code == 4
 
 
 @pytest.mark.couchdb_only

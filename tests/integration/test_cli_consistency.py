@@ -35,12 +35,12 @@ def options_by_flag(group: str, name: str) -> dict[str, typer.core.TyperOption]:
 
 # -- every destructive command: --yes, a question on a terminal ---------------------------------
 
+# DESIGN.md section 6: db delete and bulk deletes ask on a terminal and need --yes elsewhere.
+# Deleting one document, attachment or index does not ask: the revision is its safety, and
+# scripts call these as `doc delete DB ID [--rev R]`.
 DESTRUCTIVE = [
     ("db", "delete"),
     ("db", "purge"),
-    ("doc", "delete"),
-    ("att", "delete"),
-    ("find", "index-delete"),
     ("bulk", "docs"),
     ("bulk", "load"),
 ]
@@ -52,19 +52,10 @@ def test_destructive_commands_take_yes(group: str, name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["doc", "delete", "mydb", "doc-1"], "refusing to delete document doc-1 without"),
-        (["att", "delete", "mydb", "doc-1", "a.txt"], "refusing to delete attachment a.txt"),
-        (["find", "index-delete", "mydb", "idx", "by-n"], "refusing to delete index by-n"),
-    ],
+    ("group", "name"), [("doc", "delete"), ("att", "delete"), ("find", "index-delete")]
 )
-def test_delete_off_a_terminal_needs_yes_before_any_request(
-    cli: CliRun, args: list[str], message: str
-) -> None:
-    result = cli(*args, url=UNREACHABLE)  # a request would exit 3
-    refused(result, message)
-    assert result.stderr.splitlines()[1] == "hint: pass --yes to confirm"
+def test_single_deletes_take_no_yes(group: str, name: str) -> None:
+    assert not {"--yes", "-y"} & flags(group, name)
 
 
 def put(server: Server, db: str, doc_id: str, doc: dict[str, Any]) -> str:
@@ -78,62 +69,31 @@ def status(server: Server, path: str) -> int:
     return httpx.get(f"{server.url}/{path}", headers=HEADERS).status_code
 
 
-@pytest.fixture
-def on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    from couchctl.cli import _run
-
-    monkeypatch.setattr(_run, "interactive", lambda out: True)
-
-
-@pytest.mark.usefixtures("on_a_terminal")
-def test_doc_delete_asks_on_a_terminal(cli: CliRun, server: Server, db: str) -> None:
+def test_doc_delete_in_a_script_deletes_without_asking(
+    cli: CliRun, server: Server, db: str
+) -> None:
     put(server, db, "d", {"v": 1})
-    declined = cli("doc", "delete", db, "d", input="n\n")
-    assert declined.exit_code == 1
-    assert declined.stdout == ""
-    assert f"Delete document d from {db}? [y/N]" in declined.stderr
-    assert "not deleted: document d is unchanged" in declined.stderr
-    assert status(server, f"{db}/d") == 200
-    accepted = cli("doc", "delete", db, "d", input="y\n")
-    assert accepted.exit_code == 0, accepted.stderr
-    assert accepted.stdout.startswith("deleted document d rev 1-")
+    result = cli("doc", "delete", db, "d")  # stdin is not a terminal
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("deleted document d rev 1-")
+    assert "[y/N]" not in result.stderr
     assert status(server, f"{db}/d") == 404
 
 
-@pytest.mark.usefixtures("on_a_terminal")
-def test_att_delete_asks_on_a_terminal(cli: CliRun, server: Server, db: str) -> None:
+def test_att_delete_in_a_script_deletes_without_asking(
+    cli: CliRun, server: Server, db: str
+) -> None:
     put(
         server,
         db,
         "d",
         {"_attachments": {"a.txt": {"content_type": "text/plain", "data": "aGk="}}},
     )
-    declined = cli("att", "delete", db, "d", "a.txt", input="\n")
-    assert declined.exit_code == 1
-    assert f"Delete attachment a.txt of document d in {db}? [y/N]" in declined.stderr
-    assert status(server, f"{db}/d/a.txt") == 200
-    accepted = cli("att", "delete", db, "d", "a.txt", input="yes\n")
-    assert accepted.exit_code == 0, accepted.stderr
-    assert accepted.stdout.startswith("deleted attachment a.txt of d rev 2-")
+    result = cli("att", "delete", db, "d", "a.txt")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("deleted attachment a.txt of d rev 2-")
+    assert "[y/N]" not in result.stderr
     assert status(server, f"{db}/d/a.txt") == 404
-
-
-@pytest.mark.usefixtures("on_a_terminal")
-def test_index_delete_declined_sends_nothing(cli: CliRun) -> None:
-    declined = cli("find", "index-delete", "mydb", "idx", "by-n", input="n\n", url=UNREACHABLE)
-    assert declined.exit_code == 1  # not 3: no request was made
-    assert declined.stdout == ""
-    assert "Delete index by-n of _design/idx in mydb? [y/N]" in declined.stderr
-    assert "not deleted: index by-n is unchanged" in declined.stderr
-
-
-@pytest.mark.couchdb_only
-@pytest.mark.usefixtures("on_a_terminal")
-def test_index_delete_accepted_on_a_terminal(cli: CliRun, db: str) -> None:
-    ok(cli("find", "index-create", db, "n", "--ddoc", "idx", "--name", "by-n"))
-    accepted = ok(cli("find", "index-delete", db, "idx", "by-n", input="y\n"))
-    assert accepted.stdout == "deleted index by-n from _design/idx\n"
-    assert "by-n" not in ok(cli("find", "index-list", db)).stdout
 
 
 # -- row commands: --json and --jsonl -----------------------------------------------------------

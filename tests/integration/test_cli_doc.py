@@ -265,7 +265,7 @@ def test_create_refuses_a_non_object(cli: CliRun, db: str) -> None:
 
 def test_delete_current_revision(cli: CliRun, server: Server, db: str) -> None:
     rev = put_raw(server, db, "a/b", {"v": 1})
-    result = cli("doc", "delete", db, "a/b", "--yes")
+    result = cli("doc", "delete", db, "a/b")
     assert result.exit_code == 0, result.stderr
     assert rev in result.stderr  # which revision was deleted
     assert result.stdout.startswith(f"deleted document a/b rev {rev}")
@@ -274,7 +274,7 @@ def test_delete_current_revision(cli: CliRun, server: Server, db: str) -> None:
 
 def test_delete_with_rev(cli: CliRun, server: Server, db: str) -> None:
     rev = put_raw(server, db, "d", {"v": 1})
-    result = cli("doc", "delete", db, "d", "--rev", rev, "--yes", "--json")
+    result = cli("doc", "delete", db, "d", "--rev", rev, "--json")
     assert result.exit_code == 0, result.stderr
     assert result.json()["ok"] is True
     assert result.json()["rev"].startswith("2-")
@@ -284,13 +284,13 @@ def test_delete_with_rev(cli: CliRun, server: Server, db: str) -> None:
 def test_delete_stale_rev_exits_5(cli: CliRun, server: Server, db: str) -> None:
     first = put_raw(server, db, "d", {"v": 1})
     put_raw(server, db, "d", {"v": 2, "_rev": first})
-    result = cli("doc", "delete", db, "d", "--rev", first, "--yes")
+    result = cli("doc", "delete", db, "d", "--rev", first)
     assert result.exit_code == 5
     assert "conflict" in result.stderr
 
 
 def test_delete_missing_exits_4(cli: CliRun, db: str) -> None:
-    result = cli("doc", "delete", db, "nope", "--yes")
+    result = cli("doc", "delete", db, "nope")
     assert result.exit_code == 4
     assert result.stderr.startswith(f"couchctl: error: document nope in {db}: missing")
 

@@ -314,17 +314,17 @@ def test_index_partial_filter_and_delete(cli: CliRun, seeded: str) -> None:
     )
     listed = ok(cli("find", "index-list", seeded))
     assert "partial filter" in listed.stdout
-    deleted = ok(cli("find", "index-delete", seeded, "pidx", "notes", "--yes"))
+    deleted = ok(cli("find", "index-delete", seeded, "pidx", "notes"))
     assert deleted.stdout == "deleted index notes from _design/pidx\n"
-    error(cli("find", "index-delete", seeded, "_design/pidx", "notes", "--yes"), 4)
+    error(cli("find", "index-delete", seeded, "_design/pidx", "notes"), 4)
 
 
 @pytest.mark.couchdb_only
 def test_index_delete_json(cli: CliRun, seeded: str) -> None:
     ok(cli("find", "index-create", seeded, "n", "--name", "by-n", "--ddoc", "didx"))
-    assert ok(
-        cli("find", "index-delete", seeded, "_design/didx", "by-n", "--yes", "--json")
-    ).json() == {"ok": True}
+    assert ok(cli("find", "index-delete", seeded, "_design/didx", "by-n", "--json")).json() == {
+        "ok": True
+    }
 
 
 @pytest.mark.couchdb_only
