@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from couchctl._jsontype import json_type_name
 from couchctl.client._encoding import dumps
 from couchctl.client._errors import (
     BadRequest,
@@ -165,7 +166,7 @@ def check_document(
     when no member can start with an underscore.
     """
     if not isinstance(value, dict):
-        raise InputError(line, f"a document must be a JSON object, not {_json_type(value)}")
+        raise InputError(line, f"a document must be a JSON object, not {json_type_name(value)}")
     doc_id = value.get("_id")
     if doc_id is not None or "_id" in value:
         if not isinstance(doc_id, str) or not doc_id:
@@ -206,18 +207,6 @@ def _check_special_values(doc: dict[str, Any], line: int) -> None:
         or not isinstance(revisions.get("ids"), list)
     ):
         raise InputError(line, '_revisions must be {"start": <integer>, "ids": [...]}')
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    return "null" if value is None else type(value).__name__
 
 
 def _parse(text: str, line: int) -> Any:

@@ -19,6 +19,7 @@ from typing import Annotated, Any, TypeAlias
 
 import typer
 
+from couchctl._jsontype import json_type_name
 from couchctl.cli._context import BadInput, global_options
 from couchctl.render import Mode
 
@@ -166,17 +167,5 @@ def json_object_argument(value: str, what: str) -> dict[str, Any]:
     """Like json_argument, but the value must be a JSON object."""
     parsed = json_argument(value, what)
     if not isinstance(parsed, dict):
-        raise BadInput(f"{what} must be a JSON object, got {_json_type(parsed)}")
+        raise BadInput(f"{what} must be a JSON object, got {json_type_name(parsed)}")
     return parsed
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    return "null" if value is None else type(value).__name__
