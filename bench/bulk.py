@@ -11,6 +11,7 @@ prints one table:
          size, posted 4 at a time (xargs -P4 curl); splitting is not timed
   dump   couchctl bulk dump DB -o out.jsonl
          curl: GET DB/_all_docs?include_docs=true in one request, to a file
+         (the two dumps alternate, --repeat times each; the median is kept)
 
 Each command runs under /usr/bin/time -v: wall time and peak RSS. docs/s and the
 ratio to the curl baseline (couchctl docs/s / curl docs/s) are printed for each.
@@ -124,6 +125,13 @@ def split_bodies(source: Path, target: Path, batch: int) -> int:
     return count
 
 
+def median_of(measures: list[Measure]) -> Measure:
+    """The run of median wall time, with the highest peak RSS of all runs."""
+    ordered = sorted(measures, key=lambda m: m.seconds)
+    middle = ordered[(len(ordered) - 1) // 2]
+    return Measure(middle.seconds, max(m.rss_kb for m in measures))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=200_000, help="documents (default 200000)")
@@ -134,6 +142,9 @@ def main() -> int:
         "--standin",
         action="store_true",
         help="start pouchdb-server (tests/standin.py) instead of using COUCH_URL",
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="dump runs of each, median kept (default 3)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     args = parser.parse_args()
@@ -211,10 +222,6 @@ def main() -> int:
             dump = [*couchctl(), "bulk", "dump", dbs["couchctl"], "-o", str(out)]
             if args.dump_concurrency:
                 dump += ["--concurrency", str(args.dump_concurrency)]
-            rows.append(("dump", "couchctl bulk dump", timed(dump, env), args.docs))
-            with out.open(encoding="utf-8") as stream:
-                assert sum(1 for _ in stream) == args.docs
-
             fetch = [
                 "curl",
                 "-sf",
@@ -226,7 +233,17 @@ def main() -> int:
                 str(work / "all_docs.json"),
                 f"{server.base}/{dbs['couchctl']}/_all_docs?include_docs=true",
             ]
-            rows.append(("dump", "curl _all_docs?include_docs=true", timed(fetch, env), args.docs))
+            # Alternate the two, --repeat times each, and keep the median: the first
+            # read after a load pays for the server settling, whoever comes first.
+            ours: list[Measure] = []
+            theirs: list[Measure] = []
+            for _ in range(args.repeat):
+                ours.append(timed(dump, env))
+                with out.open(encoding="utf-8") as stream:
+                    assert sum(1 for _ in stream) == args.docs
+                theirs.append(timed(fetch, env))
+            rows.append(("dump", "couchctl bulk dump", median_of(ours), args.docs))
+            rows.append(("dump", "curl _all_docs?include_docs=true", median_of(theirs), args.docs))
         finally:
             if not args.keep:
                 for db in dbs.values():
