@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from couchctl.client import BadRequest, CouchClient
 from couchctl.client._bulk import DELETED
-from tests.conftest import Server
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def couch(server: Server) -> AsyncIterator[CouchClient]:
-    async with CouchClient(server.url) as client:
-        yield client
 
 
 async def test_bulk_docs_create_conflict_delete(couch: CouchClient, db: str) -> None:

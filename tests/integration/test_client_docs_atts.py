@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from couchctl.client import Conflict, CouchClient, IntegrityError, NotFound
-from tests.conftest import Server
 
 pytestmark = pytest.mark.anyio
 
 ODD_IDS = ["a/b c+d", "ünï ☃", "%41", "q?x#y", "_local/loc al", "_design/dd"]
-
-
-@pytest.fixture
-async def couch(server: Server) -> AsyncIterator[CouchClient]:
-    async with CouchClient(server.url, retries=1) as client:
-        yield client
 
 
 async def fetch(couch: CouchClient, db: str, doc_id: str, name: str, **kwargs: Any) -> bytes:

@@ -9,7 +9,7 @@ continuous feed) are marked `couchdb_only`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -27,12 +27,6 @@ from couchctl.client import (
 from tests.conftest import Server
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def couch(server: Server) -> AsyncIterator[CouchClient]:
-    async with CouchClient(server.url, timeout=30) as client:
-        yield client
 
 
 @pytest.fixture

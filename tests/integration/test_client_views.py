@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -73,12 +72,6 @@ def sorted_ids() -> list[str]:
 def seeded(server: Server, db: str) -> str:
     seed(server, db)
     return db
-
-
-@pytest.fixture
-async def couch(server: Server) -> AsyncIterator[CouchClient]:
-    async with CouchClient(server.url, retries=1) as client:
-        yield client
 
 
 @pytest.fixture

@@ -1,22 +1,18 @@
 """What the client unit tests share: a client on pytest-httpx's mocked transport,
 recorded CouchDB 3.4.3 answers, and checks of what went on the wire.
 
-Import what a module uses; `from tests.unit._wire import couch_fixture` makes the
-`couch` fixture (a client on the mocked transport) available in the test module.
+The `couch` fixture (a client on the mocked transport) is in tests/unit/conftest.py.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 from pytest_httpx import HTTPXMock
 
-from couchctl.client import CouchClient
 from tests.conftest import recorded, recorded_response
 
 __all__ = [
@@ -24,7 +20,6 @@ __all__ = [
     "answer",
     "assert_exact_request",
     "assert_same_request",
-    "couch_fixture",
     "no_request",
     "only_request",
     "recorded_request",
@@ -39,13 +34,6 @@ __all__ = [
 ]
 
 BASE = "http://couch.test:5984"
-
-
-@pytest.fixture(name="couch")
-async def couch_fixture() -> AsyncIterator[CouchClient]:
-    """A client with credentials, two quick retries, on the mocked transport."""
-    async with CouchClient(BASE, user="admin", password="pw", retries=2, backoff=0.001) as client:
-        yield client
 
 
 def answer(httpx_mock: HTTPXMock, name: str, url: str | None = None, **extra: Any) -> None:

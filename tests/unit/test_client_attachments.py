@@ -31,7 +31,6 @@ from tests.conftest import recorded, recorded_body
 from tests.unit._wire import (
     BASE,
     answer,
-    couch_fixture,  # noqa: F401 (the `couch` fixture)
     only_request,
     request_bytes,
 )

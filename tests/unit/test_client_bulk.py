@@ -15,7 +15,6 @@ from tests.conftest import recorded_body
 from tests.unit._wire import (
     answer,
     assert_exact_request,
-    couch_fixture,  # noqa: F401 (the `couch` fixture)
     recorded_request,
     response_json,
     wire_target,

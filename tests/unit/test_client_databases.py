@@ -26,7 +26,6 @@ from tests.conftest import recorded, recorded_body
 from tests.unit._wire import (
     answer,
     assert_same_request,
-    couch_fixture,  # noqa: F401 (the `couch` fixture)
     no_request,
     only_request,
     response_json,

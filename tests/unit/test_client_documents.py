@@ -24,7 +24,6 @@ from couchctl.client._multipart import RelatedAttachment
 from tests.conftest import recorded, recorded_body
 from tests.unit._wire import (
     answer,
-    couch_fixture,  # noqa: F401 (the `couch` fixture)
     only_request,
     recorded_target,
     request_bytes,

@@ -11,7 +11,6 @@ from couchctl.client import BadRequest, CouchClient, NotFound, Unauthorized
 from tests.unit._wire import (
     answer,
     assert_exact_request,
-    couch_fixture,  # noqa: F401 (the `couch` fixture)
     only_request,
     response_json,
     wire_target,

@@ -25,7 +25,6 @@ from tests.conftest import recorded, recorded_response
 from tests.unit._wire import (
     answer,
     assert_same_request,
-    couch_fixture,  # noqa: F401 (the `couch` fixture)
     only_request,
     response_json,
     sent_json,
