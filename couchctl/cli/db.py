@@ -783,7 +783,7 @@ def changes(
         result = await couch.changes(db, feed=feed.value if feed is not None else None, **options)
         results = result.get("results", [])
         columns = [
-            Column("seq", lambda change: _seq_text(change.get("seq"))),
+            Column("seq", lambda change: _short_seq(change.get("seq"))),
             Column("id", lambda change: change.get("id")),
             Column("revs", _revs_of),
             Column("deleted", lambda change: "deleted" if change.get("deleted") else ""),
@@ -805,6 +805,13 @@ def changes(
 def _seq_text(seq: Any) -> str:
     """A sequence as typed on a command line (CouchDB: opaque strings; some servers: numbers)."""
     return seq if isinstance(seq, str) else str(seq)
+
+
+def _short_seq(seq: Any) -> str:
+    """A sequence for a table cell: CouchDB's are ~100-character opaque strings, so the
+    table shows their start (the whole value is in --json/--jsonl and in last_seq)."""
+    text = _seq_text(seq)
+    return text if len(text) <= 16 else text[:12] + "…"
 
 
 # -- partitions ----------------------------------------------------------------------------------
