@@ -209,7 +209,9 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        sys.stdout.write(f"couchctl {__version__}\n")
+        from couchctl.render import Output
+
+        Output().text(f"couchctl {__version__}")
         raise typer.Exit()
 
 
