@@ -11,12 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, TypedDict, Unpack
-from urllib.parse import quote
 
 import httpx
 
 from couchctl.client._base import BaseClient
-from couchctl.client._encoding import db_path, query, validate_db_name
+from couchctl.client._encoding import db_path, query, segment, validate_db_name
 from couchctl.client._errors import InvalidArgument, NotFound, ProtocolError
 from couchctl.client._view_query import IndexQueryOptions, RowQueryOptions, view_query
 
@@ -137,16 +136,10 @@ def _changes_request(
     return "GET", params, None
 
 
-def _segment(value: str, what: str) -> str:
-    if not value:
-        raise InvalidArgument(f"the {what} is empty")
-    return quote(value, safe="")
-
-
 def _ddoc_name(ddoc: str) -> str:
     """`_design/name` or `name` -> the encoded `name` used by `_compact/{ddoc}`."""
     name = ddoc.removeprefix("_design/")
-    return _segment(name, "design document name")
+    return segment(name, "design document name")
 
 
 _EMPTY_JSON_POST = {"Content-Type": "application/json"}
@@ -492,7 +485,7 @@ class DatabaseMixin(BaseClient):
     async def partition_info(self, db: str, partition: str) -> Any:
         """Information about one partition (`GET /{db}/_partition/{partition}`)."""
         return await self.request_json(
-            "GET", f"{db_path(db)}/_partition/{_segment(partition, 'partition')}"
+            "GET", f"{db_path(db)}/_partition/{segment(partition, 'partition')}"
         )
 
     async def partition_all_docs(
@@ -509,6 +502,6 @@ class DatabaseMixin(BaseClient):
             params = [*params, *query({"keys": body["keys"]}, json_params=("keys",))]
         return await self.request_json(
             "GET",
-            f"{db_path(db)}/_partition/{_segment(partition, 'partition')}/_all_docs",
+            f"{db_path(db)}/_partition/{segment(partition, 'partition')}/_all_docs",
             params=params,
         )

@@ -4,6 +4,13 @@ CouchDB decodes a literal `+` in a path as a space and reads an unencoded `/` in
 document id as the start of an attachment name, so every path segment is fully
 percent-encoded; only the `/` after `_design` and `_local` stays literal (an
 encoded `_design%2F` answers with a redirect).
+
+A name made only of dots is sent as `%2E`s. `quote()` leaves dots alone, and httpx
+(like any URL normaliser, RFC 3986 section 5.2.4) removes `.` and `..` path
+segments, so a document id `..` would otherwise address the database itself.
+CouchDB decodes `%2E` back to `.`, and httpx keeps `%2E` on the wire. Since `/` is
+always encoded too, a name can never be a dot segment or leave its place; a dot
+inside a longer name (`photo.jpg`, `./x` as `.%2Fx`) cannot be one and stays as is.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ __all__ = [
     "doc_path",
     "dumps",
     "query",
+    "segment",
     "validate_db_name",
 ]
 
@@ -47,7 +55,13 @@ def validate_db_name(name: str) -> str:
     )
 
 
-def _segment(value: str) -> str:
+def segment(value: str, what: str = "name") -> str:
+    """One path segment: every reserved character percent-encoded, and a name made
+    only of dots sent as `%2E`s so that it is never a dot segment."""
+    if not value:
+        raise InvalidArgument(f"the {what} is empty")
+    if value.strip(".") == "":
+        return "%2E" * len(value)
     return quote(value, safe="")
 
 
@@ -55,7 +69,7 @@ def db_path(db: str) -> str:
     """`/{db}` with every reserved character encoded."""
     if not db:
         raise InvalidArgument("the database name is empty")
-    return "/" + _segment(db)
+    return "/" + segment(db)
 
 
 def _doc_id_segment(doc_id: str) -> str:
@@ -66,8 +80,8 @@ def _doc_id_segment(doc_id: str) -> str:
         raise InvalidArgument(f"invalid document id {doc_id!r}: the name after the prefix is empty")
     for prefix in _PREFIXED:
         if doc_id.startswith(prefix) and len(doc_id) > len(prefix):
-            return prefix + _segment(doc_id[len(prefix) :])
-    return _segment(doc_id)
+            return prefix + segment(doc_id[len(prefix) :])
+    return segment(doc_id)
 
 
 def doc_path(db: str, doc_id: str) -> str:
@@ -79,7 +93,7 @@ def att_path(db: str, doc_id: str, name: str) -> str:
     """`/{db}/{docid}/{attname}`."""
     if not name:
         raise InvalidArgument("the attachment name is empty")
-    return f"{doc_path(db, doc_id)}/{_segment(name)}"
+    return f"{doc_path(db, doc_id)}/{segment(name)}"
 
 
 def dumps(value: Any) -> str:

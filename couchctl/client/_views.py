@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, TypedDict, Unpack
-from urllib.parse import quote
 
 from couchctl.client._base import BaseClient
-from couchctl.client._encoding import db_path
+from couchctl.client._encoding import db_path, segment
 from couchctl.client._errors import InvalidArgument, NotFound
 from couchctl.client._view_query import IndexQueryOptions, check_count, view_query
 
@@ -69,10 +68,6 @@ def ddoc_name(ddoc: str) -> str:
     return name
 
 
-def _segment(value: str) -> str:
-    return quote(value, safe="")
-
-
 def _partition_base(db: str, partition: str | None) -> str:
     base = db_path(db)
     if partition is None:
@@ -81,11 +76,11 @@ def _partition_base(db: str, partition: str | None) -> str:
         raise InvalidArgument("the partition name is empty")
     if partition.startswith("_"):
         raise InvalidArgument(f"invalid partition name {partition!r}: it must not start with '_'")
-    return f"{base}/_partition/{_segment(partition)}"
+    return f"{base}/_partition/{segment(partition)}"
 
 
 def _ddoc_path(db: str, ddoc: str, partition: str | None = None) -> str:
-    return f"{_partition_base(db, partition)}/_design/{_segment(ddoc_name(ddoc))}"
+    return f"{_partition_base(db, partition)}/_design/{segment(ddoc_name(ddoc))}"
 
 
 def _check_names(given: Mapping[str, Any], known: Sequence[str], what: str) -> None:
@@ -171,7 +166,7 @@ class ViewMixin(BaseClient):
         self, db: str, ddoc: str, view: str, partition: str | None, options: Mapping[str, Any]
     ) -> tuple[str, str, list[tuple[str, str]], dict[str, Any] | None]:
         params, body = _view_query(view, options)
-        path = f"{_ddoc_path(db, ddoc, partition)}/_view/{_segment(view)}"
+        path = f"{_ddoc_path(db, ddoc, partition)}/_view/{segment(view)}"
         return ("GET" if body is None else "POST"), path, params, body
 
     async def view_exec(
@@ -379,5 +374,5 @@ class ViewMixin(BaseClient):
             raise InvalidArgument("the index name is empty")
         if not type:
             raise InvalidArgument("the index type is empty")
-        path = f"{db_path(db)}/_index/{_segment(ddoc_name(ddoc))}/{_segment(type)}/{_segment(name)}"
+        path = f"{db_path(db)}/_index/{segment(ddoc_name(ddoc))}/{segment(type)}/{segment(name)}"
         return await self.request_json("DELETE", path)
