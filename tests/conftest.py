@@ -35,7 +35,8 @@ for _name in (
     os.environ.pop(_name, None)
 os.environ["COUCHCTL_CONFIG"] = str(Path(__file__).parent / "no-such-config.toml")
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "couchdb-3.4.3"
+# Real CouchDB 3.4.3 exchanges, recorded once and kept as data (tests/recorded/README.md).
+RECORDED = Path(__file__).resolve().parent / "recorded"
 
 
 @dataclass
@@ -49,7 +50,9 @@ class Server:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if "tests/integration" in str(item.fspath).replace(os.sep, "/"):
+        in_folder = "tests/integration" in str(item.fspath).replace(os.sep, "/")
+        # A test elsewhere that needs the server is an integration test all the same.
+        if in_folder or "server" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.integration)
 
 
@@ -183,9 +186,9 @@ def run_couchctl(
 
 def recorded(name: str) -> dict[str, Any]:
     """One recorded CouchDB 3.4.3 exchange by file name (without .json)."""
-    path = REFERENCE / f"{name}.json"
+    path = RECORDED / f"{name}.json"
     if not path.exists():
-        pytest.skip(f"recorded exchange {name} not available at {REFERENCE}")
+        raise FileNotFoundError(f"no recorded exchange {name!r} in {RECORDED}")
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
 
