@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from typer._click import Command, Context
 
-__all__ = ["GROUPS", "app"]
+__all__ = ["GROUPS", "MORE_COMMANDS", "app"]
 
 # Group name -> the module whose `app` (a typer.Typer) holds its commands, in help order.
 GROUPS: dict[str, str] = {
@@ -37,6 +37,10 @@ GROUPS: dict[str, str] = {
     "find": "couchctl.cli.find",
     "bulk": "couchctl.cli.bulk",
 }
+
+# Group name -> further modules whose `app` commands join that group (a group whose
+# commands would not fit one module of readable size). Loaded with the group.
+MORE_COMMANDS: dict[str, tuple[str, ...]] = {}
 
 
 class _Pending:
@@ -60,7 +64,10 @@ def _load_group(name: str) -> Command:
     group = get_group(bare)
     group.name = name
     commands = _LazyCommands()
-    for info in sub.registered_commands:
+    infos = list(sub.registered_commands)
+    for module in MORE_COMMANDS.get(name, ()):
+        infos.extend(importlib.import_module(module).app.registered_commands)
+    for info in infos:
         assert info.callback is not None
         command_name = info.name or get_command_name(info.callback.__name__)
         commands[command_name] = _Pending(
