@@ -47,6 +47,41 @@ class Server:
     def new_db_name(self, prefix: str = "t") -> str:
         return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
+    def all_copies(self, db: str) -> dict[str, str]:
+        """Query parameters that make a test's own setup write reach every copy of `db`.
+
+        On a cluster, a write returns once a quorum of copies has it, and `_all_docs`,
+        views, `_changes` and `_find` may read a copy that has not caught up yet: CouchDB
+        promises eventual consistency across copies, not read-your-writes. Setup writes
+        ask for `w` = the database's `n`, so what a test then reads is on every copy.
+        """
+        if not self.couchdb:
+            return {}
+        from urllib.parse import quote
+
+        import httpx
+
+        info = httpx.get(f"{self.url}/{quote(db, safe='')}", headers={"Accept": "application/json"})
+        n = info.json().get("cluster", {}).get("n") if info.status_code == 200 else None
+        return {"w": str(n)} if n else {}
+
+    def read_repaired(self, db: str, doc_id: str) -> None:
+        """Read `doc_id` from every copy of `db` (`r` = n), which repairs lagging copies."""
+        params = self.all_copies(db)
+        if not params:
+            return
+        from urllib.parse import quote
+
+        import httpx
+
+        path = "/".join(quote(part, safe="") for part in doc_id.split("/", 1))
+        response = httpx.get(
+            f"{self.url}/{quote(db, safe='')}/{path}",
+            params={"r": params["w"]},
+            headers={"Accept": "application/json"},
+        )
+        assert response.status_code == 200, response.text
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:

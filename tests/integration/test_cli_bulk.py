@@ -36,7 +36,12 @@ def doc_count(server: Server, db: str) -> int:
 
 
 def post_docs(server: Server, db: str, docs: list[dict[str, Any]]) -> list[Any]:
-    response = httpx.post(f"{server.url}/{db}/_bulk_docs", json={"docs": docs}, headers=JSON)
+    response = httpx.post(
+        f"{server.url}/{db}/_bulk_docs",
+        json={"docs": docs},
+        params=server.all_copies(db),
+        headers=JSON,
+    )
     assert response.status_code == 201, response.text
     result: list[Any] = response.json()
     return result

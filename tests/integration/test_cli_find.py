@@ -168,7 +168,12 @@ def test_query_unknown_index_warns(cli: CliRun, seeded: str) -> None:
 def test_query_partition(cli: CliRun, server: Server, partitioned_db: str) -> None:
     name = partitioned_db
     docs = [{"_id": "p1:a", "n": 1}, {"_id": "p1:b", "n": 2}, {"_id": "p2:c", "n": 3}]
-    response = httpx.post(f"{server.url}/{name}/_bulk_docs", json={"docs": docs}, headers=HEADERS)
+    response = httpx.post(
+        f"{server.url}/{name}/_bulk_docs",
+        json={"docs": docs},
+        params=server.all_copies(name),
+        headers=HEADERS,
+    )
     assert response.status_code == 201
     result = ok(cli("find", "query", name, '{"n": {"$gt": 0}}', "--partition", "p1", "--jsonl"))
     assert [doc["_id"] for doc in result.jsonl()] == ["p1:a", "p1:b"]

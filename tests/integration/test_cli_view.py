@@ -240,7 +240,12 @@ def test_query_partition(cli: CliRun, server: Server, partitioned_db: str) -> No
             "views": {"by_n": {"map": "function (doc) { emit(doc.n, null); }"}},
         },
     ]
-    response = httpx.post(f"{server.url}/{name}/_bulk_docs", json={"docs": docs}, headers=HEADERS)
+    response = httpx.post(
+        f"{server.url}/{name}/_bulk_docs",
+        json={"docs": docs},
+        params=server.all_copies(name),
+        headers=HEADERS,
+    )
     assert response.status_code == 201
     result = ok(cli("view", "query", name, "pdd", "by_n", "--partition", "p1", "--jsonl"))
     assert [row["id"] for row in result.jsonl()] == ["p1:a"]

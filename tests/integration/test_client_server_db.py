@@ -38,9 +38,14 @@ def new_name(server: Server) -> Iterator[str]:
 
 
 async def seed(couch: CouchClient, db: str, docs: list[dict[str, Any]]) -> list[Any]:
-    """Write documents through _bulk_docs (the test's own setup, not the operation under test)."""
+    """Write documents through _bulk_docs (the test's own setup, not the operation under test),
+    to every copy on a cluster (`w` = n), so that what the test reads next is on every copy."""
+    n = (await couch.db_info(db)).get("cluster", {}).get("n")
     result: list[Any] = await couch.request_json(
-        "POST", f"{db_path(db)}/_bulk_docs", json={"docs": docs}
+        "POST",
+        f"{db_path(db)}/_bulk_docs",
+        json={"docs": docs},
+        params=[("w", str(n))] if n else None,
     )
     assert all("error" not in item for item in result), result
     return result

@@ -47,6 +47,7 @@ def seed(server: Server, db: str, docs: list[dict[str, Any]] | None = None) -> N
     response = httpx.post(
         f"{server.url}/{db}/_bulk_docs",
         json={"docs": [*(DOCS if docs is None else docs), DDOC]},
+        params=server.all_copies(db),
         headers=HEADERS,
     )
     assert response.status_code == 201, response.text
@@ -56,6 +57,8 @@ def make_index(server: Server, db: str, body: dict[str, Any]) -> dict[str, Any]:
     response = httpx.post(f"{server.url}/{db}/_index", json=body, headers=HEADERS)
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
+    # `_index` takes no `w`: bring the index's design document to every copy.
+    server.read_repaired(db, result["id"])
     return result
 
 
@@ -88,7 +91,12 @@ def partitioned_db(server: Server) -> Any:
             "views": {"by_n": {"map": "function (doc) { emit(doc.n, doc.type); }"}},
         },
     ]
-    response = httpx.post(f"{server.url}/{name}/_bulk_docs", json={"docs": docs}, headers=HEADERS)
+    response = httpx.post(
+        f"{server.url}/{name}/_bulk_docs",
+        json={"docs": docs},
+        params=server.all_copies(name),
+        headers=HEADERS,
+    )
     assert response.status_code == 201, response.text
     try:
         yield name
