@@ -98,7 +98,7 @@ async def transfer(
         try:
             started = time.monotonic()
             result = await couch.attachment_upload(
-                db, "bench-doc", "big.bin", source, "application/octet-stream"
+                db, "bench-doc", "big.bin", "application/octet-stream", source
             )
             figures["upload_s"] = time.monotonic() - started
             figures["rss_after_upload_mib"] = peak_rss_mib()

@@ -87,7 +87,13 @@ def upload(
         target = await _current_rev(couch, db, doc_id, rev)
         with out.progress(f"uploading {att_name}", total=size) as bar:
             result = await couch.attachment_upload(
-                db, doc_id, att_name, file, media_type, rev=target, progress=bar.advance
+                db,
+                doc_id,
+                attachment_id=att_name,
+                content_type=media_type,
+                data=file,
+                rev=target,
+                progress=bar.advance,
             )
         created = " (new document)" if target is None else ""
         out.result(

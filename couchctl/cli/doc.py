@@ -156,7 +156,7 @@ def get(
             doc_id,
             attachments=flag(attachments),
             att_encoding_info=flag(att_encoding_info),
-            atts_since=parsed_since,
+            attributes_since=parsed_since,
             conflicts=flag(conflicts),
             deleted_conflicts=flag(deleted_conflicts),
             latest=flag(latest),

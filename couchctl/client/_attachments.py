@@ -261,43 +261,44 @@ class AttachmentMixin(BaseClient):
         self,
         db: str,
         doc_id: str,
-        name: str,
-        source: str | os.PathLike[str] | bytes | ByteSource,
+        attachment_id: str,
         content_type: str | None,
+        data: str | os.PathLike[str] | bytes | ByteSource,
         rev: str | None = None,
-        length: int | None = None,
         *,
+        length: int | None = None,
         progress: Progress | None = None,
     ) -> Any:
         """Upload an attachment (`PUT /{db}/{docid}/{attname}?rev=`), streamed.
 
-        `source` is a file path (read with anyio in chunks), bytes, or a factory of
+        `data` is bytes, a file path (read with anyio in chunks), or a factory of
         async byte streams. Content-Length is the file's size or `length`; a factory
-        without `length` is sent chunked. Without `rev`, CouchDB creates the document
-        (409 if it exists). `progress(n)` is called as bytes are sent.
+        without `length` is sent chunked. `content_type` None sends no Content-Type.
+        Without `rev`, CouchDB creates the document (409 if it exists).
+        `progress(n)` is called as bytes are sent.
         """
         body: bytes | ByteSource
-        if isinstance(source, bytes):
-            size: int | None = len(source)
-            body = source
+        if isinstance(data, bytes):
+            size: int | None = len(data)
+            body = data
             if progress is not None:
-                data = source
+                whole = data
 
                 async def once() -> AsyncIterator[bytes]:
-                    yield data
+                    yield whole
 
-                body = _exact(once, len(data), progress)
-        elif isinstance(source, str | os.PathLike):
-            size = _file_size(source) if length is None else length
-            body = _exact(file_source(source), size, progress)
-        elif callable(source):
+                body = _exact(once, len(whole), progress)
+        elif isinstance(data, str | os.PathLike):
+            size = _file_size(data) if length is None else length
+            body = _exact(file_source(data), size, progress)
+        elif callable(data):
             size = length
             if length is not None:
-                body = _exact(source, length, progress)
+                body = _exact(data, length, progress)
             else:
-                body = _counted(source, progress) if progress is not None else source
+                body = _counted(data, progress) if progress is not None else data
         else:
-            raise InvalidArgument(f"cannot upload from a {type(source).__name__}")
+            raise InvalidArgument(f"cannot upload from a {type(data).__name__}")
         headers: dict[str, str] = {}
         if content_type:
             headers["Content-Type"] = content_type
@@ -305,7 +306,7 @@ class AttachmentMixin(BaseClient):
             headers["Content-Length"] = str(size)
         return await self.request_json(
             "PUT",
-            att_path(db, doc_id, name),
+            att_path(db, doc_id, attachment_id),
             params=query({"rev": rev}),
             content=body,
             headers=headers,
@@ -316,7 +317,7 @@ class AttachmentMixin(BaseClient):
         self,
         db: str,
         doc_id: str,
-        name: str,
+        attachment_id: str,
         rev: str | None = None,
         *,
         verify: bool = True,
@@ -332,21 +333,21 @@ class AttachmentMixin(BaseClient):
         """
         async with self.stream(
             "GET",
-            att_path(db, doc_id, name),
+            att_path(db, doc_id, attachment_id),
             params=query({"rev": rev}),
             headers={"Accept-Encoding": "gzip"},
         ) as response:
             yield AttachmentDownload(response, verify=verify)
 
     async def attachment_exists(
-        self, db: str, doc_id: str, name: str, rev: str | None = None
+        self, db: str, doc_id: str, attachment_id: str, rev: str | None = None
     ) -> AttachmentInfo | None:
         """Length, type and digest of an attachment (`HEAD`), None when it (or its
         document) is missing."""
         try:
             response = await self.request(
                 "HEAD",
-                att_path(db, doc_id, name),
+                att_path(db, doc_id, attachment_id),
                 params=query({"rev": rev}),
                 headers={"Accept-Encoding": "identity"},
             )
@@ -361,10 +362,16 @@ class AttachmentMixin(BaseClient):
             encoding=encoding.lower() if encoding else None,
         )
 
-    async def attachment_delete(self, db: str, doc_id: str, name: str, rev: str) -> Any:
-        """Delete an attachment (`DELETE /{db}/{docid}/{attname}?rev=`)."""
+    async def attachment_delete(
+        self, db: str, doc_id: str, attachment_id: str, rev: str | None = None
+    ) -> Any:
+        """Delete an attachment (`DELETE /{db}/{docid}/{attname}?rev=`).
+
+        `rev`, the document's current revision, is required by CouchDB: without it
+        InvalidArgument is raised before any request.
+        """
         if not rev:
             raise InvalidArgument("attachment_delete needs the document's revision (rev)")
         return await self.request_json(
-            "DELETE", att_path(db, doc_id, name), params=query({"rev": rev})
+            "DELETE", att_path(db, doc_id, attachment_id), params=query({"rev": rev})
         )

@@ -9,10 +9,11 @@ ids, and `_all_docs` read by key range in constant memory.
 from __future__ import annotations
 
 import codecs
+import inspect
 import json
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from typing import Any, overload
 
 from couchctl.client._base import BaseClient
 from couchctl.client._encoding import db_path, query
@@ -73,27 +74,84 @@ class BulkMixin(BaseClient):
         )
         return _array(result, "_bulk_docs")
 
+    @overload
+    async def db_bulk_get(
+        self,
+        db: str,
+        revs: bool | None = None,
+        id: str | Sequence[str] | None = None,
+        *,
+        docs: Sequence[Mapping[str, Any]] | None = None,
+        latest: bool | None = None,
+    ) -> Any: ...
+
+    @overload
     async def db_bulk_get(
         self,
         db: str,
         docs: Sequence[Mapping[str, Any]],
+        /,
+        *,
         revs: bool | None = None,
         latest: bool | None = None,
-    ) -> Any:
+    ) -> Any: ...
+
+    async def db_bulk_get(self, db: str, *args: Any, **kwargs: Any) -> Any:
         """Fetch many documents, or given revisions of them (`POST /{db}/_bulk_get`).
 
-        `docs` is a list of `{"id": ..., "rev": ...}` (`rev` optional). Returns
+        `db_bulk_get(db, revs=None, id=None, *, docs=None, latest=None)`: `id` is a
+        document id or a list of them; `docs` a list of `{"id": ..., "rev": ...}`
+        (`rev` optional); both may be given (ids first). `revs` adds each revision's
+        history, `latest` asks for the latest leaf of a given `rev`. Returns
         `{"results": [{"id", "docs": [{"ok": doc} | {"error": {...}}]}]}`. A read, so
         it is retried on 429/5xx and connection resets.
+
+        The earlier form `db_bulk_get(db, docs, revs=..., latest=...)` (a list of
+        `{"id", "rev"}` objects in second place) is still accepted.
         """
+        if args and not isinstance(args[0], bool | None):
+            docs, *rest = args
+            return await self._bulk_get(
+                db, **dict(zip(("revs", "latest"), rest, strict=False)), docs=docs, **kwargs
+            )
+        return await self._bulk_get(db, *args, **kwargs)
+
+    async def _bulk_get(
+        self,
+        db: str,
+        revs: bool | None = None,
+        id: str | Sequence[str] | None = None,
+        *,
+        docs: Sequence[Mapping[str, Any]] | None = None,
+        latest: bool | None = None,
+    ) -> Any:
+        wanted: list[dict[str, Any]] = []
+        if id is not None:
+            ids = [id] if isinstance(id, str) else list(id)
+            if not all(isinstance(one, str) and one for one in ids):
+                raise InvalidArgument("id must be a document id or a list of document ids")
+            wanted.extend({"id": one} for one in ids)
+        if docs is not None:
+            if isinstance(docs, str | bytes | Mapping) or not all(
+                isinstance(doc, Mapping) for doc in docs
+            ):
+                raise InvalidArgument('docs must be a list of {"id": ..., "rev": ...} objects')
+            wanted.extend(dict(doc) for doc in docs)
+        if id is None and docs is None:
+            raise InvalidArgument("db_bulk_get needs the documents to get (id or docs)")
+        if revs is not None and not isinstance(revs, bool):
+            raise InvalidArgument(f"revs must be true or false, got {revs!r}")
         params = query({"revs": revs, "latest": latest})
         return await self.request_json(
             "POST",
             f"{db_path(db)}/_bulk_get",
             params=params,
-            json={"docs": [dict(doc) for doc in docs]},
+            json={"docs": wanted},
             retry=True,
         )
+
+    # The reference signature, for help() and inspect.
+    db_bulk_get.__signature__ = inspect.signature(_bulk_get)  # type: ignore[attr-defined]
 
     # -- building blocks of bulk load and dump -------------------------------------
 

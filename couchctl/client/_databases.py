@@ -163,7 +163,6 @@ class DatabaseMixin(BaseClient):
     async def db_create(
         self,
         db: str,
-        *,
         q: int | None = None,
         n: int | None = None,
         partitioned: bool | None = None,
@@ -199,7 +198,6 @@ class DatabaseMixin(BaseClient):
     async def db_all_docs(
         self,
         db: str,
-        *,
         conflicts: bool | None = None,
         descending: bool | None = None,
         end_key: Any = None,
@@ -257,7 +255,6 @@ class DatabaseMixin(BaseClient):
     async def db_design_docs(
         self,
         db: str,
-        *,
         conflicts: bool | None = None,
         descending: bool | None = None,
         end_key: Any = None,

@@ -49,7 +49,7 @@ def etag_value(header: str | None) -> str | None:
     return value or None
 
 
-def _batch(batch: bool | str) -> str | None:
+def _batch(batch: bool | str | None) -> str | None:
     if batch is True or batch == "ok":
         return "ok"
     if batch is False or batch is None:
@@ -76,10 +76,9 @@ class DocumentMixin(BaseClient):
         self,
         db: str,
         doc_id: str,
-        *,
         attachments: bool | None = None,
         att_encoding_info: bool | None = None,
-        atts_since: Sequence[str] | None = None,
+        attributes_since: Sequence[str] | None = None,
         conflicts: bool | None = None,
         deleted_conflicts: bool | None = None,
         latest: bool | None = None,
@@ -89,10 +88,13 @@ class DocumentMixin(BaseClient):
         rev: str | None = None,
         revs: bool | None = None,
         revs_info: bool | None = None,
+        *,
         multipart: bool = False,
     ) -> Any:
         """Get a document (`GET /{db}/{docid}`), sending only the flags given.
 
+        `attributes_since` (a list of revisions) is sent as CouchDB's `atts_since`:
+        attachment bodies only for revisions newer than those.
         `open_revs` is "all" or a list of revisions; the answer is then a list of
         `{"ok": doc}` / `{"missing": rev}`. With `multipart=True`, a request for
         attachments or open revisions asks for CouchDB's multipart answer and decodes
@@ -104,7 +106,7 @@ class DocumentMixin(BaseClient):
             {
                 "attachments": attachments,
                 "att_encoding_info": att_encoding_info,
-                "atts_since": list(atts_since) if atts_since is not None else None,
+                "atts_since": list(attributes_since) if attributes_since is not None else None,
                 "conflicts": conflicts,
                 "deleted_conflicts": deleted_conflicts,
                 "latest": latest,
@@ -171,9 +173,8 @@ class DocumentMixin(BaseClient):
         db: str,
         doc_id: str,
         doc: dict[str, Any],
-        *,
         rev: str | None = None,
-        batch: bool | str = False,
+        batch: bool | str | None = False,
         new_edits: bool | None = None,
         attachments: Sequence[AttachmentArg] | None = None,
     ) -> Any:
@@ -206,7 +207,7 @@ class DocumentMixin(BaseClient):
         )
 
     async def db_create_doc(
-        self, db: str, doc: dict[str, Any], *, batch: bool | str = False
+        self, db: str, doc: dict[str, Any], batch: bool | str | None = False
     ) -> Any:
         """Create a document with a server-generated id unless it has `_id` (`POST /{db}`).
 
@@ -217,7 +218,9 @@ class DocumentMixin(BaseClient):
             "POST", db_path(db), params=query({"batch": _batch(batch)}), json=doc
         )
 
-    async def doc_delete(self, db: str, doc_id: str, rev: str, *, batch: bool | str = False) -> Any:
+    async def doc_delete(
+        self, db: str, doc_id: str, rev: str, batch: bool | str | None = False
+    ) -> Any:
         """Delete a revision of a document (`DELETE /{db}/{docid}?rev=`)."""
         params = query({"rev": _require_rev(rev, "doc_delete"), "batch": _batch(batch)})
         return await self.request_json("DELETE", doc_path(db, doc_id), params=params)
@@ -227,10 +230,10 @@ class DocumentMixin(BaseClient):
         db: str,
         doc_id: str,
         destination: str,
-        *,
         rev: str | None = None,
+        batch: bool | str | None = False,
+        *,
         destination_rev: str | None = None,
-        batch: bool | str = False,
     ) -> Any:
         """Copy a document within its database (`COPY /{db}/{docid}`, `Destination` header).
 

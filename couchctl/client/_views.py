@@ -30,6 +30,7 @@ class ViewOptions(IndexQueryOptions, total=False):
     for the JSON `null` key.
     """
 
+    sort: bool | None
     sorted: bool | None
 
 
@@ -172,29 +173,56 @@ class ViewMixin(BaseClient):
     async def view_exec(
         self,
         db: str,
-        ddoc: str,
-        view: str,
+        des_id: str,
+        view_name: str,
+        conflicts: bool | None = None,
+        descending: bool | None = None,
+        end_key: Any = None,
+        end_key_doc_id: str | None = None,
+        group: bool | None = None,
+        group_level: int | None = None,
+        include_docs: bool | None = None,
+        attachments: bool | None = None,
+        att_encoding_info: bool | None = None,
+        inclusive_end: bool | None = None,
+        key: Any = None,
+        keys: Sequence[Any] | None = None,
+        limit: int | None = None,
+        reduce: bool | None = None,
+        skip: int | None = None,
+        sort: bool | None = None,
+        stable: bool | None = None,
+        stale: str | None = None,
+        start_key: Any = None,
+        start_key_doc_id: str | None = None,
+        update: bool | str | None = None,
+        update_seq: bool | None = None,
         *,
+        sorted: bool | None = None,
         partition: str | None = None,
-        **options: Unpack[ViewOptions],
     ) -> Any:
         """Query a view (`GET /{db}/_design/{ddoc}/_view/{view}`; POST when `keys` is given).
 
-        `ddoc` is the design document's name with or without `_design/`. Every
-        option of `ViewOptions` is sent only when set. With `partition`, the query
-        goes to `/{db}/_partition/{partition}/_design/{ddoc}/_view/{view}`.
-        Returns the server's JSON (`rows`, and `total_rows`, `offset`,
-        `update_seq` when the server sends them).
+        `des_id` is the design document's name with or without `_design/`. Every
+        option is sent only when set; `sort` is CouchDB's `sorted` (either name
+        may be used). With `partition`, the query goes to
+        `/{db}/_partition/{partition}/_design/{ddoc}/_view/{view}`. Returns the
+        server's JSON (`rows`, and `total_rows`, `offset`, `update_seq` when the
+        server sends them).
         """
-        method, path, params, body = self._view_request(db, ddoc, view, partition, options)
+        arguments = locals()
+        options = {
+            name: arguments[name] for name in _VIEW_OPTION_NAMES if arguments[name] is not None
+        }
+        method, path, params, body = self._view_request(db, des_id, view_name, partition, options)
         # A view query is a read, even as a POST: safe to retry.
         return await self.request_json(method, path, params=params, json=body, retry=True)
 
     async def iter_view(
         self,
         db: str,
-        ddoc: str,
-        view: str,
+        des_id: str,
+        view_name: str,
         *,
         partition: str | None = None,
         meta: dict[str, Any] | None = None,
@@ -205,7 +233,7 @@ class ViewMixin(BaseClient):
         After the last row, `meta` holds the other members (`total_rows`,
         `offset`, `update_seq`).
         """
-        method, path, params, body = self._view_request(db, ddoc, view, partition, options)
+        method, path, params, body = self._view_request(db, des_id, view_name, partition, options)
         async for row in self.iter_rows(
             method, path, params=params, json=body, retry=True, meta=meta
         ):
@@ -213,9 +241,12 @@ class ViewMixin(BaseClient):
 
     # -- design documents -------------------------------------------------------------
 
-    async def des_info(self, db: str, ddoc: str) -> Any:
-        """Information about a design document's view index (`GET /{db}/_design/{ddoc}/_info`)."""
-        return await self.request_json("GET", f"{_ddoc_path(db, ddoc)}/_info")
+    async def des_info(self, db: str, des_id: str) -> Any:
+        """Information about a design document's view index (`GET /{db}/_design/{ddoc}/_info`).
+
+        `des_id` is the design document's name with or without `_design/`.
+        """
+        return await self.request_json("GET", f"{_ddoc_path(db, des_id)}/_info")
 
     async def design_docs_with_views(self, db: str) -> Any:
         """Every design document of a database, with its body (views, language).
@@ -241,17 +272,31 @@ class ViewMixin(BaseClient):
         self,
         db: str,
         selector: Mapping[str, Any],
+        limit: int | None = None,
+        skip: int | None = None,
+        sort: Sequence[Any] | None = None,
+        fields: Sequence[str] | None = None,
+        use_index: str | Sequence[str] | None = None,
+        r: int | None = None,
+        bookmark: str | None = None,
+        update: bool | None = None,
+        stable: bool | None = None,
+        stale: str | None = None,
+        execution_stats: bool | None = None,
         *,
+        conflicts: bool | None = None,
+        allow_fallback: bool | None = None,
         partition: str | None = None,
-        **options: Unpack[FindOptions],
     ) -> Any:
         """Find documents with a Mango selector (`POST /{db}/_find`).
 
-        The body holds `selector` and exactly the options that were set. With
-        `partition`, the query goes to `/{db}/_partition/{partition}/_find`.
-        Returns the server's JSON: `docs`, `bookmark`, and `warning` /
-        `execution_stats` when the server sends them.
+        The body holds `selector` and exactly the options that were set (None: not
+        sent, so the server's defaults apply). With `partition`, the query goes to
+        `/{db}/_partition/{partition}/_find`. Returns the server's JSON: `docs`,
+        `bookmark`, and `warning` / `execution_stats` when the server sends them.
         """
+        arguments = locals()
+        options = {name: arguments[name] for name in _FIND_OPTION_NAMES}
         body = _find_body(selector, options)
         path = f"{_partition_base(db, partition)}/_find"
         return await self.request_json("POST", path, json=body, retry=True)

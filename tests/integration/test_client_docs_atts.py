@@ -131,7 +131,7 @@ async def test_attachment_round_trip(
     created = await couch.doc_create_or_update(db, "a/b c+d", {"n": 1})
     sent: list[int] = []
     uploaded = await couch.attachment_upload(
-        db, "a/b c+d", "dir/my file.bin", path, "application/octet-stream",
+        db, "a/b c+d", "dir/my file.bin", "application/octet-stream", path,
         rev=created["rev"], progress=sent.append,
     )  # fmt: skip
     assert sum(sent) == len(data)
@@ -152,14 +152,14 @@ async def test_attachment_round_trip(
 
 
 async def test_attachment_upload_creates_the_document(couch: CouchClient, db: str) -> None:
-    result = await couch.attachment_upload(db, "new-doc", "hello.txt", b"hello\n", "text/plain")
+    result = await couch.attachment_upload(db, "new-doc", "hello.txt", "text/plain", b"hello\n")
     assert result["ok"] is True
     assert await fetch(couch, db, "new-doc", "hello.txt") == b"hello\n"
 
 
 async def test_text_attachment_digest_is_checked(couch: CouchClient, db: str) -> None:
     text = b"".join(b"line %d of a compressible text\n" % i for i in range(2000))
-    await couch.attachment_upload(db, "t", "notes.txt", text, "text/plain")
+    await couch.attachment_upload(db, "t", "notes.txt", "text/plain", text)
     async with couch.attachment_get(db, "t", "notes.txt") as download:
         got = b"".join([chunk async for chunk in download])
     assert got == text
@@ -170,7 +170,7 @@ async def test_text_attachment_digest_is_checked(couch: CouchClient, db: str) ->
 @pytest.mark.couchdb_only
 async def test_text_attachment_comes_gzip_encoded(couch: CouchClient, db: str) -> None:
     text = b"".join(b"line %d of a compressible text\n" % i for i in range(2000))
-    await couch.attachment_upload(db, "t", "notes.txt", text, "text/plain")
+    await couch.attachment_upload(db, "t", "notes.txt", "text/plain", text)
     async with couch.attachment_get(db, "t", "notes.txt") as download:
         got = b"".join([chunk async for chunk in download])
     assert got == text
@@ -191,7 +191,7 @@ async def test_stale_rev_upload_is_a_conflict(couch: CouchClient, db: str) -> No
     first = await couch.doc_create_or_update(db, "d", {})
     await couch.doc_create_or_update(db, "d", {"_rev": first["rev"], "x": 1})
     with pytest.raises(Conflict):
-        await couch.attachment_upload(db, "d", "a.txt", b"x", "text/plain", rev=first["rev"])
+        await couch.attachment_upload(db, "d", "a.txt", "text/plain", b"x", rev=first["rev"])
 
 
 def test_integrity_error_is_a_couch_error() -> None:
@@ -224,7 +224,7 @@ async def test_multipart_put_and_get(couch: CouchClient, db: str, tmp_path: Path
 async def test_open_revs_multipart_matches_json(couch: CouchClient, db: str) -> None:
     await couch.doc_create_or_update(db, "o", {"n": 1})
     await couch.attachment_upload(
-        db, "o", "a.txt", b"text\n", "text/plain", rev=await couch.doc_exists(db, "o")
+        db, "o", "a.txt", "text/plain", b"text\n", rev=await couch.doc_exists(db, "o")
     )
     mixed = await couch.doc_get(db, "o", open_revs="all", multipart=True)
     plain = await couch.doc_get(db, "o", open_revs="all")

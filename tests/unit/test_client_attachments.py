@@ -64,8 +64,8 @@ async def test_upload_bytes_133(couch: CouchClient, httpx_mock: HTTPXMock) -> No
         "corpus",
         "doc-1",
         "note.txt",
-        request_bytes(name),
         "text/plain",
+        request_bytes(name),
         rev="3-e303696a573c99baf06b659a0711ce9a",
     )
     assert result == recorded(name)["response"]["body_json"]
@@ -89,8 +89,8 @@ async def test_upload_file_streams_with_length_and_progress(
         "corpus",
         "doc-1",
         "pixel.png",
-        path,
         guess_content_type(path),
+        path,
         rev="4-b37be3111d93e4c2173bb202cbefba72",
         progress=seen.append,
     )
@@ -106,7 +106,7 @@ async def test_upload_file_streams_with_length_and_progress(
 async def test_upload_name_with_slash_is_encoded(couch: CouchClient, httpx_mock: HTTPXMock) -> None:
     answer(httpx_mock, "135-att-put-name-with-slash")
     await couch.attachment_upload(
-        "corpus", "a/b c+d", "dir/my file.txt", b"x", "text/plain", rev="5-f9"
+        "corpus", "a/b c+d", "dir/my file.txt", "text/plain", b"x", rev="5-f9"
     )
     assert (
         only_request(httpx_mock).url.raw_path
@@ -119,21 +119,21 @@ async def test_upload_without_rev_creates_the_doc_138(
 ) -> None:
     answer(httpx_mock, "138-att-put-new-doc")
     await couch.attachment_upload(
-        "corpus", "doc-att-new", "hello.txt", b"hello\nworld\n", "text/plain"
+        "corpus", "doc-att-new", "hello.txt", "text/plain", b"hello\nworld\n"
     )
     assert only_request(httpx_mock).url.raw_path == b"/corpus/doc-att-new/hello.txt"
 
 
 async def test_upload_without_content_type_139(couch: CouchClient, httpx_mock: HTTPXMock) -> None:
     answer(httpx_mock, "139-att-put-no-content-type")
-    await couch.attachment_upload("corpus", "doc-att-noct", "blob", b"\x00\x01\x02bytes", None)
+    await couch.attachment_upload("corpus", "doc-att-noct", "blob", None, b"\x00\x01\x02bytes")
     assert "Content-Type" not in only_request(httpx_mock).headers
 
 
 async def test_upload_conflict_137(couch: CouchClient, httpx_mock: HTTPXMock) -> None:
     answer(httpx_mock, "137-att-put-no-rev-409")
     with pytest.raises(Conflict):
-        await couch.attachment_upload("corpus", "doc-1", "other.txt", b"x\n", "text/plain")
+        await couch.attachment_upload("corpus", "doc-1", "other.txt", "text/plain", b"x\n")
 
 
 async def test_upload_from_a_factory_without_length_is_chunked(
@@ -144,7 +144,7 @@ async def test_upload_from_a_factory_without_length_is_chunked(
         yield b"def"
 
     httpx_mock.add_response(status_code=201, json={"ok": True, "id": "d", "rev": "1-a"})
-    await couch.attachment_upload("corpus", "d", "x.bin", source, "application/octet-stream")
+    await couch.attachment_upload("corpus", "d", "x.bin", "application/octet-stream", source)
     request = only_request(httpx_mock)
     assert request.headers["Transfer-Encoding"] == "chunked"
     assert request.content == b"abcdef"
@@ -158,16 +158,16 @@ async def test_upload_refuses_a_source_shorter_than_announced(
 
     httpx_mock.add_response(status_code=201, json={"ok": True}, is_optional=True)
     with pytest.raises(IntegrityError):
-        await couch.attachment_upload("corpus", "d", "x", source, "text/plain", length=10)
+        await couch.attachment_upload("corpus", "d", "x", "text/plain", source, length=10)
 
 
 async def test_upload_missing_file(
     couch: CouchClient, httpx_mock: HTTPXMock, tmp_path: Path
 ) -> None:
     with pytest.raises(FileNotFoundError):
-        await couch.attachment_upload("corpus", "d", "x", tmp_path / "nope", "text/plain")
+        await couch.attachment_upload("corpus", "d", "x", "text/plain", tmp_path / "nope")
     with pytest.raises(InvalidArgument):
-        await couch.attachment_upload("corpus", "d", "x", tmp_path, "text/plain")
+        await couch.attachment_upload("corpus", "d", "x", "text/plain", tmp_path)
     assert httpx_mock.get_requests() == []
 
 
@@ -194,7 +194,7 @@ async def test_upload_is_streamed_in_chunks(tmp_path: Path) -> None:
     path.write_bytes(data)
     transport = CountingTransport()
     async with CouchClient(BASE, transport=transport) as couch:
-        await couch.attachment_upload("db", "d", "big.bin", path, "application/octet-stream")
+        await couch.attachment_upload("db", "d", "big.bin", "application/octet-stream", path)
     assert transport.total == len(data)
     assert transport.largest <= CHUNK_SIZE
     assert transport.md5.digest() == hashlib.md5(data).digest()

@@ -289,18 +289,15 @@ async def test_iter_all_docs_keys_posts(httpx_mock: HTTPXMock, couch: CouchClien
     assert rows[2]["error"] == "not_found"
 
 
-def _keyword_names(function: Any) -> set[str]:
-    return {
-        name
-        for name, parameter in inspect.signature(function).parameters.items()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
-    }
+def _option_names(function: Any) -> set[str]:
+    """The parameters after `db` (by position or keyword)."""
+    return set(inspect.signature(function).parameters) - {"self", "db"}
 
 
 def test_option_types_match_the_explicit_signatures() -> None:
-    assert _keyword_names(CouchClient.db_all_docs) == set(AllDocsOptions.__annotations__)
-    assert _keyword_names(CouchClient.db_design_docs) == set(DesignDocsOptions.__annotations__)
-    assert _keyword_names(CouchClient.changes) - {"feed"} == set(ChangesOptions.__annotations__)
+    assert _option_names(CouchClient.db_all_docs) == set(AllDocsOptions.__annotations__)
+    assert _option_names(CouchClient.db_design_docs) == set(DesignDocsOptions.__annotations__)
+    assert _option_names(CouchClient.changes) - {"feed"} == set(ChangesOptions.__annotations__)
 
 
 def test_db_all_docs_covers_the_reference() -> None:
@@ -310,7 +307,7 @@ def test_db_all_docs_covers_the_reference() -> None:
         "limit", "reduce", "skip", "sort", "stable", "stale", "start_key", "start_key_doc_id",
         "update", "update_seq",
     }  # fmt: skip
-    assert _keyword_names(CouchClient.db_all_docs) == reference
+    assert _option_names(CouchClient.db_all_docs) == reference
     for name in reference:
         assert inspect.signature(CouchClient.db_all_docs).parameters[name].default is None
 

@@ -78,7 +78,7 @@ REV1 = "1-ddd301f354099b606179e134259e5ee6"
         ({"att_encoding_info": True}, "113-doc-get-att-encoding-info"),
         ({"attachments": True}, "114-doc-get-attachments-json"),
         (
-            {"attachments": True, "atts_since": ["1-e802149f471172779709a934d67146bb"]},
+            {"attachments": True, "attributes_since": ["1-e802149f471172779709a934d67146bb"]},
             "117-doc-get-atts-since",
         ),
     ],
