@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from couchctl.client import CouchClient
 
 __all__ = [
+    "Missing",
     "Operation",
     "checked",
     "confirm_or_exit",
@@ -38,6 +39,14 @@ T = TypeVar("T")
 def fail(message: str, hint: str | None = None) -> NoReturn:
     """Refuse bad input: exit 2 with a one-line error (raised inside or outside `run`)."""
     raise BadInput(message, hint)
+
+
+class Missing(Exception):
+    """Something a check found absent (a HEAD answered no): exit 4, `WHAT: missing`."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what}: missing")
+        self.what = what
 
 
 def _unwrap(exc: BaseException) -> BaseException:
@@ -75,6 +84,8 @@ def describe_error(exc: BaseException, url: str = "") -> tuple[ExitCode, str, st
         return ExitCode.INTERRUPTED, "interrupted", None
     if isinstance(exc, BadInput):
         return ExitCode.USAGE, str(exc), exc.hint
+    if isinstance(exc, Missing):
+        return ExitCode.NOT_FOUND, str(exc), None
     if isinstance(exc, InvalidArgument | ConfigError):
         return ExitCode.USAGE, str(exc), None
     if isinstance(exc, TransportError):

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from couchctl.cli._options import DbArg, DocIdArg, JsonFlag, JsonlFlag, output_mode
-from couchctl.cli._run import checked, fail, run
-from couchctl.cli.doc import not_found
+from couchctl.cli._run import Missing, checked, fail, run
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
@@ -74,7 +73,7 @@ def upload(
             fail(f"not a regular file: {file}")
         if not os.access(file, os.R_OK):
             fail(f"permission denied: {file}")
-        from couchctl.client._attachments import guess_content_type
+        from couchctl.client import guess_content_type
 
         att_name = name or os.path.basename(file)
         return att_name, content_type or guess_content_type(file), os.path.getsize(file)
@@ -239,7 +238,7 @@ def info(
     async def op(couch: CouchClient, out: Output) -> None:
         found = await couch.attachment_exists(db, doc_id, name, rev)
         if found is None:
-            raise not_found(f"attachment {name} of {doc_id} in {db}")
+            raise Missing(f"attachment {name} of {doc_id} in {db}")
         from couchctl.render import format_size
 
         length = "" if found.length is None else f"{found.length} ({format_size(found.length)})"
@@ -273,7 +272,7 @@ def delete(
     async def op(couch: CouchClient, out: Output) -> None:
         target = await _current_rev(couch, db, doc_id, rev)
         if target is None:
-            raise not_found(f"document {doc_id} in {db}")
+            raise Missing(f"document {doc_id} in {db}")
         result = await couch.attachment_delete(db, doc_id, name, target)
         out.result(result, f"deleted attachment {name} of {doc_id} rev {result.get('rev')}")
 

@@ -16,7 +16,7 @@ from couchctl.cli._options import (
     json_object_argument,
     output_mode,
 )
-from couchctl.cli._run import checked, fail, run
+from couchctl.cli._run import Missing, checked, fail, run
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
@@ -53,15 +53,6 @@ def read_document(source: str | None, data: str | None) -> dict[str, Any]:
     if source is None:
         fail("no document given", "pass a JSON file, - to read stdin, or --data '{...}'")
     return json_object_argument(source if source == "-" else "@" + source, "the document")
-
-
-def not_found(what: str, reason: str = "missing") -> Exception:
-    """A 404 for something a HEAD found missing (exit 4, `what: missing`)."""
-    from couchctl.client import NotFound
-
-    error = NotFound(404, "not_found", reason)
-    error.what = what  # type: ignore[attr-defined]
-    return error
 
 
 def _rev_of(result: Any) -> str:
@@ -206,7 +197,7 @@ def put(
         doc = read_document(source, data)
         files: list[Any] = []
         if attach:
-            from couchctl.client._attachments import file_attachment
+            from couchctl.client import file_attachment
 
             for path in attach:
                 try:
@@ -291,7 +282,7 @@ def delete(
         if target is None:
             target = await couch.doc_exists(db, doc_id)
             if target is None:
-                raise not_found(f"document {doc_id} in {db}")
+                raise Missing(f"document {doc_id} in {db}")
             out.info(f"deleting the current revision {target}")
         result = await couch.doc_delete(db, doc_id, target, batch=batch)
         out.result(

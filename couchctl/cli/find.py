@@ -322,7 +322,7 @@ def query(
     mode, parsed, options = checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> None:
-        from couchctl.client._views import FIND_PAGE_SIZE
+        from couchctl.client import FIND_PAGE_SIZE
 
         if mode == "jsonl":
             meta: dict[str, Any] = {}

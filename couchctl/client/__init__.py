@@ -3,7 +3,12 @@
 No printing, no CLI: a library in its own right.
 """
 
-from couchctl.client._attachments import AttachmentDownload, AttachmentInfo
+from couchctl.client._attachments import (
+    AttachmentDownload,
+    AttachmentInfo,
+    file_attachment,
+    guess_content_type,
+)
 from couchctl.client._base import JSON_NULL, BaseClient
 from couchctl.client._client import CouchClient
 from couchctl.client._encoding import att_path, db_path, doc_path, validate_db_name
@@ -30,8 +35,10 @@ from couchctl.client._errors import (
 )
 from couchctl.client._multipart import RelatedAttachment
 from couchctl.client._rows import RowStream
+from couchctl.client._views import FIND_PAGE_SIZE
 
 __all__ = [
+    "FIND_PAGE_SIZE",
     "JSON_NULL",
     "AttachmentDownload",
     "AttachmentInfo",
@@ -61,5 +68,7 @@ __all__ = [
     "db_path",
     "doc_path",
     "error_for_status",
+    "file_attachment",
+    "guess_content_type",
     "validate_db_name",
 ]

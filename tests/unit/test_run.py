@@ -9,7 +9,7 @@ import pytest
 
 from couchctl.cli._context import BadInput, GlobalOptions
 from couchctl.cli._exit import ExitCode
-from couchctl.cli._run import describe_error, execute
+from couchctl.cli._run import Missing, describe_error, execute
 from couchctl.client import (
     BadRequest,
     ClientError,
@@ -165,3 +165,8 @@ def test_broken_pipe_is_quiet() -> None:
     code, _, err = run_op(BrokenPipeError(32, "Broken pipe"))
     assert code == 1
     assert err == ""
+
+
+def test_missing_is_exit_4_without_a_server_status() -> None:
+    code, message, hint = describe_error(Missing("document d in db"))
+    assert (code, message, hint) == (ExitCode.NOT_FOUND, "document d in db: missing", None)

@@ -1,0 +1,47 @@
+"""The CLI is built on the client's public API only (`couchctl.client`, never its
+private modules), so the library can be reorganised without touching the CLI."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import couchctl.cli
+import couchctl.client
+
+CLI = Path(couchctl.cli.__file__).parent
+# Not yet on the public API: `bulk` still takes the client's JSON encoder directly.
+NOT_YET = {"bulk.py: couchctl.client._encoding"}
+
+
+def _imports(path: Path) -> list[tuple[str, list[str]]]:
+    found: list[tuple[str, list[str]]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.append((node.module, [alias.name for alias in node.names]))
+        elif isinstance(node, ast.Import):
+            found.extend((alias.name, []) for alias in node.names)
+    return found
+
+
+def test_cli_modules_import_only_the_public_client_api() -> None:
+    private = []
+    for path in sorted(CLI.glob("*.py")):
+        for module, names in _imports(path):
+            if module.startswith("couchctl.client."):
+                private.append(f"{path.name}: {module}")
+            elif module == "couchctl.client":
+                private.extend(f"{path.name}: {name}" for name in names if name.startswith("_"))
+    assert set(private) <= NOT_YET, private
+
+
+def test_every_name_the_cli_imports_is_exported() -> None:
+    used = {
+        name
+        for path in CLI.glob("*.py")
+        for module, names in _imports(path)
+        if module == "couchctl.client"
+        for name in names
+    }
+    assert used
+    assert used <= set(couchctl.client.__all__), sorted(used - set(couchctl.client.__all__))
