@@ -45,3 +45,16 @@ def test_every_name_the_cli_imports_is_exported() -> None:
     }
     assert used
     assert used <= set(couchctl.client.__all__), sorted(used - set(couchctl.client.__all__))
+
+
+# Not yet split: `bulk`'s commands and their engine glue.
+LONG_NOT_YET = {"bulk.py"}
+
+
+def test_no_cli_module_is_over_500_lines() -> None:
+    long = {
+        path.name
+        for path in CLI.glob("*.py")
+        if len(path.read_text(encoding="utf-8").splitlines()) > 500
+    }
+    assert long <= LONG_NOT_YET, sorted(long - LONG_NOT_YET)

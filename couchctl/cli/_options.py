@@ -1,6 +1,7 @@
 """Options and arguments shared by the command groups.
 
-- `JsonFlag` / `JsonlFlag` and `output_mode()`: the one definition of --json/--jsonl.
+- `output_options()`: the one way a command takes --json (and --jsonl) and gets its
+  output mode; `JsonFlag` / `JsonlFlag` and `output_mode()` underneath.
 - `json_argument()`: a JSON literal, `@path/to/file.json`, or `-` for stdin.
 - `YesFlag`: --yes/-y for destructive commands (see `_run.confirm_or_exit`).
 - `DbArg`: a database name that completes from the server.
@@ -35,6 +36,7 @@ __all__ = [
     "json_argument",
     "json_object_argument",
     "output_mode",
+    "output_options",
     "read_text_source",
 ]
 
@@ -99,6 +101,42 @@ def flag_group(group: str, flags: FlagSpecs) -> Callable[[Command], Command]:
 
         setattr(wrapper, "__signature__", signature.replace(parameters=parameters))  # noqa: B010
         return wrapper
+
+    return decorate
+
+
+def output_options(*, jsonl: bool = False) -> Callable[[Command], Command]:
+    """Give a command --json (and, with `jsonl=True`, --jsonl) in place of its
+    parameter `mode`, which then receives the output mode: "human", "json" or "jsonl".
+
+    --json with --jsonl is refused (exit 2) before the command body runs. The command
+    takes its `ctx` by name (as Typer passes it).
+
+        @app.command("list")
+        @output_options(jsonl=True)
+        def list_(ctx: typer.Context, db: DbArg, mode: Mode) -> None: ...
+    """
+    flags: dict[str, tuple[Any, Any]] = {"json_flag": (JsonFlag, False)}
+    if jsonl:
+        flags["jsonl_flag"] = (JsonlFlag, False)
+    group = flag_group("mode", flags)
+
+    def decorate(command: Command) -> Command:
+        if "ctx" not in inspect.signature(command).parameters:
+            raise TypeError(f"{command.__name__} has no parameter 'ctx'")
+
+        @functools.wraps(command)
+        def with_mode(*args: Any, **kwargs: Any) -> Any:
+            from couchctl.cli._run import checked
+
+            given = kwargs.pop("mode")
+            mode = checked(
+                kwargs["ctx"],
+                lambda: output_mode(given["json_flag"], given.get("jsonl_flag", False)),
+            )
+            return command(*args, mode=mode, **kwargs)
+
+        return group(with_mode)
 
     return decorate
 

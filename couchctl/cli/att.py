@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from couchctl.cli._options import DbArg, DocIdArg, JsonFlag, JsonlFlag, output_mode
+from couchctl.cli._options import DbArg, DocIdArg, output_options
 from couchctl.cli._run import Missing, checked, fail, run
+from couchctl.render import Mode
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
@@ -38,6 +39,7 @@ async def _current_rev(couch: CouchClient, db: str, doc_id: str, rev: str | None
 
 
 @app.command("upload")
+@output_options()
 def upload(
     ctx: typer.Context,
     db: DbArg,
@@ -58,13 +60,12 @@ def upload(
         ),
     ] = None,
     rev: RevOpt = None,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Upload a file as an attachment, streamed (creates the document if missing).
 
     Example: couchctl att upload mydb doc-1 photo.png --content-type image/png
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     def parse() -> tuple[str, str, int]:
         if not os.path.exists(file):
@@ -112,6 +113,7 @@ def _default_output(name: str) -> str:
 
 
 @app.command("download")
+@output_options()
 def download(
     ctx: typer.Context,
     db: DbArg,
@@ -128,7 +130,7 @@ def download(
     ] = None,
     rev: ReadRevOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Download an attachment, streamed, MD5 and length checked.
 
@@ -136,7 +138,6 @@ def download(
 
     Example: couchctl att download mydb doc-1 photo.png -o /tmp/photo.png
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     def parse() -> str:
         if output == "-":
@@ -218,13 +219,14 @@ async def _download_to_file(
 
 
 @app.command("info")
+@output_options()
 def info(
     ctx: typer.Context,
     db: DbArg,
     doc_id: DocIdArg,
     name: NameArg,
     rev: ReadRevOpt = None,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Show an attachment's length, content type and digest (HEAD); exit 4 if missing.
 
@@ -233,7 +235,6 @@ def info(
 
     Example: couchctl att info mydb doc-1 photo.png
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         found = await couch.attachment_exists(db, doc_id, name, rev)
@@ -255,19 +256,19 @@ def info(
 
 
 @app.command("delete")
+@output_options()
 def delete(
     ctx: typer.Context,
     db: DbArg,
     doc_id: DocIdArg,
     name: NameArg,
     rev: RevOpt = None,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Delete an attachment (from the document's current revision unless --rev).
 
     Example: couchctl att delete mydb doc-1 photo.png
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         target = await _current_rev(couch, db, doc_id, rev)
@@ -280,13 +281,13 @@ def delete(
 
 
 @app.command("list")
+@output_options(jsonl=True)
 def list_(
     ctx: typer.Context,
     db: DbArg,
     doc_id: DocIdArg,
     rev: ReadRevOpt = None,
-    json_flag: JsonFlag = False,
-    jsonl_flag: JsonlFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """List a document's attachments: name, content type, length, digest.
 
@@ -295,7 +296,6 @@ def list_(
 
     Example: couchctl att list mydb doc-1
     """
-    mode = checked(ctx, lambda: output_mode(json_flag, jsonl_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         from couchctl.render import Column

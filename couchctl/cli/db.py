@@ -2,55 +2,32 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from couchctl.cli._exit import ExitCode
-from couchctl.cli._options import (
-    DbArg,
-    JsonFlag,
-    JsonlFlag,
-    YesFlag,
-    json_argument,
-    json_object_argument,
-    output_mode,
-)
-from couchctl.cli._query_options import (
-    AttachmentsOption,
-    AttEncodingInfoOption,
-    ConflictsOption,
-    RowFlags,
-    row_query_flags,
-    row_query_options,
-    write_rows,
-)
-from couchctl.cli._run import checked, confirm_or_exit, fail, run
+from couchctl.cli._options import DbArg, YesFlag, json_object_argument, output_options
+from couchctl.cli._run import checked, confirm_or_exit, run
+from couchctl.cli.db_changes import changes
+from couchctl.cli.db_docs import all_docs, design_docs
+from couchctl.render import Mode
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
-    from couchctl.render import Column, Mode, Output
+    from couchctl.render import Output
 
 app = typer.Typer(
     help="Databases: create, delete, inspect, list, all-docs, changes, compact, security.",
     no_args_is_help=True,
 )
 
-# CouchDB refuses more names than this in one POST /_dbs_info
-# (max_db_number_for_dbs_info_req, 100 by default).
-DBS_INFO_CHUNK = 100
-# Parallel GET /{db} when the server has no /_dbs_info (the pouchdb-server stand-in).
-DB_INFO_CONCURRENCY = 4
-# Heartbeat of `changes --follow` when neither --heartbeat nor --timeout is given:
-# it keeps CouchDB from closing an idle continuous feed after its 60 s default timeout.
-FOLLOW_HEARTBEAT_MS = 10_000
-
 
 # -- create, delete, exists, info -------------------------------------------------------------
 
 
 @app.command("create")
+@output_options()
 def create(
     ctx: typer.Context,
     db: DbArg,
@@ -75,7 +52,7 @@ def create(
     partitioned: Annotated[
         bool, typer.Option("--partitioned", help="Create a partitioned database.")
     ] = False,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Create a database.
 
@@ -85,13 +62,12 @@ def create(
     Example: couchctl db create mydb --q 8
     """
 
-    def parse() -> Mode:
+    def parse() -> None:
         from couchctl.client import validate_db_name
 
         validate_db_name(db)
-        return output_mode(json_flag)
 
-    mode = checked(ctx, parse)
+    checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.db_create(db, q=q, n=n, partitioned=partitioned or None)
@@ -101,11 +77,12 @@ def create(
 
 
 @app.command("delete")
+@output_options()
 def delete(
     ctx: typer.Context,
     db: DbArg,
     yes: YesFlag = False,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Delete a database and every document in it.
 
@@ -114,7 +91,6 @@ def delete(
     Example: couchctl db delete mydb --yes
     """
 
-    mode = checked(ctx, lambda: output_mode(json_flag))
     confirm_or_exit(
         ctx,
         yes,
@@ -131,14 +107,14 @@ def delete(
 
 
 @app.command("exists")
-def exists(ctx: typer.Context, db: DbArg, json_flag: JsonFlag = False) -> None:
+@output_options()
+def exists(ctx: typer.Context, db: DbArg, mode: Mode = "human") -> None:
     """Check whether a database exists: exit 0 if it does, 4 if not.
 
     With --json: {"db": NAME, "exists": true|false}.
 
     Example: couchctl db exists mydb || couchctl db create mydb
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> int:
         found = await couch.db_exists(db)
@@ -188,12 +164,12 @@ def _info_rows(info: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 @app.command("info")
-def info(ctx: typer.Context, db: DbArg, json_flag: JsonFlag = False) -> None:
+@output_options()
+def info(ctx: typer.Context, db: DbArg, mode: Mode = "human") -> None:
     """Show a database's document counts, sizes, sequence and cluster settings.
 
     Example: couchctl db info mydb
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.db_info(db)
@@ -205,47 +181,14 @@ def info(ctx: typer.Context, db: DbArg, json_flag: JsonFlag = False) -> None:
 # -- list ----------------------------------------------------------------------------------------
 
 
-async def _databases_info(couch: CouchClient, names: list[str]) -> list[dict[str, Any]]:
-    """`[{"key": name, "info": {...}} | {"key": name, "error": ...}]` for every name.
-
-    POST /_dbs_info in chunks; on a server without it (404), GET /{db} for each,
-    a few at a time.
-    """
-    from couchctl.client import NotFound
-
-    entries: list[dict[str, Any]] = []
-    try:
-        for start in range(0, len(names), DBS_INFO_CHUNK):
-            entries.extend(await couch.dbs_info(names[start : start + DBS_INFO_CHUNK]))
-        return entries
-    except NotFound:
-        pass
-
-    import anyio
-
-    found: dict[str, dict[str, Any]] = {}
-    limiter = anyio.CapacityLimiter(DB_INFO_CONCURRENCY)
-
-    async def one(name: str) -> None:
-        async with limiter:
-            try:
-                found[name] = {"key": name, "info": await couch.db_info(name)}
-            except NotFound:
-                found[name] = {"key": name, "error": "not_found"}
-
-    async with anyio.create_task_group() as group:
-        for name in names:
-            group.start_soon(one, name)
-    return [found[name] for name in names]
-
-
 def _entry_info(entry: dict[str, Any]) -> dict[str, Any]:
     info = entry.get("info")
     return info if isinstance(info, dict) else {}
 
 
 @app.command("list")
-def list_(ctx: typer.Context, json_flag: JsonFlag = False, jsonl_flag: JsonlFlag = False) -> None:
+@output_options(jsonl=True)
+def list_(ctx: typer.Context, mode: Mode = "human") -> None:
     """List every database with its document count, deleted count and sizes.
 
     --json prints one array and --jsonl one line per database, each entry shaped like
@@ -254,13 +197,11 @@ def list_(ctx: typer.Context, json_flag: JsonFlag = False, jsonl_flag: JsonlFlag
 
     Example: couchctl db list
     """
-    mode = checked(ctx, lambda: output_mode(json_flag, jsonl_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         from couchctl.render import Column
 
-        names = await couch.all_dbs()
-        entries = await _databases_info(couch, names)
+        entries = await couch.databases_info()
         if mode == "human":
             entries = [entry for entry in entries if "info" in entry]
         columns = [
@@ -277,149 +218,17 @@ def list_(ctx: typer.Context, json_flag: JsonFlag = False, jsonl_flag: JsonlFlag
     run(ctx, op, mode)
 
 
-# -- all-docs, design-docs ---------------------------------------------------------------------
+# -- all-docs, design-docs (cli/db_docs.py) ----------------------------------------------------
 
-# _design_docs takes the _all_docs parameters up to --update-seq (no view options).
-DESIGN_DOCS_FLAGS = (
-    "key",
-    "keys",
-    "start_key",
-    "end_key",
-    "start_key_doc_id",
-    "end_key_doc_id",
-    "include_docs",
-    "conflicts",
-    "descending",
-    "inclusive_end",
-    "limit",
-    "skip",
-    "update_seq",
-)
-# --sorted/--no-sorted, also spelled --sort/--no-sort here (the client's name: sort).
-AllDocsSortedOption = Annotated[
-    bool | None,
-    typer.Option(
-        "--sorted/--no-sorted",
-        "--sort/--no-sort",
-        help="Sort the rows (--no-sorted is faster; no total_rows/offset).",
-        show_default=False,
-    ),
-]
-
-
-def _rev_of(row: dict[str, Any]) -> Any:
-    value = row.get("value")
-    return value.get("rev") if isinstance(value, dict) else None
-
-
-def _status_of(row: dict[str, Any]) -> str:
-    if row.get("error"):
-        return str(row["error"])
-    value = row.get("value")
-    if isinstance(value, dict) and value.get("deleted"):
-        return "deleted"
-    return ""
-
-
-def _doc_row_columns(with_keys: bool, with_docs: bool) -> list[Column]:
-    from couchctl.render import Column
-
-    columns = [
-        Column("id", lambda row: row.get("id") if row.get("id") is not None else row.get("key")),
-        Column("rev", _rev_of),
-    ]
-    if with_keys:
-        columns.append(Column("status", _status_of))
-    if with_docs:
-        columns.append(Column("doc", lambda row: row.get("doc")))
-    return columns
-
-
-def _row_summary(out: Output, shown: int, result: dict[str, Any]) -> None:
-    total = result.get("total_rows")
-    if isinstance(total, int):
-        out.info(f"{shown} of {total} rows")
-
-
-@app.command("all-docs")
-@row_query_flags(sorted_=(AllDocsSortedOption, None))
-def all_docs(
-    ctx: typer.Context,
-    db: DbArg,
-    rows: RowFlags,
-    json_flag: JsonFlag = False,
-    jsonl_flag: JsonlFlag = False,
-) -> None:
-    """List the documents of a database (_all_docs): id and rev, optionally the docs.
-
-    Keys are JSON: --key '"doc-1"', --keys '["a","b"]', --start-key '"doc-"'.
-    --jsonl streams one row a line in constant memory.
-
-    Example: couchctl db all-docs mydb --start-key '"user:"' --end-key '"user:\\ufff0"' --limit 20
-    """
-
-    def parse() -> tuple[Mode, dict[str, Any]]:
-        options = row_query_options(**rows)
-        if "sorted" in options:  # the client's _all_docs name
-            options["sort"] = options.pop("sorted")
-        return output_mode(json_flag, jsonl_flag), options
-
-    mode, options = checked(ctx, parse)
-    columns = _doc_row_columns("keys" in options, bool(options.get("include_docs")))
-
-    async def op(couch: CouchClient, out: Output) -> None:
-        result = await write_rows(
-            out,
-            lambda: couch.iter_all_docs(db, **options),
-            lambda: couch.db_all_docs(db, **options),
-            columns,
-            empty="no documents",
-        )
-        if mode == "human" and result and result.get("rows") and "keys" not in options:
-            _row_summary(out, len(result["rows"]), result)
-
-    run(ctx, op, mode)
-
-
-@app.command("design-docs")
-@row_query_flags(DESIGN_DOCS_FLAGS)
-def design_docs(
-    ctx: typer.Context,
-    db: DbArg,
-    rows: RowFlags,
-    json_flag: JsonFlag = False,
-    jsonl_flag: JsonlFlag = False,
-) -> None:
-    """List the design documents of a database (_design_docs).
-
-    Keys are design document ids as JSON: --key '"_design/app"'.
-
-    Example: couchctl db design-docs mydb --include-docs --json
-    """
-
-    def parse() -> tuple[Mode, dict[str, Any]]:
-        options = row_query_options(**rows)
-        return output_mode(json_flag, jsonl_flag), options
-
-    mode, options = checked(ctx, parse)
-    columns = _doc_row_columns("keys" in options, bool(options.get("include_docs")))
-
-    async def op(couch: CouchClient, out: Output) -> None:
-        await write_rows(
-            out,
-            lambda: couch.iter_design_docs(db, **options),
-            lambda: couch.db_design_docs(db, **options),
-            columns,
-            empty="no design documents",
-        )
-
-    run(ctx, op, mode)
+app.command("all-docs")(all_docs)
+app.command("design-docs")(design_docs)
 
 
 # -- maintenance -------------------------------------------------------------------------------
 
 
 @app.command("compact")
+@output_options()
 def compact(
     ctx: typer.Context,
     db: DbArg,
@@ -431,13 +240,12 @@ def compact(
             show_default=False,
         ),
     ] = None,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Start compacting a database (or a design document's views); follow with 'server tasks'.
 
     Example: couchctl db compact mydb
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.db_compact(db, ddoc)
@@ -448,12 +256,12 @@ def compact(
 
 
 @app.command("view-cleanup")
-def view_cleanup(ctx: typer.Context, db: DbArg, json_flag: JsonFlag = False) -> None:
+@output_options()
+def view_cleanup(ctx: typer.Context, db: DbArg, mode: Mode = "human") -> None:
     """Remove view index files that no design document uses any more.
 
     Example: couchctl db view-cleanup mydb
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.view_cleanup(db)
@@ -463,6 +271,7 @@ def view_cleanup(ctx: typer.Context, db: DbArg, json_flag: JsonFlag = False) -> 
 
 
 @app.command("security")
+@output_options()
 def security(
     ctx: typer.Context,
     db: DbArg,
@@ -474,23 +283,23 @@ def security(
             show_default=False,
         ),
     ] = None,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Show or replace a database's security object (admins and members).
 
     Example: couchctl db security mydb --set '{"admins":{"roles":["ops"]},"members":{"roles":[]}}'
     """
 
-    def parse() -> tuple[Mode, dict[str, Any] | None]:
+    def parse() -> dict[str, Any] | None:
         document = None
         if set_ is not None:
             source = set_
             if not (source == "-" or source.startswith("@") or source.lstrip()[:1] in '{["'):
                 source = "@" + source  # a plain path
             document = json_object_argument(source, "--set")
-        return output_mode(json_flag), document
+        return document
 
-    mode, document = checked(ctx, parse)
+    document = checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> None:
         if document is None:
@@ -503,6 +312,7 @@ def security(
 
 
 @app.command("revs-limit")
+@output_options()
 def revs_limit(
     ctx: typer.Context,
     db: DbArg,
@@ -515,13 +325,12 @@ def revs_limit(
             show_default=False,
         ),
     ] = None,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Show or set how many revisions of each document a database remembers.
 
     Example: couchctl db revs-limit mydb --set 100
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         if set_ is None:
@@ -538,6 +347,7 @@ def revs_limit(
 
 
 @app.command("purge")
+@output_options()
 def purge(
     ctx: typer.Context,
     db: DbArg,
@@ -546,7 +356,7 @@ def purge(
         list[str], typer.Argument(help="Revisions to purge (leaf revisions).", show_default=False)
     ],
     yes: YesFlag = False,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Purge document revisions for good: no tombstone, nothing replicates.
 
@@ -555,7 +365,6 @@ def purge(
     Example: couchctl db purge mydb doc-1 3-917fa2381192822767f010b95b45325b --yes
     """
 
-    mode = checked(ctx, lambda: output_mode(json_flag))
     count = len(revs)
     confirm_or_exit(
         ctx,
@@ -579,256 +388,26 @@ def purge(
     run(ctx, op, mode)
 
 
-# -- changes -------------------------------------------------------------------------------------
+# -- changes (cli/db_changes.py) -----------------------------------------------------------------
 
-
-class Feed(StrEnum):
-    normal = "normal"
-    longpoll = "longpoll"
-
-
-class Style(StrEnum):
-    main_only = "main_only"
-    all_docs = "all_docs"
-
-
-def _revs_of(change: dict[str, Any]) -> str:
-    return ", ".join(
-        str(item.get("rev")) for item in change.get("changes") or [] if isinstance(item, dict)
-    )
-
-
-@app.command("changes")
-def changes(
-    ctx: typer.Context,
-    db: DbArg,
-    since: Annotated[
-        str | None,
-        typer.Option(
-            "--since",
-            help="Start after this sequence ('now' for new changes only).",
-            show_default=False,
-        ),
-    ] = None,
-    follow: Annotated[
-        bool,
-        typer.Option(
-            "--follow",
-            "-f",
-            help="Follow the continuous feed, one JSON line per change, until interrupted.",
-        ),
-    ] = False,
-    feed: Annotated[
-        Feed | None,
-        typer.Option(
-            "--feed",
-            help="normal, or longpoll: wait for a first change (see --timeout).",
-            show_default=False,
-        ),
-    ] = None,
-    limit: Annotated[
-        int | None,
-        typer.Option("--limit", help="At most this many changes.", min=0, show_default=False),
-    ] = None,
-    include_docs: Annotated[
-        bool, typer.Option("--include-docs", help="Include each changed document.")
-    ] = False,
-    descending: Annotated[bool, typer.Option("--descending", help="Newest changes first.")] = False,
-    filter_: Annotated[
-        str | None,
-        typer.Option(
-            "--filter",
-            help="A filter: _design, _view (with --view), or DDOC/NAME of a filter function.",
-            show_default=False,
-        ),
-    ] = None,
-    doc_ids: Annotated[
-        str | None,
-        typer.Option(
-            "--doc-ids",
-            help="Only these documents: a JSON array of ids (@file, -).",
-            show_default=False,
-        ),
-    ] = None,
-    selector: Annotated[
-        str | None,
-        typer.Option(
-            "--selector",
-            help="Only documents matching this Mango selector: a JSON object (@file, -).",
-            show_default=False,
-        ),
-    ] = None,
-    view: Annotated[
-        str | None,
-        typer.Option("--view", help="With --filter _view: DDOC/VIEW.", show_default=False),
-    ] = None,
-    timeout: Annotated[
-        int | None,
-        typer.Option(
-            "--timeout",
-            help="Milliseconds CouchDB waits for changes (longpoll, --follow) before it ends the feed.",
-            min=0,
-            show_default=False,
-        ),
-    ] = None,
-    heartbeat: Annotated[
-        int | None,
-        typer.Option(
-            "--heartbeat",
-            help=f"Milliseconds between keep-alive newlines (--follow default: {FOLLOW_HEARTBEAT_MS}).",
-            min=1,
-            show_default=False,
-        ),
-    ] = None,
-    style: Annotated[
-        Style | None,
-        typer.Option(
-            "--style",
-            help="all_docs: every leaf revision, not just the winner.",
-            show_default=False,
-        ),
-    ] = None,
-    conflicts: ConflictsOption = False,
-    attachments: AttachmentsOption = False,
-    att_encoding_info: AttEncodingInfoOption = False,
-    seq_interval: Annotated[
-        int | None,
-        typer.Option(
-            "--seq-interval",
-            help="Compute seq only every N changes (faster; others get null).",
-            min=1,
-            show_default=False,
-        ),
-    ] = None,
-    json_flag: JsonFlag = False,
-    jsonl_flag: JsonlFlag = False,
-) -> None:
-    """Show the changes of a database; --follow streams them as JSON Lines until Ctrl-C.
-
-    Without --follow: a table (seq, id, revs), --json the server's answer, --jsonl
-    one change a line; the last sequence goes to stderr. With --follow the feed is
-    continuous; a heartbeat keeps it open unless --timeout is given, and on exit the
-    sequence to resume from (--since) is written to stderr.
-
-    Example: couchctl db changes mydb --since now --follow --include-docs
-    """
-
-    def parse() -> tuple[Mode, dict[str, Any]]:
-        mode = output_mode(json_flag, jsonl_flag)
-        if follow and mode == "json":
-            fail("--follow streams JSON Lines: use it without --json (or with --jsonl)")
-        if follow and feed is not None:
-            fail("--follow and --feed cannot be used together (--follow is feed=continuous)")
-        ids = None
-        if doc_ids is not None:
-            ids = json_argument(doc_ids, "--doc-ids")
-            if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-                fail('--doc-ids must be a JSON array of document ids, e.g. \'["a", "b"]\'')
-        mango = json_object_argument(selector, "--selector") if selector is not None else None
-        if ids is not None and mango is not None:
-            fail("--doc-ids and --selector cannot be used together")
-        if ids is not None and filter_ not in (None, "_doc_ids"):
-            fail("--doc-ids already filters (filter=_doc_ids): drop --filter")
-        if mango is not None and filter_ not in (None, "_selector"):
-            fail("--selector already filters (filter=_selector): drop --filter")
-        if view is not None and filter_ not in (None, "_view"):
-            fail("--view goes with --filter _view")
-        options: dict[str, Any] = {
-            "since": since,
-            "limit": limit,
-            "include_docs": include_docs or None,
-            "descending": descending or None,
-            "filter": "_view" if view is not None and filter_ is None else filter_,
-            "doc_ids": ids,
-            "selector": mango,
-            "view": view,
-            "timeout": timeout,
-            "heartbeat": heartbeat,
-            "style": style.value if style is not None else None,
-            "conflicts": conflicts or None,
-            "attachments": attachments or None,
-            "att_encoding_info": att_encoding_info or None,
-            "seq_interval": seq_interval,
-        }
-        if follow and heartbeat is None and timeout is None:
-            options["heartbeat"] = FOLLOW_HEARTBEAT_MS
-        return ("jsonl" if follow else mode), options
-
-    mode, options = checked(ctx, parse)
-
-    async def follow_feed(couch: CouchClient, out: Output) -> None:
-        meta: dict[str, Any] = {}
-        try:
-            async for change in couch.changes_continuous(db, meta=meta, **options):
-                out.jsonl(change)
-                out.flush()
-        finally:
-            if meta.get("last_seq") is not None:
-                out.info(f"last_seq: {_seq_text(meta['last_seq'])}")
-
-    async def op(couch: CouchClient, out: Output) -> None:
-        from couchctl.render import Column
-
-        if follow:
-            await follow_feed(couch, out)
-            return
-        if mode == "jsonl" and feed is not Feed.longpoll:
-            meta: dict[str, Any] = {}
-            async for change in couch.iter_changes(db, meta=meta, **options):
-                out.jsonl(change)
-            out.flush()
-            if meta.get("last_seq") is not None:
-                out.info(f"last_seq: {_seq_text(meta['last_seq'])}")
-            return
-        result = await couch.changes(db, feed=feed.value if feed is not None else None, **options)
-        results = result.get("results", [])
-        columns = [
-            Column("seq", lambda change: _short_seq(change.get("seq"))),
-            Column("id", lambda change: change.get("id")),
-            Column("revs", _revs_of),
-            Column("deleted", lambda change: "deleted" if change.get("deleted") else ""),
-        ]
-        if include_docs:
-            columns.append(Column("doc", lambda change: change.get("doc")))
-        if mode == "jsonl":
-            for change in results:
-                out.jsonl(change)
-            out.flush()
-        else:
-            out.rows(results, columns, whole=result, empty="no changes")
-        if mode != "json" and result.get("last_seq") is not None:
-            out.info(f"last_seq: {_seq_text(result['last_seq'])}")
-
-    run(ctx, op, mode)
-
-
-def _seq_text(seq: Any) -> str:
-    """A sequence as typed on a command line (CouchDB: opaque strings; some servers: numbers)."""
-    return seq if isinstance(seq, str) else str(seq)
-
-
-def _short_seq(seq: Any) -> str:
-    """A sequence for a table cell: CouchDB's are ~100-character opaque strings, so the
-    table shows their start (the whole value is in --json/--jsonl and in last_seq)."""
-    text = _seq_text(seq)
-    return text if len(text) <= 16 else text[:12] + "…"
+app.command("changes")(changes)
 
 
 # -- partitions ----------------------------------------------------------------------------------
 
 
 @app.command("partition-info")
+@output_options()
 def partition_info(
     ctx: typer.Context,
     db: DbArg,
     partition: Annotated[str, typer.Argument(help="Partition name.", show_default=False)],
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Show one partition of a partitioned database: document counts and sizes.
 
     Example: couchctl db partition-info mydb sensor-1
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.partition_info(db, partition)

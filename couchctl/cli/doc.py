@@ -10,13 +10,13 @@ from couchctl.cli._exit import ExitCode
 from couchctl.cli._options import (
     DbArg,
     DocIdArg,
-    JsonFlag,
     NoNewEditsFlag,
     json_argument,
     json_object_argument,
-    output_mode,
+    output_options,
 )
 from couchctl.cli._run import Missing, checked, fail, run
+from couchctl.render import Mode
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
@@ -61,6 +61,7 @@ def _rev_of(result: Any) -> str:
 
 
 @app.command("get")
+@output_options()
 def get(
     ctx: typer.Context,
     db: DbArg,
@@ -108,7 +109,7 @@ def get(
             show_default=False,
         ),
     ] = None,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Get a document, highlighted (or as the server's JSON with --json).
 
@@ -135,7 +136,6 @@ def get(
                 fail("--atts-since must be a JSON array of revision strings")
         return parsed_open, parsed_since
 
-    mode = checked(ctx, lambda: output_mode(json_flag))
     parsed_open, parsed_since = checked(ctx, parse)
 
     def flag(value: bool) -> bool | None:
@@ -164,6 +164,7 @@ def get(
 
 
 @app.command("put")
+@output_options()
 def put(
     ctx: typer.Context,
     db: DbArg,
@@ -186,7 +187,7 @@ def put(
             show_default=False,
         ),
     ] = None,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Create or update a document from a JSON file, stdin or --data.
 
@@ -210,7 +211,6 @@ def put(
                     fail(f"--attach: permission denied: {path}")
         return doc, files
 
-    mode = checked(ctx, lambda: output_mode(json_flag))
     doc, files = checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> None:
@@ -233,19 +233,19 @@ def put(
 
 
 @app.command("create")
+@output_options()
 def create(
     ctx: typer.Context,
     db: DbArg,
     source: SourceArg = None,
     data: DataOpt = None,
     batch: BatchOpt = False,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Create a document (POST): the server generates the id unless it has _id.
 
     Example: couchctl doc create mydb --data '{"type": "note"}'
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
     doc = checked(ctx, lambda: read_document(source, data))
 
     async def op(couch: CouchClient, out: Output) -> None:
@@ -256,6 +256,7 @@ def create(
 
 
 @app.command("delete")
+@output_options()
 def delete(
     ctx: typer.Context,
     db: DbArg,
@@ -267,7 +268,7 @@ def delete(
         ),
     ] = None,
     batch: BatchOpt = False,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Delete a document (its current revision unless --rev is given).
 
@@ -275,7 +276,6 @@ def delete(
 
     Example: couchctl doc delete mydb doc-1 --rev 2-7051cbe5c8faecd085a3fa619e6e6337
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         target = rev
@@ -293,11 +293,12 @@ def delete(
 
 
 @app.command("exists")
+@output_options()
 def exists(
     ctx: typer.Context,
     db: DbArg,
     doc_id: DocIdArg,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Print the current revision of a document; exit 0 if it exists, 4 if not.
 
@@ -305,7 +306,6 @@ def exists(
 
     Example: couchctl doc exists mydb doc-1
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> int:
         found = await couch.doc_exists(db, doc_id)
@@ -321,6 +321,7 @@ def exists(
 
 
 @app.command("copy")
+@output_options()
 def copy(
     ctx: typer.Context,
     db: DbArg,
@@ -339,13 +340,12 @@ def copy(
         ),
     ] = None,
     batch: BatchOpt = False,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Copy a document to another id in the same database (COPY).
 
     Example: couchctl doc copy mydb doc-1 doc-1-backup
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     def parse() -> None:
         if "?" in destination:

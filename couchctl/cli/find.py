@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from couchctl.cli._options import (
-    DbArg,
-    JsonFlag,
-    JsonlFlag,
-    flag_group,
-    json_argument,
-    json_object_argument,
-    output_mode,
+from couchctl.cli._find_options import (
+    FindFlags,
+    PartitionOpt,
+    SelectorArg,
+    field_direction,
+    find_flags,
+    find_options,
+    selector_argument,
 )
+from couchctl.cli._options import DbArg, json_object_argument, output_options
 from couchctl.cli._run import checked, fail, run
+from couchctl.render import Mode
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from couchctl.client import CouchClient
-    from couchctl.render import Column, Mode, Output
+    from couchctl.render import Column, Output
 
 app = typer.Typer(
     help="Mango queries and indexes: query, explain, index-list, index-create, index-delete.",
@@ -31,212 +32,6 @@ app = typer.Typer(
 
 # CouchDB's page size when a _find body has no limit.
 SERVER_DEFAULT_LIMIT = 25
-
-
-class Stale(StrEnum):
-    ok = "ok"
-
-
-SelectorArg = Annotated[
-    str,
-    typer.Argument(
-        help='Mango selector: a JSON object, @file or - (stdin), e.g. \'{"type": "note"}\'.',
-        show_default=False,
-    ),
-]
-FieldsOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--fields",
-        help='Fields to return: a JSON array or a comma list, e.g. _id,type or \'["_id","type"]\'.',
-        show_default=False,
-    ),
-]
-SortOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--sort",
-        help='Sort: a JSON array (\'[{"n": "desc"}]\') or a comma list (n:desc,type).',
-        show_default=False,
-    ),
-]
-LimitOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--limit",
-        help="At most this many documents (server default: 25).",
-        min=0,
-        show_default=False,
-    ),
-]
-SkipOpt = Annotated[
-    int | None,
-    typer.Option("--skip", help="Skip this many matches first.", min=0, show_default=False),
-]
-BookmarkOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--bookmark", help="Continue after the page this bookmark ends.", show_default=False
-    ),
-]
-UseIndexOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--use-index",
-        help='Index to use: "<ddoc>" or a JSON array \'["<ddoc>", "<name>"]\'.',
-        show_default=False,
-    ),
-]
-ROpt = Annotated[
-    int | None,
-    typer.Option(
-        "--r", help="Read quorum: replicas each document is read from.", min=1, show_default=False
-    ),
-]
-UpdateOpt = Annotated[
-    bool | None,
-    typer.Option(
-        "--update/--no-update",
-        help="Update the index before answering (server default: yes).",
-        show_default=False,
-    ),
-]
-StableOpt = Annotated[
-    bool, typer.Option("--stable", help="Answer from a stable set of shard replicas.")
-]
-StaleOpt = Annotated[
-    Stale | None,
-    typer.Option("--stale", help="ok: same as --stable --no-update.", show_default=False),
-]
-ExecutionStatsOpt = Annotated[
-    bool,
-    typer.Option("--execution-stats", help="Include execution statistics (shown on stderr)."),
-]
-ConflictsOpt = Annotated[
-    bool, typer.Option("--conflicts", help="Include _conflicts in the documents.")
-]
-AllowFallbackOpt = Annotated[
-    bool | None,
-    typer.Option(
-        "--allow-fallback/--no-allow-fallback",
-        help="Fall back to another index when --use-index is unusable (server default: yes).",
-        show_default=False,
-    ),
-]
-PartitionOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--partition", help="Query this partition of a partitioned database.", show_default=False
-    ),
-]
-
-# The flags of `find query` and `find explain` (the _find body), as (type, default).
-FIND_FLAGS: dict[str, tuple[Any, Any]] = {
-    "fields": (FieldsOpt, None),
-    "sort": (SortOpt, None),
-    "limit": (LimitOpt, None),
-    "skip": (SkipOpt, None),
-    "bookmark": (BookmarkOpt, None),
-    "use_index": (UseIndexOpt, None),
-    "r": (ROpt, None),
-    "update": (UpdateOpt, None),
-    "stable": (StableOpt, False),
-    "stale": (StaleOpt, None),
-    "execution_stats": (ExecutionStatsOpt, False),
-    "conflicts": (ConflictsOpt, False),
-    "allow_fallback": (AllowFallbackOpt, None),
-}
-FindFlags = dict[str, Any]  # what a command declared with `flags: FindFlags` receives
-find_flags = flag_group("flags", FIND_FLAGS)
-
-
-def _is_json_source(value: str) -> bool:
-    return value == "-" or value.startswith(("@", "[", "{", '"'))
-
-
-def _parse_fields(value: str | None) -> list[str] | None:
-    if value is None:
-        return None
-    if _is_json_source(value):
-        parsed = json_argument(value, "--fields")
-        if not isinstance(parsed, list) or not all(isinstance(f, str) and f for f in parsed):
-            fail("--fields must be a JSON array of field names, or a comma list")
-        return parsed
-    fields = [f.strip() for f in value.split(",") if f.strip()]
-    if not fields:
-        fail("--fields names no field")
-    return fields
-
-
-def _field_direction(spec: str, flag: str) -> str | dict[str, str]:
-    """`name` or `name:asc|desc` (only a final :asc/:desc is a direction)."""
-    name, sep, direction = spec.rpartition(":")
-    if sep and direction in ("asc", "desc") and name:
-        return {name: direction}
-    if not spec:
-        fail(f"{flag}: an empty field name")
-    return spec
-
-
-def _parse_sort(value: str | None) -> list[Any] | None:
-    if value is None:
-        return None
-    if _is_json_source(value):
-        parsed = json_argument(value, "--sort")
-        if not isinstance(parsed, list):
-            fail('--sort must be a JSON array, e.g. \'[{"n": "desc"}]\'')
-        return parsed
-    return [_field_direction(spec.strip(), "--sort") for spec in value.split(",") if spec.strip()]
-
-
-def _parse_use_index(value: str | None) -> str | list[str] | None:
-    if value is None:
-        return None
-    if value.startswith("[") or value.startswith("@"):
-        parsed = json_argument(value, "--use-index")
-        if not isinstance(parsed, list) or not all(isinstance(u, str) for u in parsed):
-            fail('--use-index must be "<ddoc>" or a JSON array ["<ddoc>", "<index name>"]')
-        return parsed
-    return value
-
-
-def _find_options(
-    *,
-    limit: int | None,
-    skip: int | None,
-    sort: str | None,
-    fields: str | None,
-    use_index: str | None,
-    r: int | None,
-    bookmark: str | None,
-    update: bool | None,
-    stable: bool,
-    stale: Stale | None,
-    execution_stats: bool,
-    conflicts: bool,
-    allow_fallback: bool | None,
-) -> dict[str, Any]:
-    """The _find body options that were set on the command line."""
-    options: dict[str, Any] = {
-        "limit": limit,
-        "skip": skip,
-        "sort": _parse_sort(sort),
-        "fields": _parse_fields(fields),
-        "use_index": _parse_use_index(use_index),
-        "r": r,
-        "bookmark": bookmark,
-        "update": update,
-        "stable": stable or None,
-        "stale": stale.value if stale is not None else None,
-        "execution_stats": execution_stats or None,
-        "conflicts": conflicts or None,
-        "allow_fallback": allow_fallback,
-    }
-    return {name: value for name, value in options.items() if value is not None}
-
-
-def _selector(value: str) -> dict[str, Any]:
-    return json_object_argument(value, "SELECTOR")
 
 
 def _report_meta(out: Output, meta: dict[str, Any], *, stats: bool = True) -> None:
@@ -285,6 +80,7 @@ def _doc_columns(docs: list[Any], fields: list[str] | None) -> list[Column]:
 
 
 @app.command("query")
+@output_options(jsonl=True)
 @find_flags
 def query(
     ctx: typer.Context,
@@ -299,8 +95,7 @@ def query(
             help="Follow bookmarks and stream every match as JSON Lines (--limit sets the page size).",
         ),
     ] = False,
-    json_flag: JsonFlag = False,
-    jsonl_flag: JsonlFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Find documents with a Mango selector: a table of documents (id + fields).
 
@@ -309,17 +104,14 @@ def query(
     Example: couchctl find query mydb '{"type": "note", "n": {"$gt": 1}}' --fields _id,n --sort n
     """
 
-    def parse() -> tuple[Mode, dict[str, Any], dict[str, Any]]:
-        mode = output_mode(json_flag, jsonl_flag)
-        if all_pages:
-            if mode == "json":
-                fail("--all streams JSON Lines: use it without --json")
-            mode = "jsonl"
-        parsed = _selector(selector)
-        options = _find_options(**flags)
-        return mode, parsed, options
+    def parse() -> tuple[dict[str, Any], dict[str, Any]]:
+        if all_pages and mode == "json":
+            fail("--all streams JSON Lines: use it without --json")
+        return selector_argument(selector), find_options(**flags)
 
-    mode, parsed, options = checked(ctx, parse)
+    parsed, options = checked(ctx, parse)
+    if all_pages:
+        mode = "jsonl"
 
     async def op(couch: CouchClient, out: Output) -> None:
         from couchctl.client import FIND_PAGE_SIZE
@@ -363,6 +155,7 @@ def query(
 
 
 @app.command("explain")
+@output_options()
 @find_flags
 def explain(
     ctx: typer.Context,
@@ -370,19 +163,18 @@ def explain(
     selector: SelectorArg,
     flags: FindFlags,
     partition: PartitionOpt = None,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Show which index a Mango query would use, and how (the server's _explain answer).
 
     Example: couchctl find explain mydb '{"type": "note"}' --sort type
     """
 
-    def parse() -> tuple[Mode, dict[str, Any], dict[str, Any]]:
-        mode = output_mode(json_flag)
-        options = _find_options(**flags)
-        return mode, _selector(selector), options
+    def parse() -> tuple[dict[str, Any], dict[str, Any]]:
+        options = find_options(**flags)
+        return selector_argument(selector), options
 
-    mode, parsed, options = checked(ctx, parse)
+    parsed, options = checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.explain(db, parsed, partition=partition, **options)
@@ -409,14 +201,12 @@ def _index_fields_text(index: Any) -> str:
 
 
 @app.command("index-list")
-def index_list(
-    ctx: typer.Context, db: DbArg, json_flag: JsonFlag = False, jsonl_flag: JsonlFlag = False
-) -> None:
+@output_options(jsonl=True)
+def index_list(ctx: typer.Context, db: DbArg, mode: Mode = "human") -> None:
     """List the Mango indexes of a database: design document, name, type, fields.
 
     Example: couchctl find index-list mydb
     """
-    mode = checked(ctx, lambda: output_mode(json_flag, jsonl_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         from couchctl.render import Column
@@ -444,6 +234,7 @@ def index_list(
 
 
 @app.command("index-create")
+@output_options()
 def index_create(
     ctx: typer.Context,
     db: DbArg,
@@ -487,24 +278,23 @@ def index_create(
     index_type: Annotated[
         str, typer.Option("--type", help="Index type: json (or text, with search installed).")
     ] = "json",
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Create a Mango index on one or more fields.
 
     Example: couchctl find index-create mydb type n:desc --name type-n --ddoc idx
     """
 
-    def parse() -> tuple[Mode, list[Any], dict[str, Any] | None]:
-        mode = output_mode(json_flag)
-        specs = [_field_direction(spec, "FIELD") for spec in fields]
+    def parse() -> tuple[list[Any], dict[str, Any] | None]:
+        specs = [field_direction(spec, "FIELD") for spec in fields]
         selector = (
             None
             if partial_filter is None
             else json_object_argument(partial_filter, "--partial-filter")
         )
-        return mode, specs, selector
+        return specs, selector
 
-    mode, specs, selector = checked(ctx, parse)
+    specs, selector = checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.index_create(
@@ -526,6 +316,7 @@ def index_create(
 
 
 @app.command("index-delete")
+@output_options()
 def index_delete(
     ctx: typer.Context,
     db: DbArg,
@@ -537,13 +328,12 @@ def index_delete(
     ],
     name: Annotated[str, typer.Argument(help="Index name.", show_default=False)],
     index_type: Annotated[str, typer.Option("--type", help="Index type.")] = "json",
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Delete a Mango index.
 
     Example: couchctl find index-delete mydb idx type-n
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
     bare = ddoc.removeprefix("_design/")
 
     async def op(couch: CouchClient, out: Output) -> None:

@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from couchctl.cli._options import JsonFlag, JsonlFlag, output_mode
-from couchctl.cli._run import checked, run
+from couchctl.cli._options import output_options
+from couchctl.cli._run import run
+from couchctl.render import Mode
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
@@ -29,12 +30,12 @@ def _flat(value: Any) -> Any:
 
 
 @app.command("info")
-def info(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
+@output_options()
+def info(ctx: typer.Context, mode: Mode = "human") -> None:
     """Show the server's welcome: version, git sha, uuid, vendor, features.
 
     Example: couchctl server info
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.server_info()
@@ -44,14 +45,14 @@ def info(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
 
 
 @app.command("up")
-def up(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
+@output_options()
+def up(ctx: typer.Context, mode: Mode = "human") -> None:
     """Check that the node is up and serving (GET /_up); exit 0 when it is.
 
     A node in maintenance mode answers 404 (exit 4); one that cannot be reached exits 3.
 
     Example: couchctl server up && echo ready
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.server_up()
@@ -62,6 +63,7 @@ def up(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
 
 
 @app.command("dbs")
+@output_options()
 def dbs(
     ctx: typer.Context,
     descending: Annotated[
@@ -89,7 +91,7 @@ def dbs(
         int | None,
         typer.Option("--skip", help="Skip this many names first.", min=0, show_default=False),
     ] = None,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """List the names of the databases (GET /_all_dbs), one a line.
 
@@ -97,7 +99,6 @@ def dbs(
 
     Example: couchctl server dbs --start-key logs- --end-key 'logs-~'
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         names = await couch.all_dbs(
@@ -147,12 +148,12 @@ def _progress(task: dict[str, Any]) -> str:
 
 
 @app.command("tasks")
-def tasks(ctx: typer.Context, json_flag: JsonFlag = False, jsonl_flag: JsonlFlag = False) -> None:
+@output_options(jsonl=True)
+def tasks(ctx: typer.Context, mode: Mode = "human") -> None:
     """List the running tasks: compactions, indexers, replications (GET /_active_tasks).
 
     Example: couchctl server tasks
     """
-    mode = checked(ctx, lambda: output_mode(json_flag, jsonl_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         from couchctl.render import Column
@@ -173,6 +174,7 @@ def tasks(ctx: typer.Context, json_flag: JsonFlag = False, jsonl_flag: JsonlFlag
 
 
 @app.command("uuids")
+@output_options()
 def uuids(
     ctx: typer.Context,
     count: Annotated[
@@ -185,13 +187,12 @@ def uuids(
             show_default=False,
         ),
     ] = None,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Get new UUIDs from the server (GET /_uuids), one a line.
 
     Example: couchctl server uuids --count 5
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.uuids(count)
@@ -205,12 +206,12 @@ def uuids(
 
 
 @app.command("membership")
-def membership(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
+@output_options()
+def membership(ctx: typer.Context, mode: Mode = "human") -> None:
     """List the nodes of the cluster (GET /_membership): known and connected.
 
     Example: couchctl server membership
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         from couchctl.render import Column
@@ -233,12 +234,12 @@ def membership(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
 
 
 @app.command("session")
-def session(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
+@output_options()
+def session(ctx: typer.Context, mode: Mode = "human") -> None:
     """Show who the server thinks you are (GET /_session): name, roles, how authenticated.
 
     Example: couchctl --url http://alice@127.0.0.1:5984 server session
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.session_info()

@@ -6,13 +6,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from couchctl.cli._options import DbArg, JsonFlag, JsonlFlag, output_mode
+from couchctl.cli._options import DbArg, output_options
 from couchctl.cli._query_options import RowFlags, row_query_flags, row_query_options, write_rows
 from couchctl.cli._run import checked, run
+from couchctl.render import Mode
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
-    from couchctl.render import Mode, Output
+    from couchctl.render import Output
 
 app = typer.Typer(help="Views and design documents: query, info, list.", no_args_is_help=True)
 
@@ -23,6 +24,7 @@ DdocArg = Annotated[
 
 
 @app.command("query")
+@output_options(jsonl=True)
 @row_query_flags()
 def query(
     ctx: typer.Context,
@@ -38,8 +40,7 @@ def query(
             show_default=False,
         ),
     ] = None,
-    json_flag: JsonFlag = False,
-    jsonl_flag: JsonlFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Query a view: rows as a table (id, key, value[, doc]).
 
@@ -48,11 +49,7 @@ def query(
     Example: couchctl view query mydb dd by_type --group-level 1
     """
 
-    def parse() -> tuple[Mode, dict[str, Any]]:
-        options = row_query_options(**rows)
-        return output_mode(json_flag, jsonl_flag), options
-
-    mode, options = checked(ctx, parse)
+    options = checked(ctx, lambda: row_query_options(**rows))
 
     async def op(couch: CouchClient, out: Output) -> None:
         await write_rows(
@@ -87,12 +84,12 @@ def _json_cell(value: Any) -> str:
 
 
 @app.command("info")
-def info(ctx: typer.Context, db: DbArg, ddoc: DdocArg, json_flag: JsonFlag = False) -> None:
+@output_options()
+def info(ctx: typer.Context, db: DbArg, ddoc: DdocArg, mode: Mode = "human") -> None:
     """Show a design document's view index: size, signature, updater state.
 
     Example: couchctl view info mydb dd
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.des_info(db, ddoc)
@@ -127,14 +124,12 @@ def _info_rows(result: Any) -> list[tuple[str, Any]]:
 
 
 @app.command("list")
-def list_(
-    ctx: typer.Context, db: DbArg, json_flag: JsonFlag = False, jsonl_flag: JsonlFlag = False
-) -> None:
+@output_options(jsonl=True)
+def list_(ctx: typer.Context, db: DbArg, mode: Mode = "human") -> None:
     """List the design documents of a database with their views and language.
 
     Example: couchctl view list mydb
     """
-    mode = checked(ctx, lambda: output_mode(json_flag, jsonl_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         from couchctl.render import Column

@@ -11,6 +11,7 @@ from couchctl.client._attachments import (
 )
 from couchctl.client._base import JSON_NULL, BaseClient
 from couchctl.client._client import CouchClient
+from couchctl.client._databases import check_changes
 from couchctl.client._encoding import att_path, db_path, doc_path, validate_db_name
 from couchctl.client._errors import (
     AuthError,
@@ -65,6 +66,7 @@ __all__ = [
     "TransportError",
     "Unauthorized",
     "att_path",
+    "check_changes",
     "db_path",
     "doc_path",
     "error_for_status",

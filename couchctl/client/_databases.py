@@ -17,9 +17,20 @@ import httpx
 from couchctl.client._base import BaseClient
 from couchctl.client._encoding import db_path, query, segment, validate_db_name
 from couchctl.client._errors import InvalidArgument, NotFound, ProtocolError
-from couchctl.client._view_query import IndexQueryOptions, RowQueryOptions, view_query
+from couchctl.client._view_query import (
+    IndexQueryOptions,
+    RowQueryOptions,
+    check_count,
+    view_query,
+)
 
-__all__ = ["AllDocsOptions", "ChangesOptions", "DatabaseMixin", "DesignDocsOptions"]
+__all__ = [
+    "AllDocsOptions",
+    "ChangesOptions",
+    "DatabaseMixin",
+    "DesignDocsOptions",
+    "check_changes",
+]
 
 
 class DesignDocsOptions(RowQueryOptions, total=False):
@@ -84,30 +95,63 @@ _CHANGES_PARAMS = frozenset(
 )  # fmt: skip
 
 
+_FEEDS = frozenset({"normal", "longpoll", "continuous"})
+_STYLES = frozenset({"main_only", "all_docs"})
+
+
+def check_changes(feed: str | None = None, **options: Unpack[ChangesOptions]) -> None:
+    """Refuse (InvalidArgument) what `changes`, `iter_changes` and `changes_continuous`
+    would refuse, without sending anything: for callers that check input first."""
+    _changes_request(feed, options)
+
+
 def _changes_request(
     feed: str | None, options: Mapping[str, Any]
 ) -> tuple[str, list[tuple[str, str]], Any]:
-    """Method, query and body of a `_changes` request.
+    """Method, query and body of a `_changes` request, every option checked first.
 
     `doc_ids` and `selector` travel in a POST body with `filter=_doc_ids` /
-    `filter=_selector` (set here when the caller gave no filter).
+    `filter=_selector`, and `view` goes with `filter=_view` (each set here when the
+    caller gave no filter).
     """
+    if feed is not None and feed not in _FEEDS:
+        raise InvalidArgument(f"feed must be normal, longpoll or continuous, not {feed!r}")
+    for name in ("limit", "timeout", "heartbeat", "seq_interval"):
+        check_count(name, options.get(name))
+    style = options.get("style")
+    if style is not None and style not in _STYLES:
+        raise InvalidArgument(f"style must be main_only or all_docs, not {style!r}")
     filter_name = options.get("filter")
     doc_ids = options.get("doc_ids")
     selector = options.get("selector")
+    view = options.get("view")
     body: dict[str, Any] = {}
     if doc_ids is not None and selector is not None:
-        raise InvalidArgument("doc_ids and selector cannot be combined in one changes feed")
+        raise InvalidArgument("doc_ids and selector cannot be used together")
     if doc_ids is not None:
+        if isinstance(doc_ids, str | bytes | Mapping) or not isinstance(doc_ids, Sequence):
+            raise InvalidArgument('doc_ids must be a JSON array of document ids, e.g. ["a", "b"]')
+        if not all(isinstance(doc_id, str) for doc_id in doc_ids):
+            raise InvalidArgument("doc_ids must hold document ids (strings)")
         if filter_name not in (None, "_doc_ids"):
-            raise InvalidArgument(f"doc_ids needs filter=_doc_ids, not {filter_name!r}")
+            raise InvalidArgument(
+                f"doc_ids already filters (filter=_doc_ids): drop filter {filter_name!r}"
+            )
         filter_name = "_doc_ids"
         body["doc_ids"] = list(doc_ids)
     if selector is not None:
+        if not isinstance(selector, Mapping):
+            raise InvalidArgument("selector must be a JSON object (a Mango selector)")
         if filter_name not in (None, "_selector"):
-            raise InvalidArgument(f"selector needs filter=_selector, not {filter_name!r}")
+            raise InvalidArgument(
+                f"selector already filters (filter=_selector): drop filter {filter_name!r}"
+            )
         filter_name = "_selector"
         body["selector"] = dict(selector)
+    if view is not None:
+        if filter_name not in (None, "_view"):
+            raise InvalidArgument(f"view goes with filter=_view, not {filter_name!r}")
+        filter_name = "_view"
     params = query(
         {
             "feed": feed,
@@ -116,10 +160,10 @@ def _changes_request(
             "include_docs": options.get("include_docs"),
             "descending": options.get("descending"),
             "filter": filter_name,
-            "view": options.get("view"),
+            "view": view,
             "timeout": options.get("timeout"),
             "heartbeat": options.get("heartbeat"),
-            "style": options.get("style"),
+            "style": style,
             "conflicts": options.get("conflicts"),
             "attachments": options.get("attachments"),
             "att_encoding_info": options.get("att_encoding_info"),

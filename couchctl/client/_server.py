@@ -6,9 +6,16 @@ from collections.abc import Sequence
 from typing import Any
 
 from couchctl.client._base import BaseClient
-from couchctl.client._encoding import query
+from couchctl.client._encoding import db_path, query
+from couchctl.client._errors import NotFound
 
-__all__ = ["ServerMixin"]
+__all__ = ["DBS_INFO_CHUNK", "DB_INFO_CONCURRENCY", "ServerMixin"]
+
+# CouchDB refuses more names than this in one POST /_dbs_info
+# (max_db_number_for_dbs_info_req, 100 by default).
+DBS_INFO_CHUNK = 100
+# Parallel GET /{db} for `databases_info` on a server without /_dbs_info.
+DB_INFO_CONCURRENCY = 4
 
 # Parameters of /_all_dbs and GET /_dbs_info whose values are JSON on the wire.
 _RANGE_JSON = ("startkey", "endkey")
@@ -92,6 +99,44 @@ class ServerMixin(BaseClient):
         params = _range_params(descending, start_key, end_key, limit, skip)
         result = await self.request_json("GET", "/_dbs_info", params=params)
         return result
+
+    async def databases_info(self, names: Sequence[str] | None = None) -> list[Any]:
+        """Information about every database (or those in `names`), in order:
+        `[{"key": name, "info": {...}} | {"key": name, "error": "not_found"}, ...]`.
+
+        `POST /_dbs_info` in chunks of `DBS_INFO_CHUNK` names. A server without
+        `/_dbs_info` (404: CouchDB before 2.2, some compatible servers) is asked
+        `GET /{db}` for each name instead, `DB_INFO_CONCURRENCY` at a time, with
+        the same entries as the answer.
+        """
+        wanted = list(await self.all_dbs() if names is None else names)
+        entries: list[Any] = []
+        try:
+            for start in range(0, len(wanted), DBS_INFO_CHUNK):
+                entries.extend(await self.dbs_info(wanted[start : start + DBS_INFO_CHUNK]))
+            return entries
+        except NotFound:
+            pass
+
+        import anyio
+
+        found: dict[str, Any] = {}
+        limiter = anyio.CapacityLimiter(DB_INFO_CONCURRENCY)
+
+        async def one(name: str) -> None:
+            async with limiter:
+                try:
+                    found[name] = {
+                        "key": name,
+                        "info": await self.request_json("GET", db_path(name)),
+                    }
+                except NotFound:
+                    found[name] = {"key": name, "error": "not_found"}
+
+        async with anyio.create_task_group() as group:
+            for name in wanted:
+                group.start_soon(one, name)
+        return [found[name] for name in wanted]
 
     async def uuids(self, count: int | None = None) -> Any:
         """New UUIDs from the server (`GET /_uuids`): `{"uuids": [...]}`."""

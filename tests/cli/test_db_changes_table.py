@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from couchctl.cli.db import _short_seq
+from couchctl.cli.db_changes import _short_seq
 from tests.conftest import recorded
 
 

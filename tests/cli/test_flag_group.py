@@ -9,7 +9,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from couchctl.cli._options import flag_group
+from couchctl.cli._options import flag_group, output_options
+from couchctl.render import Mode
 
 LimitOpt = Annotated[int | None, typer.Option("--limit", help="At most this many.")]
 FastOpt = Annotated[bool, typer.Option("--fast", help="Go fast.")]
@@ -57,4 +58,68 @@ def test_a_command_without_the_group_parameter_is_refused() -> None:
 
         @flag_group("flags", GROUP)
         def command(name: str) -> None:
+            pass
+
+
+# -- output_options: the one --json / --jsonl group ------------------------------------------
+
+
+def make_output_app(seen: list[Any], *, jsonl: bool) -> typer.Typer:
+    app = typer.Typer()
+
+    @app.command()
+    @output_options(jsonl=jsonl)
+    def show(ctx: typer.Context, name: str, mode: Mode = "human", last: bool = False) -> None:
+        seen.append((name, mode, last))
+
+    return app
+
+
+def test_output_options_puts_the_flags_where_mode_stood() -> None:
+    @output_options(jsonl=True)
+    def command(ctx: typer.Context, name: str, mode: Mode = "human", last: bool = False) -> None:
+        """Doc."""
+
+    parameters = list(inspect.signature(command).parameters)
+    assert parameters == ["ctx", "name", "json_flag", "jsonl_flag", "last"]
+    assert command.__doc__ == "Doc."
+
+
+@pytest.mark.parametrize(
+    ("jsonl", "args", "mode"),
+    [
+        (False, [], "human"),
+        (False, ["--json"], "json"),
+        (True, [], "human"),
+        (True, ["--json"], "json"),
+        (True, ["--jsonl"], "jsonl"),
+    ],
+)
+def test_output_options_gives_the_mode(jsonl: bool, args: list[str], mode: str) -> None:
+    seen: list[Any] = []
+    result = CliRunner().invoke(make_output_app(seen, jsonl=jsonl), ["x", *args, "--last"])
+    assert result.exit_code == 0, result.output
+    assert seen == [("x", mode, True)]
+
+
+def test_output_options_without_jsonl_has_no_jsonl_flag() -> None:
+    seen: list[Any] = []
+    result = CliRunner().invoke(make_output_app(seen, jsonl=False), ["x", "--jsonl"])
+    assert result.exit_code == 2
+    assert seen == []
+
+
+def test_json_and_jsonl_together_exit_2_before_the_command_runs() -> None:
+    seen: list[Any] = []
+    result = CliRunner().invoke(make_output_app(seen, jsonl=True), ["x", "--json", "--jsonl"])
+    assert result.exit_code == 2
+    assert "--json and --jsonl cannot be used together" in result.output
+    assert seen == []
+
+
+def test_output_options_needs_ctx() -> None:
+    with pytest.raises(TypeError, match="has no parameter 'ctx'"):
+
+        @output_options()
+        def command(name: str, mode: Mode = "human") -> None:
             pass

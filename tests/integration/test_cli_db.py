@@ -550,9 +550,12 @@ def test_changes_selector(cli: CliRun, server: Server, db: str) -> None:
         (["--follow", "--json"], "--follow streams JSON Lines"),
         (["--follow", "--feed", "longpoll"], "--follow and --feed cannot be used together"),
         (["--doc-ids", '["a"]', "--selector", "{}"], "cannot be used together"),
-        (["--doc-ids", '"a"'], "--doc-ids must be a JSON array"),
+        (["--doc-ids", '"a"'], "doc_ids must be a JSON array"),
+        (["--doc-ids", "[1]"], "doc_ids must hold document ids"),
+        (["--view", "dd/v", "--filter", "_design"], "view goes with filter=_view"),
+        (["--style", "all_docs", "--feed", "continuous"], ""),
         (["--selector", "[]"], "--selector must be a JSON object"),
-        (["--doc-ids", '["a"]', "--filter", "_design"], "drop --filter"),
+        (["--doc-ids", '["a"]', "--filter", "_design"], "drop filter '_design'"),
         (["--feed", "continuous"], ""),
     ],
 )
@@ -762,9 +765,9 @@ def test_create_flags_on_the_wire(cli_offline: CliRun, httpx_mock: Any) -> None:
 
 
 def test_list_uses_dbs_info_in_chunks(cli_offline: CliRun, httpx_mock: Any) -> None:
-    from couchctl.cli import db as db_commands
+    from couchctl.client._server import DBS_INFO_CHUNK
 
-    names = [f"db{i:03d}" for i in range(db_commands.DBS_INFO_CHUNK + 1)]
+    names = [f"db{i:03d}" for i in range(DBS_INFO_CHUNK + 1)]
     httpx_mock.add_response(url="http://couch.test/_all_dbs", json=names)
     for chunk in (names[:-1], names[-1:]):
         httpx_mock.add_response(

@@ -20,6 +20,7 @@ from couchctl.client import (
     ProtocolError,
     ServerError,
     Unauthorized,
+    check_changes,
 )
 from couchctl.client._databases import AllDocsOptions, ChangesOptions, DesignDocsOptions
 from tests.conftest import recorded, recorded_body
@@ -470,6 +471,12 @@ async def test_changes_view_filter(httpx_mock: HTTPXMock, couch: CouchClient) ->
         {"selector": {"a": 1}, "filter": "_doc_ids"},
         {"feed": "continuous"},
         {"filter_params": {"since": "0"}},
+        {"doc_ids": "a"},
+        {"doc_ids": [1]},
+        {"selector": ["a"]},
+        {"view": "dd/v", "filter": "_design"},
+        {"style": "every"},
+        {"limit": -1},
     ],
 )
 async def test_changes_refuses_contradictions_before_any_request(
@@ -478,6 +485,37 @@ async def test_changes_refuses_contradictions_before_any_request(
     with pytest.raises(InvalidArgument):
         await couch.changes("corpus", **kwargs)
     no_request(httpx_mock)
+
+
+async def test_changes_view_alone_sets_the_view_filter(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    answer(httpx_mock, "233-changes")
+    await couch.changes("corpus", view="dd/by_type")
+    assert target_of(only_request(httpx_mock)) == split_target(
+        "/corpus/_changes?filter=_view&view=dd%2Fby_type"
+    )
+
+
+@pytest.mark.parametrize(
+    ("feed", "kwargs"),
+    [
+        ("continuous", {"doc_ids": ["a"], "selector": {"a": 1}}),
+        ("eventsource", {}),
+        (None, {"doc_ids": ["a"], "filter": "_design"}),
+        (None, {"heartbeat": -5}),
+    ],
+)
+def test_check_changes_refuses_what_the_feeds_refuse(
+    feed: str | None, kwargs: dict[str, Any]
+) -> None:
+    with pytest.raises(InvalidArgument):
+        check_changes(feed, **kwargs)
+
+
+def test_check_changes_accepts_a_consistent_feed() -> None:
+    check_changes("continuous", doc_ids=["a"], filter="_doc_ids", heartbeat=1000)
+    check_changes(None, view="dd/v", style="all_docs")
 
 
 async def test_changes_bad_since(httpx_mock: HTTPXMock, couch: CouchClient) -> None:

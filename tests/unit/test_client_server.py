@@ -8,7 +8,9 @@ import pytest
 from pytest_httpx import HTTPXMock
 
 from couchctl.client import BadRequest, CouchClient, NotFound, Unauthorized
+from couchctl.client._server import DBS_INFO_CHUNK
 from tests.unit._wire import (
+    BASE,
     answer,
     assert_exact_request,
     only_request,
@@ -128,6 +130,45 @@ async def test_dbs_info_get_range(httpx_mock: HTTPXMock, couch: CouchClient) -> 
         wire_target(only_request(httpx_mock))
         == "/_dbs_info?descending=false&startkey=%22a%22&endkey=%22b%22&skip=3"
     )
+
+
+async def test_databases_info_posts_dbs_info_in_chunks(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    names = [f"db{i:03d}" for i in range(DBS_INFO_CHUNK + 1)]
+    httpx_mock.add_response(url=f"{BASE}/_all_dbs", json=names)
+    for chunk in (names[:-1], names[-1:]):
+        httpx_mock.add_response(
+            url=f"{BASE}/_dbs_info",
+            method="POST",
+            match_json={"keys": chunk},
+            json=[{"key": name, "info": {"db_name": name}} for name in chunk],
+        )
+    entries = await couch.databases_info()
+    assert [entry["key"] for entry in entries] == names
+    assert [r.method for r in httpx_mock.get_requests()] == ["GET", "POST", "POST"]
+
+
+async def test_databases_info_of_given_names(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
+    answer(httpx_mock, "042-dbs-info-post")
+    entries = await couch.databases_info(["corpus", "corpus/sub", "missing"])
+    assert_exact_request(only_request(httpx_mock), "042-dbs-info-post")
+    assert entries == response_json("042-dbs-info-post")
+
+
+async def test_databases_info_falls_back_to_each_database(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    httpx_mock.add_response(
+        url=f"{BASE}/_dbs_info", method="POST", status_code=404, json={"error": "not_found"}
+    )
+    answer(httpx_mock, "037-db-info", url=f"{BASE}/corpus")
+    answer(httpx_mock, "039-db-get-missing-404", url=f"{BASE}/gone")
+    entries = await couch.databases_info(["corpus", "gone"])
+    assert entries == [
+        {"key": "corpus", "info": response_json("037-db-info")},
+        {"key": "gone", "error": "not_found"},
+    ]
 
 
 async def test_uuids_count(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
