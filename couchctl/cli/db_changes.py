@@ -158,6 +158,8 @@ def changes(
     """
 
     def parse() -> dict[str, Any]:  # flags to options, checked before any request
+        from couchctl.client import check_changes
+
         if follow and mode == "json":
             fail("--follow streams JSON Lines: use it without --json (or with --jsonl)")
         if follow and feed is not None:
@@ -181,8 +183,6 @@ def changes(
         }
         if follow and heartbeat is None and timeout is None:
             options["heartbeat"] = FOLLOW_HEARTBEAT_MS
-        from couchctl.client import check_changes
-
         check_changes("continuous" if follow else None if feed is None else feed.value, **options)
         return options
 
