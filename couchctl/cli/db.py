@@ -9,8 +9,6 @@ import typer
 from couchctl.cli._exit import ExitCode
 from couchctl.cli._options import DbArg, YesFlag, json_object_argument, output_options
 from couchctl.cli._run import checked, confirm_or_exit, run
-from couchctl.cli.db_changes import changes
-from couchctl.cli.db_docs import all_docs, design_docs
 from couchctl.render import Mode
 
 if TYPE_CHECKING:
@@ -218,12 +216,6 @@ def list_(ctx: typer.Context, mode: Mode = "human") -> None:
     run(ctx, op, mode)
 
 
-# -- all-docs, design-docs (cli/db_docs.py) ----------------------------------------------------
-
-app.command("all-docs")(all_docs)
-app.command("design-docs")(design_docs)
-
-
 # -- maintenance -------------------------------------------------------------------------------
 
 
@@ -386,11 +378,6 @@ def purge(
         out.result(result, message)
 
     run(ctx, op, mode)
-
-
-# -- changes (cli/db_changes.py) -----------------------------------------------------------------
-
-app.command("changes")(changes)
 
 
 # -- partitions ----------------------------------------------------------------------------------

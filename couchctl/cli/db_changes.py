@@ -1,7 +1,7 @@
 """`db changes`: a database's changes feed (normal, longpoll, or followed continuously).
 
-The command is registered on the `db` group by cli/db.py. What the feed accepts is
-checked by the client (`check_changes`), before any request.
+A command of the `db` group (cli/_app.py's MORE_COMMANDS loads it with it). What the
+feed accepts is checked by the client (`check_changes`), before any request.
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from couchctl.client import CouchClient
     from couchctl.render import Output
 
-__all__ = ["changes"]
+__all__ = ["app", "changes"]
+
+app = typer.Typer()
 
 # Heartbeat of `changes --follow` when neither --heartbeat nor --timeout is given:
 # it keeps CouchDB from closing an idle continuous feed after its 60 s default timeout.
@@ -43,6 +45,7 @@ def _revs_of(change: dict[str, Any]) -> str:
     )
 
 
+@app.command("changes")
 @output_options(jsonl=True)
 def changes(
     ctx: typer.Context,

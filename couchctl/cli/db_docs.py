@@ -1,6 +1,6 @@
 """`db all-docs` and `db design-docs`: the documents of a database, as rows.
 
-The commands are registered on the `db` group by cli/db.py.
+Commands of the `db` group (cli/_app.py's MORE_COMMANDS loads them with it).
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from couchctl.client import CouchClient
     from couchctl.render import Column, Output
 
-__all__ = ["all_docs", "design_docs"]
+__all__ = ["all_docs", "app", "design_docs"]
+
+app = typer.Typer()
 
 # _design_docs takes the _all_docs parameters up to --update-seq (no view options).
 DESIGN_DOCS_FLAGS = (
@@ -82,6 +84,7 @@ def _row_summary(out: Output, shown: int, result: dict[str, Any]) -> None:
         out.info(f"{shown} of {total} rows")
 
 
+@app.command("all-docs")
 @output_options(jsonl=True)
 @row_query_flags(sorted_=(AllDocsSortedOption, None))
 def all_docs(
@@ -121,6 +124,7 @@ def all_docs(
     run(ctx, op, mode)
 
 
+@app.command("design-docs")
 @output_options(jsonl=True)
 @row_query_flags(DESIGN_DOCS_FLAGS)
 def design_docs(
