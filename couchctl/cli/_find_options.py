@@ -17,9 +17,9 @@ __all__ = [
     "PartitionOpt",
     "SelectorArg",
     "field_direction",
+    "find_arguments",
     "find_flags",
     "find_options",
-    "selector_argument",
 ]
 
 
@@ -148,9 +148,7 @@ def parse_fields(value: str | None) -> list[str] | None:
     if value is None:
         return None
     if _is_json_source(value):
-        parsed = json_argument(value, "--fields")
-        if not isinstance(parsed, list) or not all(isinstance(f, str) and f for f in parsed):
-            fail("--fields must be a JSON array of field names, or a comma list")
+        parsed: list[str] = json_argument(value, "--fields")  # checked by the client
         return parsed
     fields = [f.strip() for f in value.split(",") if f.strip()]
     if not fields:
@@ -172,9 +170,7 @@ def parse_sort(value: str | None) -> list[Any] | None:
     if value is None:
         return None
     if _is_json_source(value):
-        parsed = json_argument(value, "--sort")
-        if not isinstance(parsed, list):
-            fail('--sort must be a JSON array, e.g. \'[{"n": "desc"}]\'')
+        parsed: list[Any] = json_argument(value, "--sort")  # checked by the client
         return parsed
     return [field_direction(spec.strip(), "--sort") for spec in value.split(",") if spec.strip()]
 
@@ -183,9 +179,7 @@ def parse_use_index(value: str | None) -> str | list[str] | None:
     if value is None:
         return None
     if value.startswith("[") or value.startswith("@"):
-        parsed = json_argument(value, "--use-index")
-        if not isinstance(parsed, list) or not all(isinstance(u, str) for u in parsed):
-            fail('--use-index must be "<ddoc>" or a JSON array ["<ddoc>", "<index name>"]')
+        parsed: list[str] = json_argument(value, "--use-index")  # checked by the client
         return parsed
     return value
 
@@ -225,5 +219,12 @@ def find_options(
     return {name: value for name, value in options.items() if value is not None}
 
 
-def selector_argument(value: str) -> dict[str, Any]:
-    return json_object_argument(value, "SELECTOR")
+def find_arguments(selector: str, flags: FindFlags) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The selector and the _find options of a command line, checked by the client
+    (`check_find`) before any request."""
+    from couchctl.client import check_find
+
+    parsed = json_object_argument(selector, "SELECTOR")
+    options = find_options(**flags)
+    check_find(parsed, **options)
+    return parsed, options

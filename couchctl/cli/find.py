@@ -11,9 +11,8 @@ from couchctl.cli._find_options import (
     PartitionOpt,
     SelectorArg,
     field_direction,
+    find_arguments,
     find_flags,
-    find_options,
-    selector_argument,
 )
 from couchctl.cli._options import DbArg, json_object_argument, output_options
 from couchctl.cli._run import checked, fail, run
@@ -107,7 +106,7 @@ def query(
     def parse() -> tuple[dict[str, Any], dict[str, Any]]:
         if all_pages and mode == "json":
             fail("--all streams JSON Lines: use it without --json")
-        return selector_argument(selector), find_options(**flags)
+        return find_arguments(selector, flags)
 
     parsed, options = checked(ctx, parse)
     if all_pages:
@@ -170,11 +169,7 @@ def explain(
     Example: couchctl find explain mydb '{"type": "note"}' --sort type
     """
 
-    def parse() -> tuple[dict[str, Any], dict[str, Any]]:
-        options = find_options(**flags)
-        return selector_argument(selector), options
-
-    parsed, options = checked(ctx, parse)
+    parsed, options = checked(ctx, lambda: find_arguments(selector, flags))
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.explain(db, parsed, partition=partition, **options)

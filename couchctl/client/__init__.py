@@ -36,7 +36,7 @@ from couchctl.client._errors import (
 )
 from couchctl.client._multipart import RelatedAttachment
 from couchctl.client._rows import RowStream
-from couchctl.client._views import FIND_PAGE_SIZE
+from couchctl.client._views import FIND_PAGE_SIZE, check_find
 
 __all__ = [
     "FIND_PAGE_SIZE",
@@ -67,6 +67,7 @@ __all__ = [
     "Unauthorized",
     "att_path",
     "check_changes",
+    "check_find",
     "db_path",
     "doc_path",
     "error_for_status",

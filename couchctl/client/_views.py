@@ -17,7 +17,7 @@ from couchctl.client._encoding import db_path, segment
 from couchctl.client._errors import InvalidArgument, NotFound
 from couchctl.client._view_query import IndexQueryOptions, check_count, view_query
 
-__all__ = ["FindOptions", "ViewMixin", "ViewOptions", "ddoc_name"]
+__all__ = ["FIND_PAGE_SIZE", "FindOptions", "ViewMixin", "ViewOptions", "check_find", "ddoc_name"]
 
 _DESIGN = "_design/"
 
@@ -109,9 +109,11 @@ def _find_body(selector: Any, options: Mapping[str, Any]) -> dict[str, Any]:
         check_count(name, options.get(name))
     fields = options.get("fields")
     if fields is not None and (
-        isinstance(fields, str) or not all(isinstance(f, str) for f in fields)
+        isinstance(fields, str | Mapping)
+        or not isinstance(fields, Sequence)
+        or not all(isinstance(f, str) and f for f in fields)
     ):
-        raise InvalidArgument("fields must be a list of field names")
+        raise InvalidArgument("fields must be a JSON array of field names")
     sort = options.get("sort")
     if sort is not None and (isinstance(sort, str | Mapping) or not isinstance(sort, Sequence)):
         raise InvalidArgument('sort must be a JSON array, e.g. [{"n": "desc"}]')
@@ -135,6 +137,12 @@ def _find_body(selector: Any, options: Mapping[str, Any]) -> dict[str, Any]:
             value = list(value)
         body[name] = value
     return body
+
+
+def check_find(selector: Any, **options: Unpack[FindOptions]) -> None:
+    """Refuse (InvalidArgument) what `db_find`, `iter_find` and `explain` would refuse,
+    without sending anything: for callers that check input first."""
+    _find_body(selector, options)
 
 
 def _index_fields(fields: Sequence[Any]) -> list[Any]:

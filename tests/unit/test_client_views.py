@@ -19,6 +19,7 @@ from couchctl.client import (
     CouchClient,
     InvalidArgument,
     NotFound,
+    check_find,
 )
 from couchctl.client._views import FIND_PAGE_SIZE, ddoc_name
 from tests.conftest import recorded, recorded_response
@@ -801,3 +802,24 @@ async def test_index_delete_bad_arguments(
     with pytest.raises(InvalidArgument):
         await couch.index_delete("corpus", ddoc, name, type=index_type)
     assert httpx_mock.get_requests() == []
+
+
+@pytest.mark.parametrize(
+    ("selector", "options"),
+    [
+        ([], {}),
+        ({}, {"fields": "a"}),
+        ({}, {"fields": ["a", ""]}),
+        ({}, {"sort": {"n": "asc"}}),
+        ({}, {"use_index": [1]}),
+        ({}, {"limit": -1}),
+        ({}, {"stale": "update_after"}),
+    ],
+)
+def test_check_find_refuses_what_db_find_refuses(selector: Any, options: dict[str, Any]) -> None:
+    with pytest.raises(InvalidArgument):
+        check_find(selector, **options)
+
+
+def test_check_find_accepts_a_good_query() -> None:
+    check_find({"n": {"$gt": 1}}, fields=["_id"], sort=[{"n": "asc"}], use_index=["dd", "i"])
