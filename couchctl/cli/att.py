@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -152,6 +151,9 @@ def download(
         parent = os.path.dirname(os.path.abspath(target))
         if not os.path.isdir(parent):
             fail(f"no such directory: {parent}")
+        from couchctl._files import check_new_file
+
+        check_new_file(target, force=force)  # and a FILE.part it did not create
         return target
 
     target = checked(ctx, parse)
@@ -162,7 +164,7 @@ def download(
                 async for chunk in download:
                     out.raw(chunk)
             return
-        result = await _download_to_file(couch, out, db, doc_id, name, rev, target)
+        result = await _download_to_file(couch, out, db, doc_id, name, rev, target, force)
         out.result(
             result,
             f"downloaded {name} to {target} ({result['length']} bytes, "
@@ -180,42 +182,40 @@ async def _download_to_file(
     name: str,
     rev: str | None,
     target: str,
+    force: bool,
 ) -> dict[str, Any]:
-    """Stream into TARGET.part, rename on success; the .part never outlives a failure."""
+    """Stream into TARGET.part (created exclusively), renamed only when complete and
+    verified; only the .part this download created is removed on failure."""
     import anyio
 
-    part = target + ".part"
-    done = False
-    try:
-        async with couch.attachment_get(db, doc_id, name, rev) as download:
-            with out.progress(f"downloading {name}", total=download.transfer_length) as bar:
-                async with await anyio.open_file(part, "wb") as handle:
-                    seen = 0
-                    # network reads are ~64 KiB: write 1 MiB at a time (fewer thread hops)
-                    pending = bytearray()
-                    async for chunk in download:
-                        pending += chunk
-                        if len(pending) >= WRITE_SIZE:
-                            await handle.write(bytes(pending))
-                            pending.clear()
-                        bar.advance(download.received - seen)
-                        seen = download.received
-                    if pending:
-                        await handle.write(bytes(pending))
-            os.replace(part, target)
-            done = True
-            return {
-                "file": target,
-                "name": name,
-                "length": download.decoded,
-                "content_type": download.content_type,
-                "digest": download.digest,
-                "encoding": download.encoding,
-            }
-    finally:
-        if not done:
-            with contextlib.suppress(OSError):
-                os.unlink(part)
+    from couchctl._files import PartFile
+
+    async with couch.attachment_get(db, doc_id, name, rev) as download:
+        with (
+            out.progress(f"downloading {name}", total=download.transfer_length) as bar,
+            PartFile(target, force=force).open("wb") as raw,
+        ):
+            handle = anyio.wrap_file(raw)
+            seen = 0
+            # network reads are ~64 KiB: write 1 MiB at a time (fewer thread hops)
+            pending = bytearray()
+            async for chunk in download:
+                pending += chunk
+                if len(pending) >= WRITE_SIZE:
+                    await handle.write(bytes(pending))
+                    pending.clear()
+                bar.advance(download.received - seen)
+                seen = download.received
+            if pending:
+                await handle.write(bytes(pending))
+        return {
+            "file": target,
+            "name": name,
+            "length": download.decoded,
+            "content_type": download.content_type,
+            "digest": download.digest,
+            "encoding": download.encoding,
+        }
 
 
 @app.command("info")

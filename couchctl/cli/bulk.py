@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -256,12 +257,18 @@ def load_command(
         Path | None,
         typer.Option(
             "--rejects",
-            help="Write rejected documents here as JSON Lines {line, id, error, reason, doc} "
-            "(appended to with --resume).",
+            help="Write rejected documents here as JSON Lines {line, id, error, reason, doc}. "
+            "An existing FILE is refused unless --force or --append (implied by --resume).",
             show_default=False,
             dir_okay=False,
         ),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing --rejects FILE.")
+    ] = False,
+    append: Annotated[
+        bool, typer.Option("--append", help="Add to an existing --rejects FILE.")
+    ] = False,
     resume: Annotated[
         bool,
         typer.Option(
@@ -314,8 +321,20 @@ def load_command(
     Example: couchctl bulk load mydb docs.jsonl --rejects rejects.jsonl
     """
     mode = output_mode(json_flag)
-    if resume and restart:
-        fail("--resume and --restart cannot be used together")
+
+    def parse() -> None:
+        if resume and restart:
+            fail("--resume and --restart cannot be used together")
+        if force and append:
+            fail("--force and --append cannot be used together")
+        if rejects is not None and not (append or resume):
+            from couchctl._files import check_new_file
+
+            check_new_file(rejects, force=force, part=False)
+        elif rejects is not None and rejects.is_symlink():
+            fail(f"{rejects} is a symbolic link; couchctl does not write through it")
+
+    checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> int:
         import sys
@@ -373,9 +392,12 @@ def load_command(
                 return 1
         await couch.db_info(db)  # a missing database fails here, before any write
 
-        reject_file = (
-            rejects.open("a" if state is not None else "w", encoding="utf-8") if rejects else None
-        )
+        from couchctl._files import open_appending, open_new
+
+        reject_file = None
+        if rejects is not None:
+            adding = append or resume
+            reject_file = open_appending(rejects) if adding else open_new(rejects, force=force)
         shown: list[str] = []
         journal_file = None
         if journal_path is not None:
@@ -559,6 +581,9 @@ def dump_command(
     jsonl_flag: Annotated[
         bool, typer.Option("--jsonl", help="JSON Lines: the output format, always (accepted).")
     ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing output FILE.")
+    ] = False,
 ) -> None:
     """Write every document as JSON Lines in id order, in constant memory (restore: bulk load --no-new-edits).
 
@@ -569,18 +594,24 @@ def dump_command(
     Example: couchctl bulk dump mydb -o mydb.jsonl --attachments
     """
 
-    async def op(couch: CouchClient, out: Output) -> int:
-        import os
+    def parse() -> Path | None:
+        if output == "-":
+            return None
+        from couchctl._files import check_new_file
 
+        check_new_file(output, force=force)
+        return Path(output)
+
+    target = checked(ctx, parse)
+
+    async def op(couch: CouchClient, out: Output) -> int:
         from couchctl import bulkio
+        from couchctl._files import PartFile
         from couchctl.client import validate_db_name
 
         validate_db_name(db)
         info = await couch.db_info(db)
         total = info.get("doc_count") if isinstance(info, dict) else None
-        target = None if output == "-" else Path(output)
-        part = target.with_name(target.name + ".part") if target is not None else None
-        handle = part.open("w", encoding="utf-8") if part is not None else None
         options = bulkio.DumpOptions(
             include_design=include_design,
             attachments=attachments,
@@ -588,27 +619,22 @@ def dump_command(
             or (DEFAULT_DUMP_BATCH_ATTACHMENTS if attachments else DEFAULT_DUMP_BATCH),
             concurrency=concurrency,
         )
-        try:
-            with out.progress(f"dumping {db}", total=total, unit="docs") as bar:
+        with contextlib.ExitStack() as stack:
+            handle = None
+            if target is not None:
+                handle = stack.enter_context(
+                    PartFile(target, force=force).open("w", encoding="utf-8")
+                )
+            bar = stack.enter_context(out.progress(f"dumping {db}", total=total, unit="docs"))
 
-                def emit(text: str, count: int) -> None:
-                    if handle is not None:
-                        handle.write(text)
-                    else:
-                        out.jsonl_text(text)
-                    bar.advance(count)
+            def emit(text: str, count: int) -> None:
+                if handle is not None:
+                    handle.write(text)
+                else:
+                    out.jsonl_text(text)
+                bar.advance(count)
 
-                summary = await bulkio.dump(couch, db, options, emit)
-            if handle is not None and part is not None and target is not None:
-                handle.flush()
-                os.fsync(handle.fileno())
-                handle.close()
-                part.replace(target)
-        except BaseException:
-            if handle is not None and part is not None:
-                handle.close()
-                part.unlink(missing_ok=True)
-            raise
+            summary = await bulkio.dump(couch, db, options, emit)
         if summary.stripped_attachments:
             out.warn(
                 f"{summary.stripped_attachments} documents have attachments that were left out; "

@@ -399,3 +399,35 @@ def test_digest_mismatch_exits_1_and_leaves_nothing(misbehaving: str, tmp_path: 
     assert b"Traceback" not in stderr
     assert stdout == b""
     assert list(tmp_path.iterdir()) == []
+
+
+# -- the .part file -------------------------------------------------------------------------
+
+
+def test_download_never_follows_a_symlink_planted_at_part(
+    cli: CliRun, server: Server, db: str, in_tmp: Path
+) -> None:
+    (in_tmp / "src.txt").write_bytes(TEXT)
+    assert cli("att", "upload", db, "d", "src.txt", "--name", "a.txt").exit_code == 0
+    victim = in_tmp / "victim"
+    victim.write_bytes(b"precious")
+    (in_tmp / "a.txt.part").symlink_to(victim)
+    for extra in ([], ["--force"]):
+        result = cli("att", "download", db, "d", "a.txt", *extra)
+        assert result.exit_code == 2, result.stderr
+        assert "a.txt.part already exists" in result.stderr
+        assert victim.read_bytes() == b"precious"
+        assert (in_tmp / "a.txt.part").is_symlink()
+        assert not os.path.lexists(in_tmp / "a.txt")
+
+
+def test_download_keeps_a_part_it_did_not_create(
+    cli: CliRun, server: Server, db: str, in_tmp: Path
+) -> None:
+    put_doc(server, db, "d")
+    (in_tmp / "nope.txt.part").write_bytes(b"an earlier download")
+    result = cli("att", "download", db, "d", "nope.txt")
+    assert result.exit_code == 2
+    assert "nope.txt.part" in result.stderr and "does not delete" in result.stderr
+    assert (in_tmp / "nope.txt.part").read_bytes() == b"an earlier download"
+    assert not (in_tmp / "nope.txt").exists()

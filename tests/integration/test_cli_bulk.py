@@ -504,3 +504,85 @@ def test_killed_load_resumes_without_duplicates(
     assert len(docs) == count == doc_count(server, db)
     assert sorted(d["n"] for d in docs) == list(range(count))  # each exactly once
     assert all(d["_rev"].startswith("1-") for d in docs)
+
+
+# -- output files -----------------------------------------------------------------------------
+
+
+def test_dump_refuses_an_existing_file_without_force(
+    cli: CliRun, server: Server, db: str, tmp_path: Path
+) -> None:
+    post_docs(server, db, [{"_id": "a"}])
+    out = tmp_path / "existing.txt"
+    out.write_text("keep me")
+    refused = cli("bulk", "dump", db, "-o", str(out))
+    assert refused.exit_code == 2
+    assert "exists; use --force" in refused.stderr
+    assert out.read_text() == "keep me"
+    forced = cli("bulk", "dump", db, "-o", str(out), "--force")
+    assert forced.exit_code == 0, forced.stderr
+    assert [json.loads(line)["_id"] for line in out.read_text().splitlines()] == ["a"]
+
+
+def test_dump_never_follows_a_symlink_planted_at_part(
+    cli: CliRun, server: Server, db: str, tmp_path: Path
+) -> None:
+    post_docs(server, db, [{"_id": "a"}])
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    out = tmp_path / "dump.jsonl"
+    (tmp_path / "dump.jsonl.part").symlink_to(victim)
+    result = cli("bulk", "dump", db, "-o", str(out))
+    assert result.exit_code == 2
+    assert "dump.jsonl.part already exists" in result.stderr
+    assert victim.read_text() == "precious"
+    assert (tmp_path / "dump.jsonl.part").is_symlink()
+    assert not os.path.lexists(out)
+
+
+def test_dump_keeps_a_part_it_did_not_create(cli: CliRun, server: Server, tmp_path: Path) -> None:
+    out = tmp_path / "x.jsonl"
+    (tmp_path / "x.jsonl.part").write_text("an earlier dump")
+    result = cli("bulk", "dump", server.new_db_name("missing"), "-o", str(out))
+    assert result.exit_code == 2
+    assert (tmp_path / "x.jsonl.part").read_text() == "an earlier dump"
+    assert not out.exists()
+
+
+def test_load_rejects_file_existing_refused_appended_or_replaced(
+    cli: CliRun, server: Server, db: str, tmp_path: Path
+) -> None:
+    post_docs(server, db, [{"_id": "taken"}])
+    path = write_jsonl(tmp_path / "in.jsonl", [{"_id": "taken", "new": True}])
+    rejects = tmp_path / "rejects.jsonl"
+    rejects.write_text('{"earlier": true}\n')
+
+    refused = cli("bulk", "load", db, str(path), "--rejects", str(rejects))
+    assert refused.exit_code == 2
+    assert "exists; use --force" in refused.stderr
+    assert rejects.read_text() == '{"earlier": true}\n'
+    assert doc_count(server, db) == 1
+
+    appended = cli("bulk", "load", db, str(path), "--rejects", str(rejects), "--append")
+    assert appended.exit_code == 1, appended.stderr
+    lines = [json.loads(line) for line in rejects.read_text().splitlines()]
+    assert lines[0] == {"earlier": True}
+    assert [entry["id"] for entry in lines[1:]] == ["taken"]
+
+    replaced = cli("bulk", "load", db, str(path), "--rejects", str(rejects), "--force")
+    assert replaced.exit_code == 1, replaced.stderr
+    assert [json.loads(line)["id"] for line in rejects.read_text().splitlines()] == ["taken"]
+
+
+def test_load_rejects_file_never_written_through_a_symlink(
+    cli: CliRun, server: Server, db: str, tmp_path: Path
+) -> None:
+    path = write_jsonl(tmp_path / "in.jsonl", [{"_id": "a"}])
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    rejects = tmp_path / "rejects.jsonl"
+    rejects.symlink_to(victim)
+    result = cli("bulk", "load", db, str(path), "--rejects", str(rejects), "--append")
+    assert result.exit_code == 2
+    assert "symbolic link" in result.stderr
+    assert victim.read_text() == "precious"
