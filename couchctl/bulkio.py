@@ -209,11 +209,16 @@ def _check_special_values(doc: dict[str, Any], line: int) -> None:
         raise InputError(line, '_revisions must be {"start": <integer>, "ids": [...]}')
 
 
+_TOO_DEEP = "not valid JSON: nested too deeply"
+
+
 def _parse(text: str, line: int) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(line, f"not valid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise InputError(line, _TOO_DEEP) from None
 
 
 def _first_char(stream: IO[bytes]) -> tuple[bytes, str]:
@@ -230,9 +235,11 @@ def _first_char(stream: IO[bytes]) -> tuple[bytes, str]:
 
 
 def _lines(head: bytes, stream: IO[bytes]) -> Iterator[tuple[int, str]]:
-    """Numbered, stripped, non-empty lines of UTF-8 text."""
+    """Numbered, stripped, non-empty lines of UTF-8 text, in time linear in the input:
+    each chunk is searched for newlines once, and the pieces of a line that spans
+    chunks are joined once, when its newline arrives."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    pending = ""
+    pieces: list[str] = []  # the start of the current line, a piece per chunk
     number = 0
 
     def chunks() -> Iterator[bytes]:
@@ -246,24 +253,32 @@ def _lines(head: bytes, stream: IO[bytes]) -> Iterator[tuple[int, str]]:
         try:
             text = decoder.decode(chunk)
         except UnicodeDecodeError:
-            raise InputError(number + 1 + pending.count("\n"), "not UTF-8 text") from None
+            raise InputError(number + 1, "not UTF-8 text") from None
         if first and text.startswith("\ufeff"):
             text = text[1:]
         first = False
-        text = pending + text
-        lines = text.split("\n")
-        pending = lines.pop()
-        for raw in lines:
+        start = 0
+        while (end := text.find("\n", start)) >= 0:
+            if pieces:
+                pieces.append(text[start:end])
+                line = "".join(pieces)
+                pieces.clear()
+            else:
+                line = text[start:end]
             number += 1
-            stripped = raw.strip()
+            start = end + 1
+            stripped = line.strip()
             if stripped:
                 yield number, stripped
+        if start < len(text):
+            pieces.append(text[start:])
     try:
-        pending += decoder.decode(b"", final=True)
+        pieces.append(decoder.decode(b"", final=True))
     except UnicodeDecodeError:
         raise InputError(number + 1, "not UTF-8 text") from None
-    if pending.strip():
-        yield number + 1, pending.strip()
+    rest = "".join(pieces).strip()
+    if rest:
+        yield number + 1, rest
 
 
 _decoder = json.JSONDecoder()
@@ -333,6 +348,8 @@ def _array_elements(head: bytes, stream: IO[bytes]) -> Iterator[tuple[int, str, 
             while True:
                 try:
                     value, end = _decoder.raw_decode(buf, pos)
+                except RecursionError:
+                    raise InputError(start_line, _TOO_DEEP) from None
                 except json.JSONDecodeError as exc:
                     truncated = (
                         exc.msg.startswith("Unterminated string") or len(buf) - exc.pos <= 16
@@ -438,6 +455,8 @@ def _check_lines(stream: IO[bytes], new_edits: bool) -> InputCheck:
             value = decode(text)
         except UnicodeDecodeError:
             raise InputError(number, "not UTF-8 text") from None
+        except RecursionError:
+            raise InputError(number, _TOO_DEEP) from None
         except json.JSONDecodeError as exc:
             if not text.strip():
                 continue
@@ -484,7 +503,7 @@ class Journal:
             for raw in stream:
                 try:
                     record = json.loads(raw)
-                except json.JSONDecodeError:
+                except (json.JSONDecodeError, RecursionError):
                     continue
                 if not isinstance(record, dict):
                     continue

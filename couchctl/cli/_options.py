@@ -191,6 +191,9 @@ def _parse(text: str, what: str, label: str | None) -> Any:
         raise BadInput(
             f"{what} is not valid JSON{where}: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except RecursionError:
+        where = f" in {label}" if label else ""
+        raise BadInput(f"{what} is not valid JSON{where}: nested too deeply") from None
 
 
 def json_argument(value: str, what: str) -> Any:

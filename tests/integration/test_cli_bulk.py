@@ -586,3 +586,34 @@ def test_load_rejects_file_never_written_through_a_symlink(
     assert result.exit_code == 2
     assert "symbolic link" in result.stderr
     assert victim.read_text() == "precious"
+
+
+# -- input that json cannot decode ------------------------------------------------------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def test_load_deeply_nested_line_is_exit_2_with_its_line(
+    cli: CliRun, server: Server, db: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"n":1}\n{"deep":' + DEEP + "}\n")
+    result = cli("bulk", "load", db, str(path))
+    assert result.exit_code == 2, result.stderr
+    assert "line 2: not valid JSON: nested too deeply" in result.stderr
+    assert "RecursionError" not in result.stderr
+    assert doc_count(server, db) == 0
+    piped = cli("bulk", "load", db, "-", "--concurrency", "1", input='{"n":1}\n' + DEEP + "\n")
+    assert piped.exit_code == 2, piped.stderr
+    assert "stdin: line 2: not valid JSON: nested too deeply" in piped.stderr
+
+
+def test_docs_deeply_nested_json_is_exit_2(
+    cli: CliRun, server: Server, db: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "docs.json"
+    path.write_text('{"docs": [' + DEEP + "]}")
+    result = cli("bulk", "docs", db, str(path))
+    assert result.exit_code == 2, result.stderr
+    assert "not valid JSON" in result.stderr and "nested too deeply" in result.stderr
+    assert doc_count(server, db) == 0
