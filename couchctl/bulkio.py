@@ -9,8 +9,9 @@ Load
     so a retried or resumed batch can never create a second copy. The body of a
     batch is built from the input text (`{"docs":[` + documents + `]}`); only the
     documents that need an `_id` are touched. Batches run `concurrency` at a time;
-    a batch failing with 429, 5xx, a timeout or a connection reset is retried with
-    backoff after checking which of its documents the server already has. A batch
+    a batch failing with 429, 5xx, a timeout or a connection reset is sent again by
+    the client (its one retry layer: `retries`, backoff, `Retry-After`), leaving out
+    the documents the server already has. A batch
     refused as a whole with 400/413 is split in halves until the offending document
     is found. The journal (`Journal`) records each batch before it is sent and once
     answered, which is what `resume` relies on.
@@ -19,7 +20,7 @@ Dump
     One cheap streamed pass over `_all_docs` (ids only) cuts the key space into
     ranges of `batch_size` documents; `concurrency` workers fetch the ranges with
     `_all_docs?include_docs=true&startkey=..&endkey=..&inclusive_end=false`, each
-    retried on its own, and the ranges are handed on in key order through a bounded
+    read whole and retried by the client, and the ranges are handed on in key order through a bounded
     reorder window. With `concurrency=1` a single streamed `_all_docs` request is
     used instead (no second pass). Documents are passed on as the JSON text the
     server sent (CouchDB's one-row-a-line bodies are cut at newlines, not decoded);
@@ -31,7 +32,6 @@ from __future__ import annotations
 import codecs
 import json
 import os
-import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -45,13 +45,9 @@ from couchctl.client._encoding import dumps
 from couchctl.client._errors import (
     BadRequest,
     ClientError,
-    ConnectionFailed,
-    CouchError,
     HTTPError,
     InvalidArgument,
     ProtocolError,
-    RequestTimeout,
-    ServerError,
 )
 
 if TYPE_CHECKING:
@@ -593,9 +589,6 @@ class LoadOptions:
     max_batch_bytes: int = MAX_BATCH_BYTES
     concurrency: int = 4
     new_edits: bool = True
-    retries: int = 5
-    backoff: float = 0.5
-    max_backoff: float = 16.0
 
 
 @dataclass
@@ -622,21 +615,6 @@ class LoadSummary:
 
 
 Reject = Callable[[Record, str, str, dict[str, Any]], None]
-_RETRYABLE = (ServerError, ConnectionFailed, RequestTimeout)
-
-
-def _retryable(exc: BaseException) -> bool:
-    if isinstance(exc, _RETRYABLE):
-        return True
-    return isinstance(exc, HTTPError) and exc.status == 429
-
-
-async def _pause(attempt: int, backoff: float, max_backoff: float) -> None:
-    """Wait before retry number `attempt` (1, 2, ...): exponential, capped, jittered."""
-    import anyio
-
-    ceiling = min(max_backoff, backoff * 2**attempt)
-    await anyio.sleep(random.uniform(ceiling / 2, ceiling))
 
 
 def _too_big_or_bad(exc: BaseException) -> bool:
@@ -760,33 +738,42 @@ class _Loader:
         self.progress(len(records))
 
     async def _send(self, records: list[Record], verify: bool) -> tuple[int, int]:
-        """Send a batch until answered; returns (written, rejected)."""
+        """Send a batch until answered; returns (written, rejected).
 
-        options = self.options
-        attempt = 0
+        Every document has its `_id` by now, so the client may send the batch again
+        (its retries, backoff and Retry-After); before a resend, and before sending a
+        batch that an interrupted run may have sent, the documents the server
+        already has are left out, so an applied batch whose answer was lost is not
+        turned into conflicts.
+        """
+        new_edits = self.options.new_edits
         pending = records
         done_before = 0
-        while True:
-            if verify and options.new_edits:
+
+        async def drop_existing() -> None:
+            nonlocal pending, done_before
+            if new_edits:  # new_edits=false is idempotent: resent as is
                 pending, already = await self._drop_existing(pending)
                 done_before += already
-            if not pending:
-                return done_before, 0
-            body = batch_body(pending, new_edits=options.new_edits)
-            try:
-                results = await self.couch.db_bulk_docs_raw(self.db, body)
-            except CouchError as exc:
-                if _too_big_or_bad(exc) and isinstance(exc, HTTPError):
-                    written, rejected = await self._split(pending, exc)
-                    return done_before + written, rejected
-                if not _retryable(exc) or attempt >= options.retries:
-                    raise
-                attempt += 1
-                await _pause(attempt, options.backoff, options.max_backoff)
-                verify = True
-                continue
-            written, rejected = self._results(pending, results)
-            return done_before + written, rejected
+
+        if verify:
+            await drop_existing()
+        if not pending:
+            return done_before, 0
+        try:
+            results = await self.couch.db_bulk_docs_raw(
+                self.db,
+                lambda: batch_body(pending, new_edits=new_edits),
+                retry=True,
+                before_retry=drop_existing,
+            )
+        except HTTPError as exc:
+            if _too_big_or_bad(exc) and pending:
+                written, rejected = await self._split(pending, exc)
+                return done_before + written, rejected
+            raise
+        written, rejected = self._results(pending, results)
+        return done_before + written, rejected
 
     async def _split(self, records: list[Record], exc: HTTPError) -> tuple[int, int]:
         """A batch refused as a whole: halve it until the offending documents are alone."""
@@ -896,9 +883,6 @@ class DumpOptions:
     attachments: bool = False
     batch_size: int = 2000
     concurrency: int = 4
-    retries: int = 5
-    backoff: float = 0.5
-    max_backoff: float = 16.0
 
 
 @dataclass
@@ -990,24 +974,15 @@ class _Dumper:
         self.summary.ranges = 1
 
     async def _fetch(self, start: str | None, end: str | None) -> list[str]:
-
-        attempt = 0
-        while True:
-            docs: list[str] = []
-            try:
-                rows = self.couch.bulk_iter_range(
-                    self.db, start, end, attachments=self.options.attachments or None, raw=True
-                )
-                keep = self._keep_raw
-                async for page in rows:
-                    for row in page:
-                        keep(row, docs)
-                return docs
-            except CouchError as exc:
-                if not _retryable(exc) or attempt >= self.options.retries:
-                    raise
-                attempt += 1
-                await _pause(attempt, self.options.backoff, self.options.max_backoff)
+        """One range, read whole (the client retries it, a failure mid-body included)."""
+        docs: list[str] = []
+        rows = await self.couch.bulk_fetch_range(
+            self.db, start, end, attachments=self.options.attachments or None, raw=True
+        )
+        keep = self._keep_raw
+        for row in rows:
+            keep(row, docs)
+        return docs
 
     async def ranges(self) -> None:
         """Split keys from a streamed ids pass; ranges fetched concurrently, emitted in order."""

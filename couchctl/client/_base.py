@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import random
 import ssl
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -31,13 +31,16 @@ from couchctl.client._rows import RowStream
 if TYPE_CHECKING:
     from couchctl.config import Settings
 
-__all__ = ["BaseClient", "Body", "Params"]
+__all__ = ["BaseClient", "BeforeRetry", "Body", "Params"]
 
 Params = Sequence[tuple[str, str]] | None
-# A request body: bytes, or a factory of a fresh async byte stream (so that a
-# retried request can send it again).
-Body = bytes | Callable[[], AsyncIterator[bytes]] | None
+# A request body: bytes, or a factory of fresh bytes or a fresh async byte stream
+# (called for every attempt, so that a retried request can send it again).
+Body = bytes | Callable[[], bytes | AsyncIterator[bytes]] | None
 Trace = Callable[[str], None]
+# Called before a request is sent again (after the pause): may change what a body
+# factory gives, e.g. leave out what the failed attempt already did.
+BeforeRetry = Callable[[], Awaitable[None]]
 
 
 class _Unset:
@@ -252,8 +255,17 @@ class BaseClient:
         retry: bool | None = None,
         stream: bool = False,
         timeout: float | object | None = _UNSET,
+        retry_unreachable: bool = False,
+        before_retry: BeforeRetry | None = None,
     ) -> httpx.Response:
         """Send with retries; return the response (body unread when `stream`).
+
+        The one retry layer: a request that may be retried (`retry`, by default the
+        safe methods) is sent up to `retries + 1` times on 429/502/503/504 and
+        connection resets, after a pause of exponential backoff with jitter, or the
+        server's `Retry-After`. `retry_unreachable` also retries a refused connection
+        and a timeout (for engines that ride out a server restart; a single command
+        fails fast instead). `before_retry` runs before each resend.
 
         Raises the mapped HTTPError for statuses >= 400 (after reading the error body).
         """
@@ -262,6 +274,8 @@ class BaseClient:
             may_retry = False
         attempts = self.retries + 1 if may_retry else 1
         for attempt in range(attempts):
+            if attempt and before_retry is not None:
+                await before_retry()
             request = self._build(method, path, params, json, content, headers, timeout)
             last = attempt == attempts - 1
             try:
@@ -281,9 +295,13 @@ class BaseClient:
                         await response.aclose()
                 return response
             except httpx.TimeoutException as exc:
-                raise RequestTimeout(
-                    f"{method} {_shown(request)}: timed out ({type(exc).__name__})"
-                ) from exc
+                if last or not retry_unreachable:
+                    raise RequestTimeout(
+                        f"{method} {_shown(request)}: timed out ({type(exc).__name__})"
+                    ) from exc
+                delay = self._delay(attempt, None)
+                self._note_retry(method, path, type(exc).__name__, delay)
+                await anyio.sleep(delay)
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
                 # A reset connection: the request may not have been processed, but
                 # only a request that is safe to repeat is sent again.
@@ -295,9 +313,13 @@ class BaseClient:
                 self._note_retry(method, path, type(exc).__name__, delay)
                 await anyio.sleep(delay)
             except httpx.TransportError as exc:
-                raise ConnectionFailed(
-                    f"{method} {_shown(request)}: {_transport_reason(exc)}"
-                ) from exc
+                if last or not retry_unreachable or not isinstance(exc, httpx.ConnectError):
+                    raise ConnectionFailed(
+                        f"{method} {_shown(request)}: {_transport_reason(exc)}"
+                    ) from exc
+                delay = self._delay(attempt, None)
+                self._note_retry(method, path, _transport_reason(exc), delay)
+                await anyio.sleep(delay)
             except httpx.DecodingError as exc:
                 raise ProtocolError(f"{method} {_shown(request)}: {exc}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
@@ -339,9 +361,12 @@ class BaseClient:
         headers: Mapping[str, str] | None = None,
         retry: bool | None = None,
         timeout: float | object | None = None,
+        retry_unreachable: bool = False,
+        before_retry: BeforeRetry | None = None,
     ) -> httpx.Response:
-        """Send a request and read its whole body. `json=None` sends no body;
-        pass `json=JSON_NULL` for a literal null."""
+        """Send a request and read its whole body (a failure while reading it is
+        retried like the request). `json=None` sends no body; pass `json=JSON_NULL`
+        for a literal null. See `_send` for `retry`, `retry_unreachable`, `before_retry`."""
         return await self._send(
             method,
             path,
@@ -351,6 +376,8 @@ class BaseClient:
             headers=headers,
             retry=retry,
             timeout=_UNSET if timeout is None else timeout,
+            retry_unreachable=retry_unreachable,
+            before_retry=before_retry,
         )
 
     async def request_json(
@@ -364,6 +391,8 @@ class BaseClient:
         headers: Mapping[str, str] | None = None,
         retry: bool | None = None,
         timeout: float | object | None = None,
+        retry_unreachable: bool = False,
+        before_retry: BeforeRetry | None = None,
     ) -> Any:
         """Send a request and return its body parsed as JSON."""
         response = await self.request(
@@ -375,6 +404,8 @@ class BaseClient:
             headers=headers,
             retry=retry,
             timeout=timeout,
+            retry_unreachable=retry_unreachable,
+            before_retry=before_retry,
         )
         return parse_json(response)
 
@@ -390,8 +421,10 @@ class BaseClient:
         headers: Mapping[str, str] | None = None,
         retry: bool | None = None,
         timeout: float | object | None = None,
+        retry_unreachable: bool = False,
     ) -> AsyncIterator[httpx.Response]:
-        """A response whose body is read by the caller (`aiter_bytes`, `aiter_raw`)."""
+        """A response whose body is read by the caller (`aiter_bytes`, `aiter_raw`).
+        Retried until its headers arrive; a failure in the body is the caller's."""
         response = await self._send(
             method,
             path,
@@ -402,6 +435,7 @@ class BaseClient:
             retry=retry,
             stream=True,
             timeout=_UNSET if timeout is None else timeout,
+            retry_unreachable=retry_unreachable,
         )
         try:
             yield response

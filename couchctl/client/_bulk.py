@@ -12,10 +12,10 @@ import codecs
 import inspect
 import json
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, overload
 
-from couchctl.client._base import BaseClient
+from couchctl.client._base import BaseClient, BeforeRetry
 from couchctl.client._encoding import db_path, query
 from couchctl.client._errors import InvalidArgument, ProtocolError
 from couchctl.client._view_query import view_query
@@ -58,12 +58,23 @@ class BulkMixin(BaseClient):
         result = await self.request_json("POST", f"{db_path(db)}/_bulk_docs", json=body)
         return _array(result, "_bulk_docs")
 
-    async def db_bulk_docs_raw(self, db: str, body: bytes, *, retry: bool = False) -> list[Any]:
+    async def db_bulk_docs_raw(
+        self,
+        db: str,
+        body: bytes | Callable[[], bytes],
+        *,
+        retry: bool = False,
+        before_retry: BeforeRetry | None = None,
+    ) -> list[Any]:
         """`POST /{db}/_bulk_docs` with a prebuilt JSON body (`{"docs": [...]}`), sent as is.
 
         For loaders that build the body from their input text instead of
         serialising documents again. Not retried unless `retry` is set: resending a
-        batch that was applied turns its creations into conflicts.
+        batch that was applied turns its creations into conflicts, so only a batch
+        whose documents all have an `_id` is safe to resend, and `before_retry` (run
+        before each resend) is where the caller leaves out what was already written;
+        `body` may then be a function that gives the body of each attempt. With
+        `retry`, a refused connection or a timeout is retried too.
         """
         result = await self.request_json(
             "POST",
@@ -71,6 +82,8 @@ class BulkMixin(BaseClient):
             content=body,
             headers={"Content-Type": "application/json"},
             retry=retry,
+            retry_unreachable=retry,
+            before_retry=before_retry,
         )
         return _array(result, "_bulk_docs")
 
@@ -163,7 +176,9 @@ class BulkMixin(BaseClient):
         ids: list[str] = []
         while len(ids) < count:
             wanted = min(UUIDS_MAX_COUNT, count - len(ids))
-            answer = await self.request_json("GET", "/_uuids", params=query({"count": wanted}))
+            answer = await self.request_json(
+                "GET", "/_uuids", params=query({"count": wanted}), retry_unreachable=True
+            )
             got = answer.get("uuids") if isinstance(answer, dict) else None
             if not isinstance(got, list) or len(got) != wanted:
                 raise ProtocolError(f"/_uuids?count={wanted} did not answer {wanted} ids")
@@ -179,14 +194,19 @@ class BulkMixin(BaseClient):
         found: dict[str, Any] = {}
         if not ids:
             return found
-        rows = self.iter_rows(
+        # Read whole (a batch's worth of rows), so a failure in the body is retried too.
+        answer = await self.request_json(
             "POST",
             f"{db_path(db)}/_all_docs",
             params=query({"include_docs": True}),
             json={"keys": list(ids)},
             retry=True,
+            retry_unreachable=True,
         )
-        async for row in rows:
+        rows = answer.get("rows") if isinstance(answer, dict) else None
+        if not isinstance(rows, list):
+            raise ProtocolError("_all_docs with keys did not answer rows")
+        for row in rows:
             if not isinstance(row, dict) or "error" in row or "id" not in row:
                 continue
             value = row.get("value")
@@ -227,6 +247,40 @@ class BulkMixin(BaseClient):
         )
         return self._row_pages("GET", f"{db_path(db)}/_all_docs", params, raw)
 
+    async def bulk_fetch_range(
+        self,
+        db: str,
+        start: str | None = None,
+        end: str | None = None,
+        *,
+        attachments: bool | None = None,
+        raw: bool = False,
+    ) -> list[Any]:
+        """The rows of `_all_docs?include_docs=true` with `start <= id < end`, read whole.
+
+        Like `bulk_iter_range`, for a bounded range: the request is retried by the
+        client (a failure in the middle of the body, a refused connection and a
+        timeout included), so a range is fetched whole or not at all.
+        """
+        params, _ = view_query(
+            {
+                "include_docs": True,
+                "start_key": start,
+                "end_key": end,
+                "inclusive_end": None if end is None else False,
+                "attachments": attachments,
+            }
+        )
+        response = await self.request(
+            "GET",
+            f"{db_path(db)}/_all_docs",
+            params=params,
+            headers={"Accept-Encoding": "identity"},
+            retry_unreachable=True,
+        )
+        rows: list[Any] = RowChunks(raw=raw).feed(response.content, final=True)
+        return rows
+
     async def _row_pages(
         self, method: str, path: str, params: list[tuple[str, str]] | None, raw: bool
     ) -> AsyncIterator[list[Any]]:
@@ -236,7 +290,11 @@ class BulkMixin(BaseClient):
         # Row responses are JSON that CouchDB never compresses; asking for
         # identity also spares a server that would (and us) the gzip work.
         async with self.stream(
-            method, path, params=params, headers={"Accept-Encoding": "identity"}
+            method,
+            path,
+            params=params,
+            headers={"Accept-Encoding": "identity"},
+            retry_unreachable=True,
         ) as response:
             rows = RowChunks(raw=raw)
             async for chunk in response.aiter_bytes():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -341,9 +342,6 @@ async def couch() -> AsyncIterator[CouchClient]:
         yield client
 
 
-FAST: dict[str, Any] = {"backoff": 0.001, "max_backoff": 0.002}
-
-
 class Rejects:
     def __init__(self) -> None:
         self.entries: list[dict[str, Any]] = []
@@ -384,7 +382,7 @@ async def test_load_assigns_ids_from_uuids_before_sending(
         couch,
         "db",
         iter(batch),
-        LoadOptions(batch_size=10, **FAST),
+        LoadOptions(batch_size=10),
         journal=journal,
         reject=Rejects(),
     )
@@ -424,7 +422,7 @@ async def test_load_batches_and_rejects(httpx_mock: HTTPXMock, couch: CouchClien
         couch,
         "db",
         iter(records(text)),
-        LoadOptions(batch_size=2, concurrency=2, **FAST),
+        LoadOptions(batch_size=2, concurrency=2),
         reject=rejects,
     )
     assert (summary.written, summary.rejected, summary.batches) == (4, 1, 3)
@@ -475,7 +473,7 @@ async def test_load_retry_checks_what_the_server_already_has(
         couch,
         "db",
         iter(records('{"_id":"a","n":1}\n{"_id":"b","n":2}')),
-        LoadOptions(**FAST),
+        LoadOptions(),
         reject=Rejects(),
     )
     assert (summary.written, summary.rejected) == (2, 0)
@@ -504,11 +502,11 @@ async def test_load_gives_up_after_retries(httpx_mock: HTTPXMock, couch: CouchCl
             couch,
             "db",
             iter(records('{"_id":"a"}')),
-            LoadOptions(retries=2, **FAST),
+            LoadOptions(),
             reject=Rejects(),
         )
     posts = [r for r in httpx_mock.get_requests() if r.url.path.endswith("_bulk_docs")]
-    assert len(posts) == 3
+    assert len(posts) == couch.retries + 1 == 3  # one retry layer: the client's
 
 
 @pytest.mark.anyio
@@ -523,9 +521,7 @@ async def test_load_batch_refused_whole_is_split_to_the_culprit(
     httpx_mock.add_callback(refuse_x, url=f"{BASE}/db/_bulk_docs", is_reusable=True)
     rejects = Rejects()
     text = '{"_id":"a"}\n{"_id":"b"}\n{"_id":"c","x":1}\n{"_id":"d"}'
-    summary = await bulkio.load(
-        couch, "db", iter(records(text)), LoadOptions(**FAST), reject=rejects
-    )
+    summary = await bulkio.load(couch, "db", iter(records(text)), LoadOptions(), reject=rejects)
     assert (summary.written, summary.rejected) == (3, 1)
     assert [(e["line"], e["id"], e["error"], e["reason"]) for e in rejects.entries] == [
         (3, "c", "bad_request", "x is not allowed")
@@ -559,7 +555,7 @@ async def test_resume_skips_done_batches_and_reuses_journal_ids(
         couch,
         "db",
         iter(records(text)),
-        LoadOptions(batch_size=2, **FAST),
+        LoadOptions(batch_size=2),
         state=state,
         reject=Rejects(),
     )
@@ -578,7 +574,7 @@ async def test_resume_with_changed_input_is_refused(couch: CouchClient) -> None:
             couch,
             "db",
             iter(records('{"n":1}')),
-            LoadOptions(**FAST),
+            LoadOptions(),
             state=state,
             reject=Rejects(),
         )
@@ -593,7 +589,7 @@ async def test_new_edits_false_body_and_empty_answer(
         couch,
         "db",
         iter(records('{"_id":"a","_rev":"4-x"}', new_edits=False)),
-        LoadOptions(new_edits=False, **FAST),
+        LoadOptions(new_edits=False),
         reject=Rejects(),
     )
     assert summary.written == 1
@@ -726,7 +722,7 @@ async def test_dump_retries_a_failed_range(httpx_mock: HTTPXMock, couch: CouchCl
 
     httpx_mock.add_callback(flaky, is_reusable=True)
     out: list[dict[str, Any]] = []
-    options = bulkio.DumpOptions(batch_size=2, concurrency=2, include_design=True, **FAST)
+    options = bulkio.DumpOptions(batch_size=2, concurrency=2, include_design=True)
     await bulkio.dump(couch, "db", options, collect(out))
     assert [d["_id"] for d in out] == sorted(d["_id"] for d in DOCS)
     assert failed == ["once"]
@@ -768,6 +764,90 @@ async def test_dump_stops_at_an_error_row(
     text += "\r\n]}\n"
     httpx_mock.add_response(text=text, is_reusable=True)
     out: list[dict[str, Any]] = []
-    options = bulkio.DumpOptions(concurrency=concurrency, retries=0)
+    options = bulkio.DumpOptions(concurrency=concurrency)
     with pytest.raises(ProtocolError, match="not_found"):
         await bulkio.dump(couch, "db", options, collect(out))
+
+
+# -- one retry layer: the client's ------------------------------------------------------------
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("concurrency", [1, 2])
+async def test_dump_range_that_always_fails_is_tried_retries_plus_one_times(
+    httpx_mock: HTTPXMock, couch: CouchClient, concurrency: int
+) -> None:
+    from couchctl.client import ServerError
+
+    serve = serve_all_docs(DOCS)
+
+    def unavailable_with_docs(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("include_docs") == "true":
+            return httpx.Response(503, json={"error": "unavailable", "reason": "x"})
+        return serve(request)  # type: ignore[no-any-return]
+
+    httpx_mock.add_callback(unavailable_with_docs, is_reusable=True)
+    options = bulkio.DumpOptions(batch_size=100, concurrency=concurrency, include_design=True)
+    with pytest.raises(ServerError):
+        await bulkio.dump(couch, "db", options, collect([]))
+    fetches = [r for r in httpx_mock.get_requests() if r.url.params.get("include_docs")]
+    assert len(fetches) == couch.retries + 1 == 3
+
+
+@pytest.mark.anyio
+async def test_load_honours_retry_after(
+    httpx_mock: HTTPXMock, couch: CouchClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(anyio, "sleep", sleep)
+    httpx_mock.add_response(
+        url=f"{BASE}/db/_bulk_docs",
+        status_code=429,
+        headers={"Retry-After": "3"},
+        json={"error": "too_many_requests", "reason": "x"},
+    )
+    httpx_mock.add_response(url=f"{BASE}/db/_all_docs?include_docs=true", json={"rows": []})
+    httpx_mock.add_callback(ok_for_each, url=f"{BASE}/db/_bulk_docs")
+    summary = await bulkio.load(
+        couch, "db", iter(records('{"_id":"a"}')), LoadOptions(), reject=Rejects()
+    )
+    assert (summary.written, summary.rejected) == (1, 0)
+    assert slept == [3.0]
+
+
+@pytest.mark.anyio
+async def test_load_and_dump_ride_out_a_refused_connection(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    # A server restart: the engines' requests are retried when the connection is
+    # refused (a single command's request fails fast instead, see test_base).
+    httpx_mock.add_exception(
+        httpx.ConnectError("[Errno 111] Connection refused"), url=f"{BASE}/db/_bulk_docs"
+    )
+    httpx_mock.add_response(url=f"{BASE}/db/_all_docs?include_docs=true", json={"rows": []})
+    httpx_mock.add_callback(ok_for_each, url=f"{BASE}/db/_bulk_docs")
+    summary = await bulkio.load(
+        couch, "db", iter(records('{"_id":"a"}')), LoadOptions(), reject=Rejects()
+    )
+    assert summary.written == 1
+
+    serve = serve_all_docs(DOCS)
+    refused: list[str] = []
+
+    def once_refused(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("include_docs") == "true" and not refused:
+            refused.append("once")
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        return serve(request)  # type: ignore[no-any-return]
+
+    httpx_mock.add_callback(once_refused, url=re.compile(r".*/db/_all_docs\?.*"), is_reusable=True)
+    httpx_mock.add_callback(once_refused, url=f"{BASE}/db/_all_docs", is_reusable=True)
+    out: list[dict[str, Any]] = []
+    options = bulkio.DumpOptions(batch_size=4, concurrency=2, include_design=True)
+    await bulkio.dump(couch, "db", options, collect(out))
+    assert [d["_id"] for d in out] == sorted(d["_id"] for d in DOCS)
+    assert refused == ["once"]
