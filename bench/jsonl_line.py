@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from couchctl.bulkio import check_input, iter_records
+from couchctl.bulk import check_input, iter_records
 
 MIB = 1 << 20
 

@@ -23,7 +23,16 @@ from typing import IO, Any
 
 from couchctl.client import InvalidArgument
 
-__all__ = ["FileRefused", "PartFile", "check_new_file", "open_appending", "open_new", "part_path"]
+__all__ = [
+    "FileRefused",
+    "PartFile",
+    "check_new_file",
+    "check_output",
+    "open_appending",
+    "open_new",
+    "open_output",
+    "part_path",
+]
 
 PART_SUFFIX = ".part"
 _NEW_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
@@ -122,9 +131,12 @@ class PartFile:
 
     @contextmanager
     def open(self, mode: str = "wb", **kwargs: Any) -> Iterator[IO[Any]]:
-        """The `.part` as a file object: committed (fsynced, renamed) when the block
-        ends normally, discarded when it raises (an interrupt included)."""
+        """The `.part` as a file object (text in UTF-8 unless `mode` is binary):
+        committed (fsynced, renamed) when the block ends normally, discarded when it
+        raises (an interrupt included)."""
         fd = self.create()
+        if "b" not in mode:
+            kwargs.setdefault("encoding", "utf-8")
         try:
             handle = os.fdopen(fd, mode, **kwargs)
         except BaseException:
@@ -169,3 +181,22 @@ def open_appending(path: str | os.PathLike[str]) -> IO[str]:
             ) from None
         raise
     return os.fdopen(fd, "a", encoding="utf-8")
+
+
+def check_output(
+    path: str | os.PathLike[str], *, force: bool = False, append: bool = False
+) -> None:
+    """Refuse, before anything is sent, what `open_output` would refuse."""
+    if not append:
+        check_new_file(path, force=force, part=False)
+    elif os.path.islink(path):
+        raise FileRefused(
+            f"{os.fspath(path)} is a symbolic link; couchctl does not write through it"
+        )
+
+
+def open_output(
+    path: str | os.PathLike[str], *, force: bool = False, append: bool = False
+) -> IO[str]:
+    """`open_appending` with `append`, else `open_new`."""
+    return open_appending(path) if append else open_new(path, force=force)

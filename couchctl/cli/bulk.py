@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,7 +19,9 @@ from couchctl.cli._options import (
 from couchctl.cli._run import checked, fail, interactive, run
 
 if TYPE_CHECKING:
-    from couchctl.bulkio import Record
+    from collections.abc import Callable
+
+    from couchctl.bulk import LoadJob, LoadSummary, RejectLog
     from couchctl.client import CouchClient
     from couchctl.render import Mode, Output
 
@@ -35,8 +36,7 @@ DEFAULT_LOAD_BATCH = 1000
 DEFAULT_DUMP_BATCH = 2000
 DEFAULT_DUMP_BATCH_ATTACHMENTS = 100  # pages hold whole attachments in memory
 DEFAULT_CONCURRENCY = 4
-JOURNAL_SUFFIX = ".couchctl-journal"
-_REV_RE = re.compile(r"^\d+-[0-9a-fA-F]+$")
+JOURNAL_SUFFIX = ".couchctl-journal"  # couchctl.bulk.JOURNAL_SUFFIX (not imported: start-up)
 YesFlag = Annotated[
     bool,
     typer.Option(
@@ -48,15 +48,13 @@ YesFlag = Annotated[
 _SHOWN_REJECTS = 10
 
 
-def _columns() -> list[Any]:
+def _columns(*keys: str) -> list[Any]:
+    """Table columns showing these members of each row (`doc` headed "document")."""
+    from operator import methodcaller
+
     from couchctl.render import Column
 
-    return [
-        Column("id", lambda r: r.get("id")),
-        Column("rev", lambda r: r.get("rev")),
-        Column("error", lambda r: r.get("error")),
-        Column("reason", lambda r: r.get("reason")),
-    ]
+    return [Column("document" if k == "doc" else k, methodcaller("get", k)) for k in keys]
 
 
 @app.command("docs")
@@ -86,30 +84,16 @@ def docs_command(
     mode = checked(ctx, lambda: output_mode(json_flag, jsonl_flag))
 
     async def op(couch: CouchClient, out: Output) -> int:
+        from couchctl.bulk import bulk_docs_request
         from couchctl.cli._options import json_argument
-        from couchctl.client import validate_db_name
+        from couchctl.client import InvalidArgument, validate_db_name
 
         validate_db_name(db)
         value = json_argument(source if source == "-" else "@" + source, "the documents")
-        new_edits: bool | None = False if no_new_edits else None
-        if isinstance(value, dict):
-            if "docs" not in value:
-                fail('the documents: an object must have a "docs" member')
-            docs = value["docs"]
-            if new_edits is None and isinstance(value.get("new_edits"), bool):
-                new_edits = value["new_edits"]
-        else:
-            docs = value
-        if not isinstance(docs, list):
-            fail("the documents must be a JSON array (or an object with a docs array)")
-        from couchctl.bulkio import InputError, check_document
-
-        for index, doc in enumerate(docs):
-            try:
-                # What would make CouchDB refuse the whole request, refused here.
-                check_document(doc, index, new_edits=new_edits is not False)
-            except InputError as exc:
-                fail(f"the documents: element {index}: {exc.detail}", "nothing was sent")
+        try:  # what would make CouchDB refuse the whole request, refused here
+            docs, new_edits = bulk_docs_request(value, new_edits=False if no_new_edits else None)
+        except InvalidArgument as exc:
+            fail(str(exc), "nothing was sent")
         deletions = sum(1 for doc in docs if doc.get("_deleted") is True)
         if not _deletions_allowed(out, yes, deletions, db, stdin_is_data=source == "-"):
             return 1
@@ -121,7 +105,7 @@ def docs_command(
             for result in results:
                 out.jsonl(result)
         elif results:
-            out.table(results, _columns())
+            out.table(results, _columns("id", "rev", "error", "reason"))
         else:
             out.info(
                 f"sent {len(docs)} documents to {db} (new_edits=false: no per-document answer)"
@@ -132,16 +116,6 @@ def docs_command(
         return 0
 
     run(ctx, op, mode)
-
-
-def _parse_ref(value: str) -> dict[str, str]:
-    """`ID` or `ID@REV` (only a well-formed rev after the last @ counts as one)."""
-    doc_id, at, rev = value.rpartition("@")
-    if at and doc_id and _REV_RE.fullmatch(rev):
-        return {"id": doc_id, "rev": rev}
-    if not value:
-        fail("empty document id")
-    return {"id": value}
 
 
 @app.command("get")
@@ -179,20 +153,18 @@ def get_command(
     mode = output_mode(json_flag, jsonl_flag)
 
     async def op(couch: CouchClient, out: Output) -> int:
+        from couchctl.bulk import bulk_get_rows, parse_doc_ref
         from couchctl.client import validate_db_name
 
         validate_db_name(db)
-        wanted = [_parse_ref(ref) for ref in refs or []]
+        wanted = [parse_doc_ref(ref) for ref in refs or []]
         if ids_file is not None:
             text, _ = read_text_source(ids_file, "--ids-file")
-            wanted += [_parse_ref(line.strip()) for line in text.splitlines() if line.strip()]
+            wanted += [parse_doc_ref(line.strip()) for line in text.splitlines() if line.strip()]
         if not wanted:
             fail("no document ids given", "name them as arguments or with --ids-file")
         answer = await couch.db_bulk_get(db, wanted, revs=revs or None, latest=latest or None)
-        results = answer.get("results", []) if isinstance(answer, dict) else []
-        rows = [
-            _bulk_get_row(result, entry) for result in results for entry in result.get("docs", [])
-        ]
+        results, rows = bulk_get_rows(answer)
         missing = sum(1 for row in rows if row["error"])
         if mode == "json":
             out.json(answer)
@@ -201,37 +173,13 @@ def get_command(
                 out.jsonl(result)
             out.flush()
         else:
-            from couchctl.render import Column
-
-            out.table(
-                rows,
-                [
-                    Column("id", lambda r: r["id"]),
-                    Column("rev", lambda r: r["rev"]),
-                    Column("error", lambda r: r["error"]),
-                    Column("document", lambda r: r["doc"]),
-                ],
-            )
+            out.table(rows, _columns("id", "rev", "error", "doc"))
         if missing:
             out.warn(f"{missing} of {len(rows)} requested documents or revisions were not found")
             return 1
         return 0
 
     run(ctx, op, mode)
-
-
-def _bulk_get_row(result: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
-    ok = entry.get("ok")
-    if isinstance(ok, dict):
-        return {"id": ok.get("_id"), "rev": ok.get("_rev"), "error": "", "doc": ok}
-    raw = entry.get("error")
-    error: dict[str, Any] = raw if isinstance(raw, dict) else {}
-    return {
-        "id": result.get("id"),
-        "rev": error.get("rev") if error.get("rev") != "undefined" else None,
-        "error": f"{error.get('error', 'not_found')}: {error.get('reason', 'missing')}",
-        "doc": None,
-    }
 
 
 @app.command("load")
@@ -327,143 +275,59 @@ def load_command(
             fail("--resume and --restart cannot be used together")
         if force and append:
             fail("--force and --append cannot be used together")
-        if rejects is not None and not (append or resume):
-            from couchctl._files import check_new_file
+        if rejects is not None:
+            from couchctl._files import check_output
 
-            check_new_file(rejects, force=force, part=False)
-        elif rejects is not None and rejects.is_symlink():
-            fail(f"{rejects} is a symbolic link; couchctl does not write through it")
+            check_output(rejects, force=force, append=append or resume)
 
     checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> int:
-        import sys
-
-        from couchctl import bulkio
+        from couchctl.bulk import InputError, JournalError, RejectLog, plan_load, run_load
         from couchctl.client import validate_db_name
 
         validate_db_name(db)
-        new_edits = not no_new_edits
         path = None if source == "-" else Path(source)
-        journal_path = journal
-        if path is not None:
-            if not path.is_file():
-                fail(f"{'not a regular file' if path.exists() else 'file not found'}: {path}")
-            if journal_path is None:
-                journal_path = path.with_name(path.name + JOURNAL_SUFFIX)
-        elif resume and journal_path is None:
-            fail("--resume with stdin needs the --journal of the interrupted load")
-
-        header: dict[str, Any] = {
-            "db": db,
-            "input": str(path.resolve()) if path is not None else "-",
-            "size": path.stat().st_size if path is not None else None,
-            "batch_size": batch_size,
-            "max_batch_bytes": bulkio.MAX_BATCH_BYTES,
-            "new_edits": new_edits,
-        }
-        state = None
-        if journal_path is not None and journal_path.exists() and not restart:
-            # (With --restart the old journal is overwritten once the input passed.)
-            if not resume:
-                fail(
-                    f"an interrupted load left a journal: {journal_path}",
-                    "add --resume to continue it, or --restart to discard it and start over",
-                )
-            else:
-                state = bulkio.Journal.read(journal_path)
-                _check_journal(state.header, header, journal_path)
-                # Resume cuts the input into the same batches as the interrupted run.
-                for key in ("batch_size", "max_batch_bytes"):
-                    header[key] = int(state.header.get(key) or header[key])
-                if header["batch_size"] != batch_size:
-                    out.info(f"resuming with the journal's batch size, {header['batch_size']}")
-        elif resume:
-            out.info(f"no journal at {journal_path}: starting from the beginning")
-
-        total = None
-        if path is not None:
-            try:
-                check = bulkio.check_input(path, new_edits=new_edits)
-            except bulkio.InputError as exc:
-                fail(f"{path}: {exc}", "nothing was sent")
-            total = check.documents
-            if not _deletions_allowed(out, yes, check.deletions, db, stdin_is_data=False):
-                return 1
+        try:
+            job = plan_load(
+                db,
+                path,
+                batch_size=batch_size,
+                concurrency=concurrency,
+                new_edits=not no_new_edits,
+                journal=journal,
+                resume=resume,
+                restart=restart,
+            )
+        except InputError as exc:
+            fail(f"{path}: {exc}", "nothing was sent")
+        except JournalError as exc:
+            fail(str(exc), exc.hint)
+        for note in job.notes:
+            out.info(note)
+        if not _deletions_allowed(out, yes, job.deletions, db, stdin_is_data=False):
+            return 1
         await couch.db_info(db)  # a missing database fails here, before any write
 
-        from couchctl._files import open_appending, open_new
-
-        reject_file = None
-        if rejects is not None:
-            adding = append or resume
-            reject_file = open_appending(rejects) if adding else open_new(rejects, force=force)
-        shown: list[str] = []
-        journal_file = None
-        if journal_path is not None:
-            journal_file = bulkio.Journal(journal_path)
-            journal_file.open(None if state is not None else header)
-
-        def reject(record: Record, error: str, reason: str, result: dict[str, Any]) -> None:
-            entry = {
-                "line": record.line,
-                "id": record.doc_id,
-                "error": error,
-                "reason": reason,
-                "doc": record.doc(),
-            }
-            if reject_file is not None:
-                from couchctl.client._encoding import dumps
-
-                reject_file.write(dumps(entry) + "\n")
-                reject_file.flush()
-            if len(shown) < _SHOWN_REJECTS:
-                shown.append(f"line {record.line}: {record.doc_id}: {error}: {reason}")
-            else:
-                shown.append("")
-
-        stream = path.open("rb") if path is not None else sys.stdin.buffer
-        options = bulkio.LoadOptions(
-            batch_size=int(header["batch_size"]),
-            max_batch_bytes=int(header["max_batch_bytes"]),
-            concurrency=concurrency,
-            new_edits=new_edits,
-        )
+        log = RejectLog.to(rejects, append=append or resume, force=force, keep=_SHOWN_REJECTS)
         try:
-            with out.progress(f"loading {db}", total=total, unit="docs") as bar:
-                summary = await bulkio.load(
-                    couch,
-                    db,
-                    bulkio.iter_records(
-                        stream,
-                        new_edits=new_edits,
-                        checked=path is not None,
-                        deletions=yes or path is not None,  # a file's were confirmed above
-                    ),
-                    options,
-                    journal=journal_file,
-                    state=state,
-                    reject=reject,
-                    progress=bar.advance,
+            with out.progress(f"loading {db}", total=job.documents, unit="docs") as bar:
+                summary = await run_load(
+                    couch, job, reject=log, deletions=yes, progress=bar.advance
                 )
         except BaseException as exc:
-            if isinstance(exc, bulkio.InputError):
+            if isinstance(exc, InputError):
                 exc.args = (f"{source if path is not None else 'stdin'}: {exc}",)
                 out.info(f"the batches before line {exc.line} were sent; nothing from there on")
-            if journal_file is not None:
-                journal_file.close()
+            if job.journal_path is not None:
                 out.info(
-                    f"hint: to continue, run the same command with --resume (journal: {journal_path})"
+                    "hint: to continue, run the same command with --resume "
+                    f"(journal: {job.journal_path})"
                 )
             raise
         finally:
-            if path is not None:
-                stream.close()
-            if reject_file is not None:
-                reject_file.close()
-        if journal_file is not None:
-            journal_file.remove()
-        return _load_report(out, mode, db, summary, state, shown, rejects)
+            log.close()
+        return _load_report(out, mode, job, summary, log, rejects)
 
     run(ctx, op, mode)
 
@@ -486,52 +350,33 @@ def _deletions_allowed(
     return False
 
 
-def _check_journal(found: dict[str, Any], expected: dict[str, Any], path: Path) -> None:
-    """Refuse a journal that belongs to another load."""
-    for key in ("db", "input", "size", "new_edits"):
-        if found.get(key) != expected[key]:
-            what = "the input file changed" if key == "size" else f"its {key} is {found.get(key)!r}"
-            fail(
-                f"the journal {path} belongs to another load ({what})",
-                "use --restart to discard it, or --journal to name another one",
-            )
-
-
 def _load_report(
     out: Output,
     mode: Mode,
-    db: str,
-    summary: Any,
-    state: Any,
-    shown: list[str],
+    job: LoadJob,
+    summary: LoadSummary,
+    log: RejectLog,
     rejects: Path | None,
 ) -> int:
-    previous_written = sum(w for w, _ in state.done.values()) if state is not None else 0
-    previous_rejected = sum(r for _, r in state.done.values()) if state is not None else 0
-    rejected = summary.rejected + previous_rejected
-    for line in shown[:_SHOWN_REJECTS]:
+    rejected = summary.rejected + job.previously_rejected
+    for line in log.shown:
         out.warn(f"rejected: {line}")
-    if rejects is None and len(shown) > _SHOWN_REJECTS:
-        out.warn(f"... and {len(shown) - _SHOWN_REJECTS} more; use --rejects FILE to keep them all")
+    if rejects is None and log.more:
+        out.warn(f"... and {log.more} more; use --rejects FILE to keep them all")
     if summary.conflicts_with_rev:
         out.info(
             "hint: documents with a _rev conflict on a new database; to restore a dump use --no-new-edits"
         )
-    rate = summary.written / summary.elapsed if summary.elapsed > 0 else 0.0
     resumed = (
         f", {summary.skipped} already written before the interruption" if summary.skipped else ""
     )
     out.info(
-        f"loaded {db}: {summary.written} written, {summary.rejected} rejected{resumed} "
-        f"in {summary.elapsed:.1f} s ({rate:,.0f} docs/s)"
+        f"loaded {job.db}: {summary.written} written, {summary.rejected} rejected{resumed} "
+        f"in {summary.elapsed:.1f} s ({summary.rate:,.0f} docs/s)"
         + (f"; rejects in {rejects}" if rejects is not None and rejected else "")
     )
     if mode == "json":
-        value = summary.as_json(db)
-        if state is not None:
-            value["previously_written"] = previous_written
-            value["previously_rejected"] = previous_rejected
-        out.json(value)
+        out.json(job.result_json(summary))
     return 1 if rejected else 0
 
 
@@ -605,14 +450,14 @@ def dump_command(
     target = checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> int:
-        from couchctl import bulkio
+        from couchctl import bulk
         from couchctl._files import PartFile
         from couchctl.client import validate_db_name
 
         validate_db_name(db)
         info = await couch.db_info(db)
         total = info.get("doc_count") if isinstance(info, dict) else None
-        options = bulkio.DumpOptions(
+        options = bulk.DumpOptions(
             include_design=include_design,
             attachments=attachments,
             batch_size=batch_size
@@ -620,31 +465,25 @@ def dump_command(
             concurrency=concurrency,
         )
         with contextlib.ExitStack() as stack:
-            handle = None
+            write: Callable[[str], object] = out.jsonl_text
             if target is not None:
-                handle = stack.enter_context(
-                    PartFile(target, force=force).open("w", encoding="utf-8")
-                )
+                write = stack.enter_context(PartFile(target, force=force).open("w")).write
             bar = stack.enter_context(out.progress(f"dumping {db}", total=total, unit="docs"))
 
             def emit(text: str, count: int) -> None:
-                if handle is not None:
-                    handle.write(text)
-                else:
-                    out.jsonl_text(text)
+                write(text)
                 bar.advance(count)
 
-            summary = await bulkio.dump(couch, db, options, emit)
+            summary = await bulk.dump(couch, db, options, emit)
         if summary.stripped_attachments:
             out.warn(
                 f"{summary.stripped_attachments} documents have attachments that were left out; "
                 "use --attachments to include them"
             )
-        rate = summary.documents / summary.elapsed if summary.elapsed > 0 else 0.0
         where = f" to {target}" if target is not None else ""
         out.info(
             f"dumped {summary.documents} documents from {db}{where} in {summary.elapsed:.1f} s "
-            f"({rate:,.0f} docs/s)"
+            f"({summary.rate:,.0f} docs/s)"
         )
         return 0
 

@@ -10,9 +10,10 @@ from couchctl.client._attachments import (
     guess_content_type,
 )
 from couchctl.client._base import JSON_NULL, BaseClient
+from couchctl.client._bulk import DELETED
 from couchctl.client._client import CouchClient
 from couchctl.client._databases import check_changes
-from couchctl.client._encoding import att_path, db_path, doc_path, validate_db_name
+from couchctl.client._encoding import att_path, db_path, doc_path, dumps, validate_db_name
 from couchctl.client._errors import (
     AuthError,
     BadRequest,
@@ -39,6 +40,7 @@ from couchctl.client._rows import RowStream
 from couchctl.client._views import FIND_PAGE_SIZE, check_find
 
 __all__ = [
+    "DELETED",
     "FIND_PAGE_SIZE",
     "JSON_NULL",
     "AttachmentDownload",
@@ -70,6 +72,7 @@ __all__ = [
     "check_find",
     "db_path",
     "doc_path",
+    "dumps",
     "error_for_status",
     "file_attachment",
     "guess_content_type",

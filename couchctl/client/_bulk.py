@@ -1,7 +1,7 @@
 """The _bulk_docs, _bulk_get and the paging used by bulk load and dump.
 
 `db_bulk_docs` and `db_bulk_get` are the two bulk endpoints as CouchDB documents
-them. The `bulk_*` helpers are the building blocks of `couchctl.bulkio` (the
+them. The `bulk_*` helpers are the building blocks of `couchctl.bulk` (the
 streaming load and dump): fresh ids from `/_uuids`, the current state of a set of
 ids, and `_all_docs` read by key range in constant memory.
 """

@@ -14,8 +14,11 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
-from couchctl import bulkio
-from couchctl.bulkio import InputError, Journal, LoadOptions, Record
+from couchctl import bulk as bulkio
+from couchctl.bulk import InputError, Journal, LoadOptions, Record
+from couchctl.bulk import documents as bulk_documents
+from couchctl.bulk import input as bulk_input
+from couchctl.bulk import loader as bulk_load
 from couchctl.client import CouchClient, ProtocolError
 from tests.conftest import recorded
 
@@ -73,7 +76,7 @@ def test_a_long_line_is_read_in_linear_time() -> None:
 
 
 def test_lines_split_across_many_small_reads(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bulkio, "_READ_SIZE", 3)
+    monkeypatch.setattr(bulk_input, "_READ_SIZE", 3)
     got = records('{"_id":"a","n":1}\n\n{"_id":"\u00e9t\u00e9"}\r\n' + '{"x":"' + "é" * 50 + '"}')
     assert [(r.line, r.doc_id) for r in got] == [(1, "a"), (3, "été"), (4, None)]
     assert got[2].text == '{"x":"' + "é" * 50 + '"}'
@@ -111,7 +114,7 @@ def test_empty_input_has_no_records() -> None:
 def test_json_array_streamed_with_line_numbers(
     monkeypatch: pytest.MonkeyPatch, read_size: int
 ) -> None:
-    monkeypatch.setattr(bulkio, "_READ_SIZE", read_size)
+    monkeypatch.setattr(bulk_input, "_READ_SIZE", read_size)
     text = '[\n  {"_id": "a", "s": "x,]}"},\n  {\n    "n": 2\n  },{"_id":"\u00e9\u20ac"}\n]\n'
     got = records(text)
     assert [(r.line, r.doc_id) for r in got] == [(2, "a"), (3, None), (5, "\u00e9\u20ac")]
@@ -120,7 +123,7 @@ def test_json_array_streamed_with_line_numbers(
 
 
 def test_json_array_large_element_across_reads(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(bulkio, "_READ_SIZE", 16)
+    monkeypatch.setattr(bulk_input, "_READ_SIZE", 16)
     big = {"_id": "big", "data": "y" * 5000}
     got = records(json.dumps([{"_id": "a"}, big, {"_id": "z"}]))
     assert [r.doc_id for r in got] == ["a", "big", "z"]
@@ -148,7 +151,7 @@ def test_json_array_errors(text: str, line: int, message: str) -> None:
 def test_json_array_bad_element_found_without_reading_the_rest(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(bulkio, "_READ_SIZE", 64)
+    monkeypatch.setattr(bulk_input, "_READ_SIZE", 64)
 
     class Endless(io.RawIOBase):
         """A bad element, then an endless valid stream: the error must come first."""
@@ -262,7 +265,7 @@ def test_checked_input_is_not_decoded_again_unless_needed() -> None:
     ],
 )
 def test_special_member_shortcut(text: str, maybe: bool) -> None:
-    assert bulkio._may_have_special_members(text) is maybe
+    assert bulk_documents._may_have_special_members(text) is maybe
 
 
 def test_check_input_counts_a_file(tmp_path: Path) -> None:
@@ -300,7 +303,7 @@ def test_batch_body_new_edits_false() -> None:
 
 def test_batches_cut_by_count_and_by_size() -> None:
     text = "\n".join(json.dumps({"s": "x" * n}) for n in (1, 1, 1, 1, 30, 1, 1))
-    sizes = [len(b) for b in bulkio._batches(iter(records(text)), 3, 40)]
+    sizes = [len(b) for b in bulk_load._batches(iter(records(text)), 3, 40)]
     assert sizes == [3, 2, 2]  # the 5th document alone reaches 40 characters with the 4th
 
 
@@ -851,3 +854,64 @@ async def test_load_and_dump_ride_out_a_refused_connection(
     await bulkio.dump(couch, "db", options, collect(out))
     assert [d["_id"] for d in out] == sorted(d["_id"] for d in DOCS)
     assert refused == ["once"]
+
+
+def test_the_command_module_names_the_engines_journal_suffix() -> None:
+    # cli/bulk.py keeps its own copy so that `--help` does not import the engines.
+    from couchctl.cli import bulk as command
+
+    assert command.JOURNAL_SUFFIX == bulkio.JOURNAL_SUFFIX
+
+
+def test_bulk_package_modules_stay_small() -> None:
+    from pathlib import Path
+
+    import couchctl.bulk
+    import couchctl.cli.bulk
+
+    for module in Path(couchctl.bulk.__file__).parent.glob("*.py"):
+        assert len(module.read_text().splitlines()) < 400, module.name
+    assert len(Path(couchctl.cli.bulk.__file__).read_text().splitlines()) < 500
+
+
+# -- one load from start to end (couchctl.bulk.job) -------------------------------------------
+
+
+def test_plan_load_refuses_a_journal_in_the_way_and_one_of_another_load(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text('{"_id":"a"}\n{"_deleted":true,"_id":"b","_rev":"1-x"}\n')
+    job = bulkio.plan_load("db", path, batch_size=5, concurrency=2)
+    assert (job.documents, job.deletions, job.state) == (2, 1, None)
+    assert job.journal_path == tmp_path / ("in.jsonl" + bulkio.JOURNAL_SUFFIX)
+    assert job.header["batch_size"] == 5 and job.header["input"] == str(path.resolve())
+
+    job.journal_path.write_text(json.dumps({"couchctl_journal": 1, **job.header}) + "\n")
+    with pytest.raises(bulkio.JournalError, match="left a journal") as caught:
+        bulkio.plan_load("db", path, batch_size=5, concurrency=2)
+    assert caught.value.hint is not None and "--resume" in caught.value.hint
+    resumed = bulkio.plan_load("db", path, batch_size=9, concurrency=2, resume=True)
+    assert resumed.state is not None and resumed.options.batch_size == 5  # the journal's
+    assert resumed.notes == ["resuming with the journal's batch size, 5"]
+    with pytest.raises(bulkio.JournalError, match="belongs to another load"):
+        bulkio.plan_load("other", path, batch_size=5, concurrency=2, resume=True)
+    restarted = bulkio.plan_load("db", path, batch_size=5, concurrency=2, restart=True)
+    assert restarted.state is None
+
+
+def test_reject_log_keeps_every_reject_in_its_file_and_shows_the_first(tmp_path: Path) -> None:
+    path = tmp_path / "rejects.jsonl"
+    log = bulkio.RejectLog.to(path, append=False, force=False, keep=2)
+    for record in records('{"_id":"a"}\n{"_id":"b"}\n{"_id":"c"}'):
+        log(record, "conflict", "Document update conflict.", {})
+    log.close()
+    entries = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [(e["line"], e["id"], e["doc"]) for e in entries] == [
+        (1, "a", {"_id": "a"}),
+        (2, "b", {"_id": "b"}),
+        (3, "c", {"_id": "c"}),
+    ]
+    assert log.shown == [
+        "line 1: a: conflict: Document update conflict.",
+        "line 2: b: conflict: Document update conflict.",
+    ]
+    assert log.more == 1

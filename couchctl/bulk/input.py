@@ -1,0 +1,315 @@
+"""Reading load input: JSON Lines or one JSON array, in constant memory and linear time.
+
+The two are told apart by the first non-space character. A file is checked
+completely first (`check_input`), so bad input never reaches the server half
+sent; stdin is checked a batch at a time, before that batch is sent. Every error
+is an `InputError` with the line it was found on (a usage error, exit 2): not
+UTF-8, not JSON (nesting too deep included), not a document `_bulk_docs` takes.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from couchctl.bulk.documents import InputError, check_document
+
+__all__ = ["InputCheck", "Record", "check_input", "iter_records"]
+
+_READ_SIZE = 1 << 16
+_WS = " \t\r\n"
+
+
+@dataclass(slots=True)
+class Record:
+    """One input document: its ordinal (0-based), its line, its text and whether it has an `_id`.
+
+    `doc_id` is the input's `_id` (parsed from the text only when needed) or the
+    one assigned from /_uuids.
+    """
+
+    ordinal: int
+    line: int
+    text: str
+    has_id: bool
+    known_id: str | None = None
+    assigned: bool = False  # the id came from /_uuids, not from the input
+
+    @property
+    def doc_id(self) -> str | None:
+        if self.known_id is None and self.has_id:
+            self.known_id = str(json.loads(self.text)["_id"])
+        return self.known_id
+
+    def assign(self, doc_id: str) -> None:
+        self.known_id = doc_id
+        self.assigned = True
+
+    def doc(self) -> dict[str, Any]:
+        """The document as sent (with its assigned `_id`)."""
+        value: dict[str, Any] = json.loads(self.text)
+        if self.assigned:
+            value = {"_id": self.known_id, **value}
+        return value
+
+
+_TOO_DEEP = "not valid JSON: nested too deeply"
+
+
+def _parse(text: str, line: int) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(line, f"not valid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise InputError(line, _TOO_DEEP) from None
+
+
+def _first_char(stream: IO[bytes]) -> tuple[bytes, str]:
+    """Read up to the first non-space character; return what was read and that character."""
+    head = b""
+    while True:
+        chunk = stream.read(_READ_SIZE)
+        if not chunk:
+            return head, ""
+        head += chunk
+        text = head.lstrip(b" \t\r\n\xef\xbb\xbf")
+        if text:
+            return head, chr(text[0])
+
+
+def _lines(head: bytes, stream: IO[bytes]) -> Iterator[tuple[int, str]]:
+    """Numbered, stripped, non-empty lines of UTF-8 text, in time linear in the input:
+    each chunk is searched for newlines once, and the pieces of a line that spans
+    chunks are joined once, when its newline arrives."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    pieces: list[str] = []  # the start of the current line, a piece per chunk
+    number = 0
+
+    def chunks() -> Iterator[bytes]:
+        if head:
+            yield head
+        while chunk := stream.read(_READ_SIZE):
+            yield chunk
+
+    first = True
+    for chunk in chunks():
+        try:
+            text = decoder.decode(chunk)
+        except UnicodeDecodeError:
+            raise InputError(number + 1, "not UTF-8 text") from None
+        if first and text.startswith("\ufeff"):
+            text = text[1:]
+        first = False
+        start = 0
+        while (end := text.find("\n", start)) >= 0:
+            if pieces:
+                pieces.append(text[start:end])
+                line = "".join(pieces)
+                pieces.clear()
+            else:
+                line = text[start:end]
+            number += 1
+            start = end + 1
+            stripped = line.strip()
+            if stripped:
+                yield number, stripped
+        if start < len(text):
+            pieces.append(text[start:])
+    try:
+        pieces.append(decoder.decode(b"", final=True))
+    except UnicodeDecodeError:
+        raise InputError(number + 1, "not UTF-8 text") from None
+    rest = "".join(pieces).strip()
+    if rest:
+        yield number + 1, rest
+
+
+_decoder = json.JSONDecoder()
+
+
+def _array_elements(head: bytes, stream: IO[bytes]) -> Iterator[tuple[int, str, Any]]:
+    """The elements of one JSON array: (line where each starts, its text, its value).
+
+    Constant memory: the buffer holds one element (plus one read) at a time.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    buf = ""
+    pos = 0
+    line = 1
+    eof = False
+    read_size = _READ_SIZE
+    pending_head: bytes | None = head
+
+    def fill() -> bool:
+        nonlocal buf, pos, eof, pending_head, line
+        if eof:
+            return False
+        if pending_head is not None:
+            chunk, pending_head = pending_head, None
+        else:
+            chunk = stream.read(read_size)
+        line += buf.count("\n", 0, pos)
+        buf = buf[pos:]
+        pos = 0
+        try:
+            if chunk:
+                buf += decoder.decode(chunk)
+            else:
+                buf += decoder.decode(b"", final=True)
+                eof = True
+        except UnicodeDecodeError:
+            raise InputError(line + buf.count("\n"), "not UTF-8 text") from None
+        return True
+
+    def next_char() -> str:
+        nonlocal pos
+        while True:
+            while pos < len(buf) and buf[pos] in _WS:
+                pos += 1
+            if pos < len(buf):
+                return buf[pos]
+            if not fill():
+                return ""
+
+    def where() -> int:
+        return line + buf.count("\n", 0, pos)
+
+    fill()
+    if buf.startswith("\ufeff"):
+        pos = 1
+    if next_char() != "[":  # pragma: no cover - the caller checked
+        raise InputError(where(), "expected a JSON array")
+    pos += 1
+    if next_char() == "]":
+        pos += 1
+    else:
+        while True:
+            char = next_char()
+            if not char:
+                raise InputError(where(), "the JSON array ends too early")
+            start_line = where()
+            while True:
+                try:
+                    value, end = _decoder.raw_decode(buf, pos)
+                except RecursionError:
+                    raise InputError(start_line, _TOO_DEEP) from None
+                except json.JSONDecodeError as exc:
+                    truncated = (
+                        exc.msg.startswith("Unterminated string") or len(buf) - exc.pos <= 16
+                    )
+                    if eof or not truncated:
+                        raise InputError(
+                            start_line + buf.count("\n", pos, exc.pos),
+                            f"not valid JSON: {exc.msg}",
+                        ) from None
+                    # Grow the reads with the element so a large one costs linear time.
+                    read_size = max(read_size, len(buf) - pos)
+                    fill()
+                    continue
+                break
+            yield start_line, buf[pos:end], value
+            pos = end
+            sep = next_char()
+            if sep == "]":
+                pos += 1
+                break
+            if sep != ",":
+                raise InputError(where(), "expected ',' or ']' after an element of the JSON array")
+            pos += 1
+    if next_char():
+        raise InputError(where(), "unexpected text after the JSON array")
+
+
+def iter_records(
+    stream: IO[bytes],
+    *,
+    new_edits: bool = True,
+    checked: bool = False,
+    deletions: bool = True,
+) -> Iterator[Record]:
+    """The documents of JSON Lines or JSON array input, checked one by one.
+
+    `checked=True` is for input that `check_input` has just passed: JSON Lines are
+    then not decoded again unless the text leaves open whether there is an `_id`.
+    `deletions=False` refuses a document with `"_deleted": true` (InputError).
+    """
+    head, first = _first_char(stream)
+    if first == "":
+        return
+    ordinal = 0
+    if first == "[":
+        for line, text, value in _array_elements(head, stream):
+            if checked:
+                doc_id = value.get("_id") if isinstance(value, dict) else None
+            else:
+                doc_id = check_document(value, line, new_edits=new_edits, text=text)
+                if not deletions and value.get("_deleted") is True:
+                    raise InputError(line, _DELETION)
+            yield Record(ordinal, line, text, doc_id is not None, doc_id)
+            ordinal += 1
+        return
+    for line, text in _lines(head, stream):
+        if checked and '"_id"' not in text and "\\u" not in text:
+            yield Record(ordinal, line, text, False)
+        elif checked and text.startswith('{"_id":'):
+            yield Record(ordinal, line, text, True)
+        else:
+            value = _parse(text, line)
+            doc_id = check_document(value, line, new_edits=new_edits, text=text)
+            if not deletions and value.get("_deleted") is True:
+                raise InputError(line, _DELETION)
+            yield Record(ordinal, line, text, doc_id is not None, doc_id)
+        ordinal += 1
+
+
+_DELETION = 'deletes a document ("_deleted": true): pass --yes to allow deletions'
+
+
+@dataclass
+class InputCheck:
+    documents: int = 0
+    deletions: int = 0  # documents with "_deleted": true
+
+
+def check_input(path: Path, *, new_edits: bool = True) -> InputCheck:
+    """Check a whole input file without keeping it; count its documents and deletions."""
+    with path.open("rb") as stream:
+        head, first = _first_char(stream)
+        if first != "[":
+            stream.seek(0)
+            return _check_lines(stream, new_edits)
+        check = InputCheck()
+        for line, text, value in _array_elements(head, stream):
+            check_document(value, line, new_edits=new_edits, text=text)
+            check.documents += 1
+            check.deletions += value.get("_deleted") is True
+    return check
+
+
+def _check_lines(stream: IO[bytes], new_edits: bool) -> InputCheck:
+    """The hot loop of `check_input` for JSON Lines: one decode per line."""
+    check = InputCheck()
+    decode = _decoder.decode
+    for number, raw in enumerate(stream, 1):
+        try:
+            text = raw.decode("utf-8")
+            if number == 1 and text.startswith("\ufeff"):
+                text = text[1:]
+            value = decode(text)
+        except UnicodeDecodeError:
+            raise InputError(number, "not UTF-8 text") from None
+        except RecursionError:
+            raise InputError(number, _TOO_DEEP) from None
+        except json.JSONDecodeError as exc:
+            if not text.strip():
+                continue
+            raise InputError(number, f"not valid JSON: {exc.msg} (column {exc.colno})") from None
+        check_document(value, number, new_edits=new_edits, text=text)
+        check.documents += 1
+        check.deletions += value.get("_deleted") is True
+    return check

@@ -1,0 +1,309 @@
+"""The load engine: batches of documents to `_bulk_docs`, concurrently, resumable.
+
+Each document without `_id` gets one from `GET /_uuids` before its batch is sent,
+so a retried or resumed batch can never create a second copy. The body of a
+batch is built from the input text (`{"docs":[` + documents + `]}`); only the
+documents that need an `_id` are touched. Batches run `concurrency` at a time;
+a batch failing with 429, 5xx, a timeout or a connection reset is sent again by
+the client (its one retry layer: `retries`, backoff, `Retry-After`), leaving out
+the documents the server already has. A batch refused as a whole with 400/413 is
+split in halves until the offending document is found. The journal records each
+batch before it is sent and once answered, which is what `resume` relies on.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from couchctl.bulk._tasks import first_error
+from couchctl.bulk.documents import InputError
+from couchctl.bulk.input import Record
+from couchctl.bulk.journal import Journal, JournalError, JournalState
+from couchctl.client import DELETED, BadRequest, ClientError, HTTPError, dumps
+
+if TYPE_CHECKING:
+    from couchctl.client import CouchClient
+
+__all__ = ["MAX_BATCH_BYTES", "LoadOptions", "LoadSummary", "Reject", "batch_body", "load"]
+
+# A batch is cut once its documents reach this many characters, whatever its
+# count: keeps requests well below CouchDB's limits and memory bounded.
+MAX_BATCH_BYTES = 8 << 20
+
+
+@dataclass
+class LoadOptions:
+    batch_size: int = 1000
+    max_batch_bytes: int = MAX_BATCH_BYTES
+    concurrency: int = 4
+    new_edits: bool = True
+
+
+@dataclass
+class LoadSummary:
+    written: int = 0
+    rejected: int = 0
+    skipped: int = 0  # already written by an earlier, interrupted run (--resume)
+    batches: int = 0
+    elapsed: float = 0.0
+    conflicts_with_rev: int = (
+        0  # conflicts on documents that carry a _rev (a dump loaded without --no-new-edits?)
+    )
+
+    @property
+    def rate(self) -> float:
+        """Documents written a second."""
+        return self.written / self.elapsed if self.elapsed > 0 else 0.0
+
+    def as_json(self, db: str) -> dict[str, Any]:
+        return {
+            "db": db,
+            "written": self.written,
+            "rejected": self.rejected,
+            "skipped": self.skipped,
+            "batches": self.batches,
+            "elapsed": round(self.elapsed, 3),
+            "docs_per_second": round(self.written / self.elapsed, 1) if self.elapsed > 0 else None,
+        }
+
+
+Reject = Callable[[Record, str, str, dict[str, Any]], None]
+
+
+def _too_big_or_bad(exc: BaseException) -> bool:
+    return isinstance(exc, BadRequest) or (isinstance(exc, ClientError) and exc.status == 413)
+
+
+_PLAIN_ID = re.compile(r"[0-9A-Za-z_-]+")
+
+
+def batch_body(records: list[Record], *, new_edits: bool = True) -> bytes:
+    """`{"docs":[...]}` from the records' text; an `_id` is written into those without one."""
+    parts: list[str] = []
+    for record in records:
+        text = record.text
+        if record.assigned:
+            doc_id = record.known_id or ""
+            quoted = f'"{doc_id}"' if _PLAIN_ID.fullmatch(doc_id) else dumps(doc_id)
+            rest = text[1:].lstrip()
+            text = '{"_id":' + quoted + ("" if rest[:1] == "}" else ",") + rest
+        parts.append(text)
+    head = '{"new_edits":false,"docs":[' if not new_edits else '{"docs":['
+    return (head + ",".join(parts) + "]}").encode()
+
+
+def _strip(doc: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in doc.items() if k not in ("_rev", "_revisions", "_attachments")}
+    attachments = doc.get("_attachments")
+    if isinstance(attachments, dict):
+        out["_attachments"] = sorted(attachments)
+    return out
+
+
+class _Loader:
+    def __init__(
+        self,
+        couch: CouchClient,
+        db: str,
+        options: LoadOptions,
+        journal: Journal | None,
+        state: JournalState | None,
+        reject: Reject,
+        progress: Callable[[int], None],
+    ) -> None:
+        self.couch = couch
+        self.db = db
+        self.options = options
+        self.journal = journal
+        self.state = state
+        self.reject = reject
+        self.progress = progress
+        self.summary = LoadSummary()
+
+    async def run(self, records: Iterator[Record]) -> LoadSummary:
+        import anyio
+
+        started = time.monotonic()
+        bad_input: InputError | None = None
+        send, receive = anyio.create_memory_object_stream[tuple[int, list[Record]]](0)
+        async with anyio.create_task_group() as group:
+            for _ in range(max(1, self.options.concurrency)):
+                group.start_soon(self._worker, receive.clone())
+            receive.close()
+            batches = _batches(records, self.options.batch_size, self.options.max_batch_bytes)
+            async with send:
+                number = 0
+                try:
+                    while True:
+                        # Read and check the next batch in a thread: a slow pipe or a
+                        # large batch does not hold up the answers of those in flight,
+                        # and a failed load does not wait for a pipe that stays quiet.
+                        batch = await anyio.to_thread.run_sync(
+                            next, batches, None, abandon_on_cancel=True
+                        )
+                        if batch is None:
+                            break
+                        self.summary.batches += 1
+                        await send.send((number, batch))
+                        number += 1
+                except InputError as exc:
+                    # Bad input on stdin: the batches already sent finish, then stop.
+                    bad_input = exc
+        self.summary.elapsed = time.monotonic() - started
+        if bad_input is not None:
+            raise bad_input
+        return self.summary
+
+    async def _worker(self, receive: Any) -> None:
+        async with receive:
+            async for number, batch in receive:
+                await self._batch(number, batch)
+
+    async def _batch(self, number: int, records: list[Record]) -> None:
+        state = self.state
+        if state is not None and number in state.done:
+            self.summary.skipped += len(records)
+            self.progress(len(records))
+            return
+        verify = False
+        if state is not None and number in state.started:
+            ids = state.started[number]
+            verify = True
+        else:
+            missing = [r for r in records if not r.has_id]
+            fresh = await self.couch.bulk_new_ids(len(missing)) if missing else []
+            ids = {r.ordinal: new for r, new in zip(missing, fresh, strict=True)}
+            if self.journal is not None:
+                await self.journal.batch_started(number, records, ids)
+        for record in records:
+            if not record.has_id:
+                if record.ordinal not in ids:
+                    raise JournalError(
+                        f"the journal has no id for the document on line {record.line}: "
+                        "the input changed since the interrupted load"
+                    )
+                record.assign(ids[record.ordinal])
+        written, rejected = await self._send(records, verify)
+        if self.journal is not None:
+            await self.journal.batch_done(number, written, rejected)
+        self.summary.written += written
+        self.summary.rejected += rejected
+        self.progress(len(records))
+
+    async def _send(self, records: list[Record], verify: bool) -> tuple[int, int]:
+        """Send a batch until answered; returns (written, rejected).
+
+        Every document has its `_id` by now, so the client may send the batch again
+        (its retries, backoff and Retry-After); before a resend, and before sending a
+        batch that an interrupted run may have sent, the documents the server
+        already has are left out, so an applied batch whose answer was lost is not
+        turned into conflicts.
+        """
+        new_edits = self.options.new_edits
+        pending = records
+        done_before = 0
+
+        async def drop_existing() -> None:
+            nonlocal pending, done_before
+            if new_edits:  # new_edits=false is idempotent: resent as is
+                pending, already = await self._drop_existing(pending)
+                done_before += already
+
+        if verify:
+            await drop_existing()
+        if not pending:
+            return done_before, 0
+        try:
+            results = await self.couch.db_bulk_docs_raw(
+                self.db,
+                lambda: batch_body(pending, new_edits=new_edits),
+                retry=True,
+                before_retry=drop_existing,
+            )
+        except HTTPError as exc:
+            if _too_big_or_bad(exc) and pending:
+                written, rejected = await self._split(pending, exc)
+                return done_before + written, rejected
+            raise
+        written, rejected = self._results(pending, results)
+        return done_before + written, rejected
+
+    async def _split(self, records: list[Record], exc: HTTPError) -> tuple[int, int]:
+        """A batch refused as a whole: halve it until the offending documents are alone."""
+        if len(records) == 1:
+            self.reject(records[0], exc.error or str(exc.status), exc.reason, {})
+            return 0, 1
+        middle = len(records) // 2
+        first = await self._send(records[:middle], verify=False)
+        second = await self._send(records[middle:], verify=False)
+        return first[0] + second[0], first[1] + second[1]
+
+    def _results(self, records: list[Record], results: list[Any]) -> tuple[int, int]:
+        rejected = 0
+        if len(results) == len(records):
+            pairs = list(zip(records, results, strict=True))
+        else:
+            # new_edits=false answers only the failures (usually []): match by id.
+            by_id = {r.doc_id: r for r in records}
+            pairs = [(by_id[res["id"]], res) for res in results if res.get("id") in by_id]
+        for record, result in pairs:
+            if isinstance(result, dict) and "error" in result:
+                rejected += 1
+                error = str(result.get("error"))
+                if error == "conflict" and '"_rev"' in record.text:
+                    self.summary.conflicts_with_rev += 1
+                self.reject(record, error, str(result.get("reason", "")), result)
+        return len(records) - rejected, rejected
+
+    async def _drop_existing(self, records: list[Record]) -> tuple[list[Record], int]:
+        """Leave out the documents the server already has with the same content."""
+        ids = [r.doc_id for r in records if r.doc_id is not None]
+        existing = await self.couch.bulk_existing(self.db, ids)
+        keep: list[Record] = []
+        for record in records:
+            current = existing.get(record.doc_id or "")
+            doc = record.doc()
+            if current is DELETED:
+                if doc.get("_deleted"):
+                    continue
+            elif current is not None and _strip(current) == _strip(doc):
+                continue
+            keep.append(record)
+        return keep, len(records) - len(keep)
+
+
+def _batches(records: Iterator[Record], size: int, max_bytes: int) -> Iterator[list[Record]]:
+    """Batches of `size` records, cut earlier once their text reaches `max_bytes`
+    (documents with inline attachments); the same input always gives the same batches."""
+    batch: list[Record] = []
+    length = 0
+    for record in records:
+        batch.append(record)
+        length += len(record.text)
+        if len(batch) >= size or length >= max_bytes:
+            yield batch
+            batch = []
+            length = 0
+    if batch:
+        yield batch
+
+
+async def load(
+    couch: CouchClient,
+    db: str,
+    records: Iterator[Record],
+    options: LoadOptions,
+    *,
+    journal: Journal | None = None,
+    state: JournalState | None = None,
+    reject: Reject,
+    progress: Callable[[int], None] = lambda n: None,
+) -> LoadSummary:
+    """Write `records` to `db` in batches; see the module docstring."""
+    loader = _Loader(couch, db, options, journal, state, reject, progress)
+    with first_error():
+        return await loader.run(records)
