@@ -8,19 +8,17 @@ ids, and `_all_docs` read by key range in constant memory.
 
 from __future__ import annotations
 
-import codecs
 import inspect
-import json
-import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, overload
 
 from couchctl.client._base import BaseClient, BeforeRetry
 from couchctl.client._encoding import db_path, query
 from couchctl.client._errors import InvalidArgument, ProtocolError
+from couchctl.client._rows import RowParser, RowStream
 from couchctl.client._view_query import view_query
 
-__all__ = ["DELETED", "UUIDS_MAX_COUNT", "BulkMixin", "RowChunks"]
+__all__ = ["DELETED", "UUIDS_MAX_COUNT", "BulkMixin"]
 
 # CouchDB's default `[uuids] max_count`: /_uuids refuses a larger count with 400.
 UUIDS_MAX_COUNT = 1000
@@ -278,7 +276,9 @@ class BulkMixin(BaseClient):
             headers={"Accept-Encoding": "identity"},
             retry_unreachable=True,
         )
-        rows: list[Any] = RowChunks(raw=raw).feed(response.content, final=True)
+        parser = RowParser("rows", raw=raw)
+        rows: list[Any] = parser.feed(response.content) + parser.close()
+        _no_error_after_rows(parser.meta)
         return rows
 
     async def _row_pages(
@@ -296,128 +296,19 @@ class BulkMixin(BaseClient):
             headers={"Accept-Encoding": "identity"},
             retry_unreachable=True,
         ) as response:
-            rows = RowChunks(raw=raw)
-            async for chunk in response.aiter_bytes():
-                page = rows.feed(chunk)
-                if page:
-                    yield page
-            page = rows.feed(b"", final=True)
-            if page:
+            rows = RowStream(response.aiter_bytes(), "rows", raw=raw)
+            async for page in rows.pages():
                 yield page
+            _no_error_after_rows(rows.meta)
 
 
-_WS = re.compile(r"[ \t\r\n]*")
-_ROWS_START = re.compile(r'"rows"\s*:\s*\[')
-_decoder = json.JSONDecoder()
-
-
-class RowChunks:
-    """Read the `rows` array of an `_all_docs` response chunk by chunk.
-
-    `feed` returns the rows completed by each chunk: decoded, or with `raw=True`
-    as their JSON text. The members around the array are skipped (an `error`
-    after the rows is raised). CouchDB puts each row on its own line: in raw mode
-    such a body is cut at newlines without decoding anything. Other bodies are
-    decoded row by row; a row is decoded again only once a newline arrives or the
-    buffer has doubled, so a long row costs linear time.
-    """
-
-    def __init__(self, *, raw: bool = False) -> None:
-        self._text = codecs.getincrementaldecoder("utf-8")()
-        self._raw = raw
-        self._buf = ""
-        self._state = 0  # 0: before the array, 1: in it, 2: after it
-        self._lines: bool | None = None  # one row a line (raw mode only)
-        self._retry_at = 0
-        self._scanned = 0
-
-    def feed(self, chunk: bytes, *, final: bool = False) -> list[Any]:
-        try:
-            text = self._text.decode(chunk, final)
-        except UnicodeDecodeError as exc:
-            raise ProtocolError("the server sent a row response that is not UTF-8") from exc
-        buf = self._buf + text
-        rows: list[Any] = []
-        pos = 0
-        if self._state == 0:
-            match = _ROWS_START.search(buf)
-            if match is None:
-                if final:
-                    raise ProtocolError("the server's answer has no rows")
-                self._buf = buf
-                return rows
-            pos = match.end()
-            self._state = 1
-        if self._state == 1 and self._lines is None and self._raw:
-            if len(buf) - pos < 2 and not final:
-                self._buf = buf[pos:]
-                return rows
-            self._lines = buf.startswith(("\r\n", "\n"), pos)
-        if self._lines:
-            if final:
-                buf += "\n"  # the last line may come without its newline
-            pos = self._split_lines(buf, pos, rows)
-        else:
-            if self._state == 1 and not final and len(buf) < self._retry_at and "\n" not in text:
-                self._buf = buf
-                return rows
-            pos = self._decode(buf, pos, rows, final)
-        self._buf = buf[pos:]
-        if final:
-            if self._state == 1:
-                raise ProtocolError("the server's row response ended early")
-            if '"error"' in self._buf:
-                # CouchDB reports a failure in the middle of a stream after the rows.
-                raise ProtocolError(
-                    f"the server reported an error after the rows: {self._buf.strip()[:200]}"
-                )
-        return rows
-
-    def _split_lines(self, buf: str, pos: int, rows: list[Any]) -> int:
-        """Rows one a line (`{...},` or `,{...}`); `]` on a line of its own ends them."""
-        search = pos + self._scanned
-        while self._state == 1:
-            end = buf.find("\n", search)
-            if end < 0:
-                self._scanned = len(buf) - pos
-                return pos
-            line = buf[pos:end].strip().strip(",")
-            if line.startswith("]"):
-                self._state = 2
-                return buf.index("]", pos) + 1
-            if line:
-                if not (line.startswith("{") and line.endswith("}")):
-                    raise ProtocolError(f"unexpected line in a row response: {line[:80]!r}")
-                rows.append(line)
-            pos = search = end + 1
-        self._scanned = 0
-        return pos
-
-    def _decode(self, buf: str, pos: int, rows: list[Any], final: bool) -> int:
-        self._retry_at = 0
-        raw = self._raw
-        while self._state == 1:
-            pos = _WS.match(buf, pos).end()  # type: ignore[union-attr]
-            if pos >= len(buf):
-                break
-            char = buf[pos]
-            if char == ",":
-                pos += 1
-                continue
-            if char == "]":
-                self._state = 2
-                pos += 1
-                break
-            try:
-                value, end = _decoder.raw_decode(buf, pos)
-            except json.JSONDecodeError:
-                if final:
-                    raise ProtocolError("the server's row response ended early") from None
-                self._retry_at = 2 * (len(buf) - pos)
-                break
-            rows.append(buf[pos:end] if raw else value)
-            pos = end
-        return pos
+def _no_error_after_rows(meta: dict[str, Any]) -> None:
+    """CouchDB reports a failure in the middle of a stream after the rows."""
+    if "error" in meta:
+        raise ProtocolError(
+            f"the server reported an error after the rows: {meta.get('error')}: "
+            f"{meta.get('reason', '')}".rstrip(": ")
+        )
 
 
 def _array(result: Any, what: str) -> list[Any]:

@@ -10,7 +10,8 @@ import pytest
 from pytest_httpx import HTTPXMock
 
 from couchctl.client import BadRequest, CouchClient, ProtocolError, ServerError
-from couchctl.client._bulk import DELETED, RowChunks
+from couchctl.client._bulk import DELETED
+from couchctl.client._rows import RowParser
 from tests.conftest import recorded_body
 from tests.unit._wire import (
     answer,
@@ -212,79 +213,75 @@ def _pieces(data: bytes, size: int) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
 
 
-@pytest.mark.parametrize("size", [1, 7, 64, 100_000])
-def test_row_chunks_any_chunking(size: int) -> None:
-    data = recorded_body("221-all-docs-keys-post-include-docs")
-    reader = RowChunks()
+def _read(pieces: list[bytes], *, raw: bool = False) -> list[Any]:
+    """Rows of an `_all_docs` body fed in pieces, as the bulk reads do."""
+    reader = RowParser("rows", raw=raw)
     rows: list[Any] = []
-    for piece in _pieces(data, size):
+    for piece in pieces:
         rows += reader.feed(piece)
-    rows += reader.feed(b"", final=True)
+    return rows + reader.close()
+
+
+@pytest.mark.parametrize("size", [1, 7, 64, 100_000])
+def test_row_reader_any_chunking(size: int) -> None:
+    data = recorded_body("221-all-docs-keys-post-include-docs")
+    rows = _read(_pieces(data, size))
     assert rows == response_json("221-all-docs-keys-post-include-docs")["rows"]
 
 
 @pytest.mark.parametrize("size", [1, 7, 64, 100_000])
 @pytest.mark.parametrize("name", ["221-all-docs-keys-post-include-docs", "214-all-docs"])
-def test_row_chunks_raw_cuts_couchdb_lines(size: int, name: str) -> None:
+def test_row_reader_raw_cuts_couchdb_lines(size: int, name: str) -> None:
     data = recorded_body(name)
     assert b"\r\n" in data  # CouchDB: one row a line
-    reader = RowChunks(raw=True)
-    rows: list[Any] = []
-    for piece in _pieces(data, size):
-        rows += reader.feed(piece)
-    rows += reader.feed(b"", final=True)
+    rows = _read(_pieces(data, size), raw=True)
     assert all(isinstance(row, str) for row in rows)
     assert [json.loads(row) for row in rows] == response_json(name)["rows"]
 
 
 @pytest.mark.parametrize("size", [3, 100_000])
-def test_row_chunks_raw_without_newlines(size: int) -> None:
+def test_row_reader_raw_without_newlines(size: int) -> None:
     rows = [{"id": f"r{i}", "key": f"r{i}", "value": {"rev": "1-a"}} for i in range(20)]
     data = json.dumps({"total_rows": 20, "offset": 0, "rows": rows}, separators=(",", ":"))
-    reader = RowChunks(raw=True)
-    got: list[Any] = []
-    for piece in _pieces(data.encode(), size):
-        got += reader.feed(piece)
-    got += reader.feed(b"", final=True)
+    got = _read(_pieces(data.encode(), size), raw=True)
     assert got == [json.dumps(r, separators=(",", ":")) for r in rows]
 
 
-def test_row_chunks_raw_last_line_without_newline_and_leading_commas() -> None:
-    reader = RowChunks(raw=True)
-    rows = reader.feed(b'{"total_rows":2,"rows":[\n{"id":"a"}\n,{"id":"b"}\n]}', final=True)
+def test_row_reader_raw_last_line_without_newline_and_leading_commas() -> None:
+    rows = _read([b'{"total_rows":2,"rows":[\n{"id":"a"}\n,{"id":"b"}\n]}'], raw=True)
     assert rows == ['{"id":"a"}', '{"id":"b"}']
 
 
-def test_row_chunks_raw_refuses_a_broken_line() -> None:
-    reader = RowChunks(raw=True)
+def test_row_reader_raw_refuses_a_broken_line() -> None:
     with pytest.raises(ProtocolError, match="unexpected line"):
-        reader.feed(b'{"rows":[\r\n{"id":"a"},\r\nnonsense\r\n]}\n', final=True)
+        _read([b'{"rows":[\r\n{"id":"a"},\r\nnonsense\r\n]}\n'], raw=True)
 
 
-def test_row_chunks_without_newlines_and_multibyte_split() -> None:
+def test_row_reader_without_newlines_and_multibyte_split() -> None:
     rows = [
         {"id": f"d\u00e9-{i}", "doc": {"_id": f"d\u00e9-{i}", "t": "\u20ac" * 50}}
         for i in range(50)
     ]
     data = json.dumps({"total_rows": 50, "offset": 0, "rows": rows}, ensure_ascii=False).encode()
-    reader = RowChunks()
-    got: list[Any] = []
-    for piece in _pieces(data, 5):
-        got += reader.feed(piece)
-    got += reader.feed(b"", final=True)
-    assert got == rows
+    assert _read(_pieces(data, 5)) == rows
 
 
-def test_row_chunks_truncated_body_is_an_error() -> None:
+@pytest.mark.parametrize("raw", [False, True])
+def test_row_reader_truncated_body_is_an_error(raw: bool) -> None:
     data = recorded_body("214-all-docs")
-    reader = RowChunks()
-    reader.feed(data[: len(data) // 2])
     with pytest.raises(ProtocolError):
-        reader.feed(b"", final=True)
+        _read([data[: len(data) // 2]], raw=raw)
 
 
-def test_row_chunks_error_after_rows_is_an_error() -> None:
-    reader = RowChunks()
-    reader.feed(b'{"total_rows":1,"rows":[{"id":"a"}\r\n],\r\n"error":"timeout","reason":"x"}')
+@pytest.mark.anyio
+@pytest.mark.parametrize("raw", [False, True])
+async def test_bulk_reads_raise_an_error_after_the_rows(
+    httpx_mock: HTTPXMock, couch: CouchClient, raw: bool
+) -> None:
+    body = b'{"total_rows":1,"rows":[\r\n{"id":"a","key":"a","value":{"rev":"1-a"}}\r\n],\r\n"error":"timeout","reason":"x"}'
+    httpx_mock.add_response(content=body, is_reusable=True)
     with pytest.raises(ProtocolError, match="timeout"):
-        reader.feed(b"", final=True)
+        async for _ in couch.bulk_iter_range("db", raw=raw):
+            pass
+    with pytest.raises(ProtocolError, match="timeout"):
+        await couch.bulk_fetch_range("db", raw=raw)
