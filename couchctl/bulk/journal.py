@@ -82,12 +82,15 @@ class Journal:
         return state
 
     def open(self, header: dict[str, Any] | None) -> None:
-        """Start a new journal with `header`, or append to the existing one (None)."""
+        """Start a new journal with `header` (in place of an old one: the load was told
+        to restart), or append to the existing one (None); never through a symlink."""
+        from couchctl._files import open_appending, open_new
+
         if header is not None:
-            self._file = self.path.open("w", encoding="utf-8")
+            self._file = open_new(self.path, force=True)
             self._append({"couchctl_journal": 1, **header})
         else:
-            self._file = self.path.open("a", encoding="utf-8")
+            self._file = open_appending(self.path)
 
     def _write(self, record: dict[str, Any]) -> None:
         assert self._file is not None

@@ -19,7 +19,7 @@ from couchctl.bulk import InputError, Journal, LoadOptions, Record
 from couchctl.bulk import documents as bulk_documents
 from couchctl.bulk import input as bulk_input
 from couchctl.bulk import loader as bulk_load
-from couchctl.client import CouchClient, ProtocolError
+from couchctl.client import CouchClient, InvalidArgument, ProtocolError
 from tests.conftest import recorded
 
 BASE = "http://couch.test:5984"
@@ -915,3 +915,20 @@ def test_reject_log_keeps_every_reject_in_its_file_and_shows_the_first(tmp_path:
         "line 2: b: conflict: Document update conflict.",
     ]
     assert log.more == 1
+
+
+def test_journal_is_never_written_through_a_symlink(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    path = tmp_path / "j"
+    path.symlink_to(victim)
+    journal = Journal(path)
+    journal.open({"db": "d"})  # a new journal replaces the link itself
+    journal.close()
+    assert victim.read_text() == "precious"
+    assert not path.is_symlink() and Journal.read(path).header["db"] == "d"
+    path.unlink()
+    path.symlink_to(victim)
+    with pytest.raises(InvalidArgument, match="symbolic link"):
+        Journal(path).open(None)
+    assert victim.read_text() == "precious"
