@@ -64,6 +64,9 @@ def check_new_file(
     path = os.fspath(target)
     if os.path.isdir(path):
         raise FileRefused(f"{path} is a directory")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise FileRefused(f"no such directory: {parent}")
     if not force and os.path.lexists(path):
         raise _exists_error(path)
     if part and os.path.lexists(part_path(path)):

@@ -136,3 +136,10 @@ def test_open_new_and_appending_never_write_through_a_symlink(tmp_path: Path) ->
         handle.write("mine\n")
     assert victim.read_text() == "precious"
     assert not link.is_symlink() and link.read_text() == "mine\n"
+
+
+def test_a_missing_directory_or_a_directory_target_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(FileRefused, match="no such directory"):
+        check_new_file(tmp_path / "nope" / "out.txt")
+    with pytest.raises(FileRefused, match="is a directory"):
+        check_new_file(tmp_path, force=True)
