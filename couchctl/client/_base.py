@@ -26,7 +26,7 @@ from couchctl.client._errors import (
     RequestTimeout,
     error_for_status,
 )
-from couchctl.client._rows import RowStream
+from couchctl.client._rows import RowParser, RowStream
 
 if TYPE_CHECKING:
     from couchctl.config import Settings
@@ -257,8 +257,11 @@ class BaseClient:
         timeout: float | object | None = _UNSET,
         retry_unreachable: bool = False,
         before_retry: BeforeRetry | None = None,
+        consume: Callable[[httpx.Response], Awaitable[None]] | None = None,
     ) -> httpx.Response:
-        """Send with retries; return the response (body unread when `stream`).
+        """Send with retries; return the response (body unread when `stream`; read by
+        `consume`, when given, instead of into memory: a failure while it reads is
+        retried like the request, so `consume` must start afresh each time).
 
         The one retry layer: a request that may be retried (`retry`, by default the
         safe methods) is sent up to `retries + 1` times on 429/502/503/504 and
@@ -290,7 +293,10 @@ class BaseClient:
                     raise await self._error(response)
                 if not stream:
                     try:
-                        await response.aread()
+                        if consume is not None:
+                            await consume(response)
+                        else:
+                            await response.aread()
                     finally:
                         await response.aclose()
                 return response
@@ -408,6 +414,45 @@ class BaseClient:
             before_retry=before_retry,
         )
         return parse_json(response)
+
+    async def request_rows(
+        self,
+        method: str,
+        path: str,
+        *,
+        array_key: str = "rows",
+        raw: bool = False,
+        params: Params = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        retry: bool | None = None,
+        retry_unreachable: bool = False,
+    ) -> tuple[list[Any], dict[str, Any]]:
+        """The rows and the other members (`meta`) of a bounded row response, read
+        whole as it arrives (only the rows are kept) and retried as a whole, a
+        failure in the middle of the body included. Rows as JSON text with `raw`."""
+        got: list[tuple[list[Any], dict[str, Any]]] = []
+
+        async def read(response: httpx.Response) -> None:
+            got.clear()
+            parser = RowParser(array_key, raw=raw)
+            rows: list[Any] = []
+            async for chunk in response.aiter_bytes():
+                rows += parser.feed(chunk)
+            rows += parser.close()
+            got.append((rows, parser.meta))
+
+        await self._send(
+            method,
+            path,
+            params=params,
+            json=_body_arg(json),
+            headers=headers,
+            retry=retry,
+            retry_unreachable=retry_unreachable,
+            consume=read,
+        )
+        return got[0]
 
     @asynccontextmanager
     async def stream(

@@ -15,7 +15,7 @@ from typing import Any, overload
 from couchctl.client._base import BaseClient, BeforeRetry
 from couchctl.client._encoding import db_path, query
 from couchctl.client._errors import InvalidArgument, ProtocolError
-from couchctl.client._rows import RowParser, RowStream
+from couchctl.client._rows import RowStream
 from couchctl.client._view_query import view_query
 
 __all__ = ["DELETED", "UUIDS_MAX_COUNT", "BulkMixin"]
@@ -193,7 +193,7 @@ class BulkMixin(BaseClient):
         if not ids:
             return found
         # Read whole (a batch's worth of rows), so a failure in the body is retried too.
-        answer = await self.request_json(
+        rows, _ = await self.request_rows(
             "POST",
             f"{db_path(db)}/_all_docs",
             params=query({"include_docs": True}),
@@ -201,9 +201,6 @@ class BulkMixin(BaseClient):
             retry=True,
             retry_unreachable=True,
         )
-        rows = answer.get("rows") if isinstance(answer, dict) else None
-        if not isinstance(rows, list):
-            raise ProtocolError("_all_docs with keys did not answer rows")
         for row in rows:
             if not isinstance(row, dict) or "error" in row or "id" not in row:
                 continue
@@ -258,7 +255,8 @@ class BulkMixin(BaseClient):
 
         Like `bulk_iter_range`, for a bounded range: the request is retried by the
         client (a failure in the middle of the body, a refused connection and a
-        timeout included), so a range is fetched whole or not at all.
+        timeout included), so a range is fetched whole or not at all. Only the rows
+        are kept in memory, as they arrive.
         """
         params, _ = view_query(
             {
@@ -269,16 +267,15 @@ class BulkMixin(BaseClient):
                 "attachments": attachments,
             }
         )
-        response = await self.request(
+        rows, meta = await self.request_rows(
             "GET",
             f"{db_path(db)}/_all_docs",
+            raw=raw,
             params=params,
             headers={"Accept-Encoding": "identity"},
             retry_unreachable=True,
         )
-        parser = RowParser("rows", raw=raw)
-        rows: list[Any] = parser.feed(response.content) + parser.close()
-        _no_error_after_rows(parser.meta)
+        _no_error_after_rows(meta)
         return rows
 
     async def _row_pages(

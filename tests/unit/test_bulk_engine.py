@@ -932,3 +932,36 @@ def test_journal_is_never_written_through_a_symlink(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgument, match="symbolic link"):
         Journal(path).open(None)
     assert victim.read_text() == "precious"
+
+
+class _CutStream(httpx.AsyncByteStream):
+    """A body that breaks off half way (a connection reset in the middle of it)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.data[: len(self.data) // 2]
+        raise httpx.ReadError("connection reset by peer")
+
+
+@pytest.mark.anyio
+async def test_dump_range_cut_mid_body_is_fetched_again_by_the_client(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    serve = serve_all_docs(DOCS)
+    cut: list[str] = []
+
+    def cut_once(request: httpx.Request) -> httpx.Response:
+        response: httpx.Response = serve(request)
+        if request.url.params.get("include_docs") == "true" and not cut:
+            cut.append(str(request.url.params.get("startkey")))
+            return httpx.Response(200, stream=_CutStream(response.content))
+        return response
+
+    httpx_mock.add_callback(cut_once, is_reusable=True)
+    out: list[dict[str, Any]] = []
+    options = bulkio.DumpOptions(batch_size=3, concurrency=2, include_design=True)
+    await bulkio.dump(couch, "db", options, collect(out))
+    assert [d["_id"] for d in out] == sorted(d["_id"] for d in DOCS)  # nothing lost or doubled
+    assert len(cut) == 1
