@@ -10,20 +10,20 @@ import typer
 
 from couchctl.cli._options import (
     DbArg,
-    JsonFlag,
-    JsonlFlag,
     NoNewEditsFlag,
     output_mode,
+    output_options,
     read_text_source,
 )
 from couchctl.cli._run import checked, fail, interactive, run
+from couchctl.render import Mode
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from couchctl.bulk import LoadJob, LoadSummary, RejectLog
     from couchctl.client import CouchClient
-    from couchctl.render import Mode, Output
+    from couchctl.render import Output
 
 app = typer.Typer(
     help="Bulk data: _bulk_docs, _bulk_get, and fast streaming load and dump.", no_args_is_help=True
@@ -58,6 +58,7 @@ def _columns(*keys: str) -> list[Any]:
 
 
 @app.command("docs")
+@output_options(jsonl=True)
 def docs_command(
     ctx: typer.Context,
     db: DbArg,
@@ -71,8 +72,7 @@ def docs_command(
     ],
     no_new_edits: NoNewEditsFlag = False,
     yes: YesFlag = False,
-    json_flag: JsonFlag = False,
-    jsonl_flag: JsonlFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Create, update or delete documents in one _bulk_docs request; exit 1 if any was rejected.
 
@@ -81,7 +81,6 @@ def docs_command(
 
     Example: couchctl bulk docs mydb changes.json
     """
-    mode = checked(ctx, lambda: output_mode(json_flag, jsonl_flag))
 
     async def op(couch: CouchClient, out: Output) -> int:
         from couchctl.bulk import bulk_docs_request
@@ -119,6 +118,7 @@ def docs_command(
 
 
 @app.command("get")
+@output_options(jsonl=True)
 def get_command(
     ctx: typer.Context,
     db: DbArg,
@@ -143,14 +143,12 @@ def get_command(
         bool,
         typer.Option("--latest", help="Return the latest leaf revision instead of the given one."),
     ] = False,
-    json_flag: JsonFlag = False,
-    jsonl_flag: JsonlFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Fetch many documents (or given revisions) in one _bulk_get request; exit 1 if any is missing.
 
     Example: couchctl bulk get mydb doc-1 doc-2@1-967a00dff5e02add41819138abb3284d --revs
     """
-    mode = output_mode(json_flag, jsonl_flag)
 
     async def op(couch: CouchClient, out: Output) -> int:
         from couchctl.bulk import bulk_get_rows, parse_doc_ref
