@@ -86,7 +86,9 @@ def describe_error(exc: BaseException, url: str = "") -> tuple[ExitCode, str, st
         return ExitCode.USAGE, str(exc), exc.hint
     if isinstance(exc, Missing):
         return ExitCode.NOT_FOUND, str(exc), None
-    if isinstance(exc, InvalidArgument | ConfigError):
+    if isinstance(exc, ConfigError):
+        return ExitCode.USAGE, str(exc), exc.hint
+    if isinstance(exc, InvalidArgument):
         return ExitCode.USAGE, str(exc), None
     if isinstance(exc, TransportError):
         where = f" at {url}" if url else ""
@@ -171,6 +173,8 @@ def execute(options: GlobalOptions, out: Output, operation: Operation) -> int:
     try:
         settings = options.settings()
         url = settings.url
+        for warning in (*settings.warnings, *settings.send_warnings()):
+            out.warn(warning)
         import anyio
 
         from couchctl.client import CouchClient
