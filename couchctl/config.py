@@ -121,16 +121,19 @@ def _check_url(raw: str, source: str) -> tuple[str, str | None, str | None]:
     password it carried; ConfigError, with a masked URL, when it is unusable."""
     shown = mask_url(raw)
     if not raw.startswith(("http://", "https://")):
-        hint = _PERCENT_HINT if "@" in raw else None
+        hint = "write it as http://HOST:PORT or https://HOST:PORT (a path prefix is fine)"
         raise ConfigError(
             f"the server URL must start with http:// or https:// ({source}): {shown}", hint
         )
     parts = urlsplit(raw)
     try:
         parts.port  # noqa: B018 - raises on a port that is not a number
-    except ValueError as exc:
+    except ValueError:
+        # Not the ValueError's text: it quotes the "port", which may be a piece of
+        # a password holding a / or # (http://admin:pa/ss@host).
         raise ConfigError(
-            f"the server URL is malformed: {exc} ({source}): {shown}", _PERCENT_HINT
+            f"the server URL is malformed: its port is not a number ({source}): {shown}",
+            _PERCENT_HINT,
         ) from None
     if "@" in raw[len(parts.scheme) + 3 + len(parts.netloc) :]:
         # http://admin:pa/ss@host: the password's / ends the host part.

@@ -184,7 +184,9 @@ class BaseClient:
 
     async def _trace_request(self, request: httpx.Request) -> None:
         assert self._trace is not None
-        self._trace(f"> {request.method} {request.url}\n{_redact_headers(request.headers)}")
+        self._trace(
+            f"> {request.method} {_masked(request.url)}\n{_redact_headers(request.headers)}"
+        )
 
     async def _trace_response(self, response: httpx.Response) -> None:
         assert self._trace is not None
@@ -469,9 +471,17 @@ def _body_arg(json: Any) -> Any:
     return _UNSET if json is None else (None if json is JSON_NULL else json)
 
 
+def _masked(url: httpx.URL) -> str:
+    from couchctl.config import mask_url
+
+    return mask_url(str(url))
+
+
 def _shown(request: httpx.Request) -> str:
-    """The request URL as it may appear in a message (no query string)."""
-    return str(request.url.copy_with(query=None))
+    """The request URL as it may appear in a message (no query string, no password)."""
+    from couchctl.config import mask_url
+
+    return mask_url(str(request.url.copy_with(query=None)))
 
 
 def _retry_after(value: str) -> float | None:

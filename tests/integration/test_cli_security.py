@@ -56,3 +56,43 @@ def test_url_user_never_gets_the_environment_password(cli_offline: CliRun, serve
     assert result.exit_code in (0, 6), result.stderr
     if result.exit_code == 0:
         assert result.json()["userCtx"]["name"] is None
+
+
+def test_schemeless_url_error_hides_the_password(cli_offline: CliRun) -> None:
+    result = cli_offline("server", "info", env={"COUCH_URL": "admin:S3cret@host:5984"})
+    assert result.exit_code == 2
+    assert "S3cret" not in result.stderr
+    assert result.stderr.startswith("couchctl: error: the server URL must start with http")
+    assert "admin:***@host:5984" in result.stderr
+
+
+def test_url_with_unencoded_slash_in_password(cli_offline: CliRun) -> None:
+    result = cli_offline("--url", "http://admin:S3/cret@host:5984", "server", "info")
+    assert result.exit_code == 2
+    assert "S3" not in result.stderr
+    assert "percent-encode" in result.stderr
+
+
+ESCAPES_ID = "evil\x1b]0;pwned\x07\x1b[2Jid"
+
+
+def test_server_text_cannot_drive_the_terminal(cli: CliRun, server: Server, db: str) -> None:
+    import httpx
+
+    response = httpx.post(f"{server.url}/{db}", json={"_id": ESCAPES_ID, "n": 1})
+    assert response.status_code in (201, 202), response.text
+    human = cli("db", "all-docs", db)
+    assert human.exit_code == 0, human.stderr
+    assert "\x1b" not in human.stdout and "\x07" not in human.stdout
+    assert "evil\\x1b]0;pwned\\x07\\x1b[2Jid" in human.stdout
+    # --json keeps the exact id
+    as_json = cli("db", "all-docs", db, "--json")
+    assert [row["id"] for row in as_json.json()["rows"]] == [ESCAPES_ID]
+    # a document for people is JSON, escaped by JSON itself
+    doc = cli("doc", "get", db, ESCAPES_ID)
+    assert doc.exit_code == 0, doc.stderr
+    assert "\x1b" not in doc.stdout
+    # a one-line message and an error
+    missing = cli("doc", "get", db, ESCAPES_ID + "-missing")
+    assert missing.exit_code == 4
+    assert "\x1b" not in missing.stderr
