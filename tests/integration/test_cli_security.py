@@ -96,3 +96,15 @@ def test_server_text_cannot_drive_the_terminal(cli: CliRun, server: Server, db: 
     missing = cli("doc", "get", db, ESCAPES_ID + "-missing")
     assert missing.exit_code == 4
     assert "\x1b" not in missing.stderr
+
+
+def test_password_from_a_file(cli_offline: CliRun, server: Server, tmp_path: Path) -> None:
+    bare, user, password = parts(server)
+    path = tmp_path / "pw"
+    path.write_text(password + "\n", encoding="utf-8")
+    result = cli_offline(
+        "--url", bare, "--user", user, "--password-file", str(path), "server", "session", "--json"
+    )
+    assert session_user(result) == user
+    env = {"COUCHDB_USER": user, "COUCHDB_PASSWORD_FILE": str(path)}
+    assert session_user(cli_offline("--url", bare, "server", "session", "--json", env=env)) == user
