@@ -431,6 +431,7 @@ def load_settings(
         profile_cacert, profile_insecure = None, False
     if profile_cacert and profile_insecure:
         raise ConfigError(f"profile {used_profile!r} sets both cacert and insecure")
+    resolved_cacert = _expand(_first(cacert, profile_cacert))
     retries = table.get("retries", DEFAULT_RETRIES)
     if not isinstance(retries, int) or retries < 0:
         raise ConfigError(f"retries must be a whole number >= 0, got {retries!r}")
@@ -441,7 +442,7 @@ def load_settings(
         password=password,
         token=resolved_token,
         timeout=DEFAULT_TIMEOUT if raw_timeout is None else _to_float(raw_timeout, "timeout"),
-        cacert=_expand(_first(cacert, profile_cacert)),
+        cacert=resolved_cacert,
         insecure=bool(insecure or profile_insecure),
         retries=retries,
         profile=used_profile,

@@ -92,10 +92,16 @@ def describe_error(exc: BaseException, url: str = "") -> tuple[ExitCode, str, st
         return ExitCode.USAGE, str(exc), None
     if isinstance(exc, TransportError):
         where = f" at {url}" if url else ""
+        unreachable = "check that CouchDB is running and that --url / COUCH_URL points to it"
+        if _certificate_failure(exc):
+            unreachable = (
+                "the server's certificate is not trusted: give the CA certificate that "
+                "signed it with --cacert FILE (or cacert in the profile)"
+            )
         return (
             ExitCode.UNREACHABLE,
             f"cannot reach the server{where}: {_transport_detail(exc)}",
-            "check that CouchDB is running and that --url / COUCH_URL points to it",
+            unreachable,
         )
     if isinstance(exc, HTTPError):
         what = getattr(exc, "what", "") or f"{exc.method} {_path_of(exc.url, url)}".strip()
@@ -134,6 +140,20 @@ def describe_error(exc: BaseException, url: str = "") -> tuple[ExitCode, str, st
         f"unexpected {type(exc).__name__}: {exc}",
         "run again with --debug to see the traceback",
     )
+
+
+def _certificate_failure(exc: BaseException) -> bool:
+    """Whether a transport error was a failed verification of the server's certificate."""
+    import ssl
+
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 10:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
 
 
 def _path_of(full: str, base: str) -> str:

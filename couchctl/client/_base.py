@@ -103,7 +103,7 @@ class BaseClient:
         if insecure:
             verify = False
         elif cacert:
-            verify = ssl.create_default_context(cafile=cacert)
+            verify = _ca_context(cacert)
         elif urlsplit(self.base_url).scheme == "http" and not _proxy_configured():
             # No TLS can happen (redirects are not followed, no proxy): skip loading
             # the CA bundle, which costs 30-90 ms of every command's start-up.
@@ -448,6 +448,22 @@ class BaseClient:
             raise _read_error(exc, f"{method} {path}", " while reading rows") from exc
         finally:
             await response.aclose()
+
+
+def _ca_context(cacert: str) -> ssl.SSLContext:
+    """A TLS context trusting the CA certificates in `cacert` (a PEM file)."""
+    from couchctl.client._errors import InvalidArgument
+
+    try:
+        return ssl.create_default_context(cafile=cacert)
+    except FileNotFoundError:
+        # ssl's own error names no file ("file not found: None").
+        raise InvalidArgument(f"CA certificate file not found: {cacert}") from None
+    except IsADirectoryError:
+        raise InvalidArgument(f"CA certificate file is a directory: {cacert}") from None
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+        raise InvalidArgument(f"cannot load CA certificates from {cacert}: {reason}") from None
 
 
 def _proxy_configured() -> bool:
