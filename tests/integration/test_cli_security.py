@@ -108,3 +108,64 @@ def test_password_from_a_file(cli_offline: CliRun, server: Server, tmp_path: Pat
     assert session_user(result) == user
     env = {"COUCHDB_USER": user, "COUCHDB_PASSWORD_FILE": str(path)}
     assert session_user(cli_offline("--url", bare, "server", "session", "--json", env=env)) == user
+
+
+def test_doc_put_deleted_needs_yes(cli: CliRun, server: Server, db: str) -> None:
+    import httpx
+
+    assert httpx.put(f"{server.url}/{db}/victim", json={"n": 1}).status_code in (201, 202)
+    rev = httpx.get(f"{server.url}/{db}/victim").json()["_rev"]
+    body = f'{{"_rev": "{rev}", "_deleted": true}}'
+    refused = cli("doc", "put", db, "victim", "--data", body)
+    assert refused.exit_code == 2
+    assert "--yes" in refused.stderr
+    assert httpx.get(f"{server.url}/{db}/victim").status_code == 200
+    done = cli("doc", "put", db, "victim", "--data", body, "--yes")
+    assert done.exit_code == 0, done.stderr
+    assert httpx.get(f"{server.url}/{db}/victim").status_code == 404
+    # an ordinary put needs no --yes
+    assert cli("doc", "put", db, "other", "--data", '{"n": 2}').exit_code == 0
+
+
+def test_db_security_making_a_database_public_needs_yes(
+    cli: CliRun, server: Server, db: str
+) -> None:
+    import httpx
+
+    private = {"admins": {"names": [], "roles": []}, "members": {"names": [], "roles": ["staff"]}}
+    result = cli("db", "security", db, "--set", '{"admins": {}, "members": {"roles": ["staff"]}}')
+    assert result.exit_code == 0, result.stderr
+    for public in ('{"admins": {"roles": ["ops"]}, "members": {"names": [], "roles": []}}', "{}"):
+        refused = cli("db", "security", db, "--set", public)
+        assert refused.exit_code == 2, refused.stderr
+        assert "--yes" in refused.stderr
+        members = httpx.get(f"{server.url}/{db}/_security").json()["members"]
+        assert members.get("roles") == private["members"]["roles"]
+    done = cli("db", "security", db, "--set", "{}", "--yes")
+    assert done.exit_code == 0, done.stderr
+    assert not httpx.get(f"{server.url}/{db}/_security").json().get("members")
+
+
+def test_att_upload_replacing_other_content_needs_yes(
+    cli: CliRun, server: Server, db: str, tmp_path: Path
+) -> None:
+    import httpx
+
+    first = tmp_path / "notes.txt"
+    first.write_text("first version\n" * 50, encoding="utf-8")
+    assert cli("att", "upload", db, "doc", str(first)).exit_code == 0
+    # the same bytes again: nothing to confirm (a text type: CouchDB stores it gzip'd)
+    again = cli("att", "upload", db, "doc", str(first))
+    assert again.exit_code == 0, again.stderr
+    second = tmp_path / "other" / "notes.txt"
+    second.parent.mkdir()
+    for content in ("first versioN\n" * 50, "short\n"):  # same size, other size
+        second.write_text(content, encoding="utf-8")
+        refused = cli("att", "upload", db, "doc", str(second))
+        assert refused.exit_code == 2, refused.stderr
+        assert "--yes" in refused.stderr
+        stored = httpx.get(f"{server.url}/{db}/doc/notes.txt").text
+        assert stored == "first version\n" * 50
+    done = cli("att", "upload", db, "doc", str(second), "--yes")
+    assert done.exit_code == 0, done.stderr
+    assert httpx.get(f"{server.url}/{db}/doc/notes.txt").text == "short\n"
