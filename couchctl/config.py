@@ -409,10 +409,14 @@ def load_settings(
     password: str | None = flag_password
     if password is None and resolved_user is not None:
         password = next((p for u, p in pairs if u == resolved_user and p is not None), None)
-        if password is None and resolved_user != url_user and env_user is None:
-            # COUCHDB_PASSWORD alone is the password of whichever user is named
-            # (--user, the profile's), never of a user named in a URL.
-            password = env_password
+        if password is None and resolved_user != url_user:
+            # A password without a user (COUCHDB_PASSWORD alone, a profile's password
+            # alone) is the password of whichever user is named (--user, the
+            # profile's), never of a user named in a URL.
+            if env_user is None:
+                password = env_password
+            if password is None and profile_user is None:
+                password = profile_password
 
     resolved_token = _first(
         _flag_secret(token, token_file, "token", "token"),

@@ -112,3 +112,14 @@ async def test_no_credentials_on_the_wire_to_another_host(
     request = httpx_mock.get_request()
     assert request is not None
     assert "authorization" not in {name.lower() for name in request.headers}
+
+
+def test_a_password_without_a_user_goes_with_the_user_named(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[default]\nurl = "https://h"\npassword = "ppw"\n', encoding="utf-8")
+    path.chmod(0o600)
+    environ = {"COUCHCTL_CONFIG": str(path)}
+    assert load_settings(user="bob", environ=environ).password == "ppw"
+    # ... but only to the profile's URL, and never to a user named in a URL
+    assert load_settings(user="bob", url="https://other", environ=environ).password is None
+    assert load_settings(url="https://carol@h", environ=environ).password is None
