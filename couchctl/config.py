@@ -370,9 +370,8 @@ def load_settings(
     elif profile is not None:  # --profile: the profile is used whole
         raw_url, source = (profile_url or DEFAULT_URL), f"profile {used_profile}"
     elif env_url:
-        if env_profile is not None and not (
-            profile_bare is not None
-            and _same_url(_check_url(env_url, env_url_name)[0], profile_bare)
+        if env_profile is not None and not _same_url(
+            _check_url(env_url, env_url_name)[0], profile_bare or DEFAULT_URL
         ):
             raise ConfigError(
                 f"{env_url_name} and COUCHCTL_PROFILE={env_profile} name different servers",
@@ -403,6 +402,11 @@ def load_settings(
             profile_user_in_url[1] if profile_user == profile_user_in_url[0] else None,
         )
         profile_token = table.get("token") or None
+        # TOML may hold a number (password = 1234): the wire needs text.
+        profile_user, profile_password, profile_token = (
+            None if value is None else str(value)
+            for value in (profile_user, profile_password, profile_token)
+        )
         pairs.append((profile_user, profile_password))
 
     resolved_user = _first(user, url_user, env_user, profile_user)

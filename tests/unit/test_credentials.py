@@ -123,3 +123,14 @@ def test_a_password_without_a_user_goes_with_the_user_named(tmp_path: Path) -> N
     # ... but only to the profile's URL, and never to a user named in a URL
     assert load_settings(user="bob", url="https://other", environ=environ).password is None
     assert load_settings(url="https://carol@h", environ=environ).password is None
+
+
+def test_profile_values_that_toml_reads_as_numbers_are_text(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[default]\nuser = "u"\npassword = 1234\n', encoding="utf-8")
+    path.chmod(0o600)
+    environ = {"COUCHCTL_CONFIG": str(path)}
+    assert load_settings(environ=environ).password == "1234"
+    # a profile without url is the default URL's: COUCHCTL_PROFILE and that URL agree
+    same = {**environ, "COUCHCTL_PROFILE": "default", "COUCH_URL": "http://127.0.0.1:5984/"}
+    assert load_settings(environ=same).user == "u"
