@@ -3,6 +3,11 @@
 The profile file is TOML: each table is a profile, `[default]` is used when no
 profile is named.
 
+Credentials belong to their URL: a profile's `user`, `password`, `token`,
+`cacert` and `insecure` apply only when the server URL is the profile's own
+(`url`, or the default URL when it has none). A user:password inside a URL
+is a pair that goes with that URL only.
+
     [default]
     url = "http://127.0.0.1:5984"
     user = "admin"
@@ -16,6 +21,7 @@ profile is named.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,8 +33,11 @@ __all__ = [
     "ConfigError",
     "Settings",
     "config_path",
+    "is_loopback",
     "load_settings",
+    "mask_text",
     "mask_url",
+    "read_secret_file",
 ]
 
 DEFAULT_URL = "http://127.0.0.1:5984"
@@ -39,19 +48,60 @@ DEFAULT_RETRIES = 3
 class ConfigError(Exception):
     """The configuration (file, environment or flag) is unusable."""
 
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+_PERCENT_HINT = (
+    "percent-encode special characters of the user and password in a URL "
+    "(@ as %40, : as %3A, / as %2F, # as %23, ? as %3F), or give the password "
+    "with COUCHDB_PASSWORD or --password-file"
+)
+
+
+def _mask_userinfo(userinfo: str) -> str:
+    user, colon, _ = userinfo.partition(":")
+    if colon or not user or any(c in user for c in "@/?#"):
+        # A password, or something that may hold one: keep only a plain user name.
+        clean = user and not any(c in user for c in "@/?#")
+        return f"{user}:***" if clean else "***"
+    return user
+
 
 def mask_url(url: str) -> str:
-    """`url` with any password replaced by `***`."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """`url` with everything between the scheme and the last `@` masked (the
+    password, whatever it holds and whatever the scheme; a plain user name stays)."""
+    scheme_end = url.find("://")
+    start = scheme_end + 3 if scheme_end >= 0 else 0
+    at = url.rfind("@")
+    if at < start:
         return url
-    host = parts.hostname or ""
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username or ''}:***@{host}"
-    return urlunsplit(parts._replace(netloc=netloc))
+    return f"{url[:start]}{_mask_userinfo(url[start:at])}{url[at:]}"
+
+
+# scheme://anything-up-to-the-last-@-of-the-word@
+_URL_WITH_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>\S*)@")
+
+
+def mask_text(text: str) -> str:
+    """`text` with the userinfo of every URL in it masked (see `mask_url`)."""
+    if "@" not in text or "://" not in text:
+        return text
+    return _URL_WITH_USERINFO.sub(lambda m: f"{m['scheme']}{_mask_userinfo(m['userinfo'])}@", text)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine: localhost, 127.0.0.0/8 or ::1."""
+    import ipaddress
+
+    name = host.strip("[]").lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _split_userinfo(url: str) -> tuple[str, str | None, str | None]:
@@ -66,9 +116,58 @@ def _split_userinfo(url: str) -> tuple[str, str | None, str | None]:
     return bare, user, password
 
 
+def _check_url(raw: str, source: str) -> tuple[str, str | None, str | None]:
+    """The URL (from `source`, for messages) without userinfo, and the user and
+    password it carried; ConfigError, with a masked URL, when it is unusable."""
+    shown = mask_url(raw)
+    if not raw.startswith(("http://", "https://")):
+        hint = "write it as http://HOST:PORT or https://HOST:PORT (a path prefix is fine)"
+        raise ConfigError(
+            f"the server URL must start with http:// or https:// ({source}): {shown}", hint
+        )
+    parts = urlsplit(raw)
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        # Not the ValueError's text: it quotes the "port", which may be a piece of
+        # a password holding a / or # (http://admin:pa/ss@host).
+        raise ConfigError(
+            f"the server URL is malformed: its port is not a number ({source}): {shown}",
+            _PERCENT_HINT,
+        ) from None
+    if "@" in raw[len(parts.scheme) + 3 + len(parts.netloc) :]:
+        # http://admin:pa/ss@host: the password's / ends the host part.
+        raise ConfigError(
+            f"the server URL has an @ after its host ({source}): {shown}", _PERCENT_HINT
+        )
+    bare, user, password = _split_userinfo(raw.rstrip("/"))
+    if not urlsplit(bare).hostname:
+        raise ConfigError(f"the server URL has no host ({source}): {shown}", _PERCENT_HINT)
+    return bare, user, password
+
+
+def _same_url(a: str, b: str) -> bool:
+    """Whether two credential-free URLs name the same server and path prefix."""
+    pa, pb = urlsplit(a), urlsplit(b)
+    default = {"http": 80, "https": 443}
+
+    def key(p: Any) -> tuple[str, str, int | None, str]:
+        return (
+            p.scheme.lower(),
+            (p.hostname or "").lower(),
+            p.port or default.get(p.scheme.lower()),
+            p.path.rstrip("/"),
+        )
+
+    return key(pa) == key(pb)
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Everything needed to reach one server. `url` never carries credentials."""
+    """Everything needed to reach one server. `url` never carries credentials.
+
+    `warnings` are what the caller should say before using the settings (a config
+    file with secrets readable by others)."""
 
     url: str = DEFAULT_URL
     user: str | None = None
@@ -79,6 +178,7 @@ class Settings:
     insecure: bool = False
     retries: int = DEFAULT_RETRIES
     profile: str | None = None
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def __repr__(self) -> str:
         return (
@@ -97,6 +197,23 @@ class Settings:
     def with_password(self, password: str) -> Settings:
         return replace(self, password=password)
 
+    def send_warnings(self) -> list[str]:
+        """What to say before sending anything with these settings: secrets over
+        plain http to another machine, certificate verification turned off."""
+        said: list[str] = []
+        parts = urlsplit(self.url)
+        secret = "a token" if self.token else ("a password" if self.password else "")
+        if secret and parts.scheme == "http" and not is_loopback(parts.hostname or ""):
+            said.append(
+                f"sending {secret} over plain http to {parts.hostname}: anyone on the "
+                "network can read it (use https://)"
+            )
+        if self.insecure:
+            said.append(
+                "TLS certificate verification is off (--insecure): the server is not authenticated"
+            )
+        return said
+
 
 def config_path(environ: Mapping[str, str] | None = None) -> Path:
     env = os.environ if environ is None else environ
@@ -106,29 +223,69 @@ def config_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(base) / "couchctl" / "config.toml"
 
 
+def read_secret_file(path: str, what: str) -> str:
+    """The first line of a file holding a password or token (its newline stripped)."""
+    try:
+        with open(os.path.expanduser(path), encoding="utf-8") as handle:
+            line = handle.readline()
+    except FileNotFoundError:
+        raise ConfigError(f"{what}: file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{what}: is a directory: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"{what}: cannot read {path}: {reason}") from None
+    secret = line.rstrip("\r\n")
+    if not secret:
+        raise ConfigError(f"{what}: {path} is empty")
+    return secret
+
+
+def _permission_warning(path: Path, data: Mapping[str, Any]) -> str | None:
+    """A warning when a file holding secrets is readable by group or others (as ssh)."""
+    holds_secret = any(
+        isinstance(table, dict) and (table.get("password") or table.get("token"))
+        for table in data.values()
+    )
+    if not holds_secret or os.name != "posix":
+        return None
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    if mode & 0o077:
+        return (
+            f"{path} holds a password or token and is readable by others "
+            f"(mode {mode & 0o777:o}): run chmod 600 {path}"
+        )
+    return None
+
+
 def _read_profile(
     name: str | None, environ: Mapping[str, str]
-) -> tuple[dict[str, Any], str | None]:
+) -> tuple[dict[str, Any], str | None, str | None]:
+    """The profile's table, its name, and a warning about the file's permissions."""
     path = config_path(environ)
     if not path.exists():
         if name is not None:
             raise ConfigError(f"profile {name!r} not found: {path} does not exist")
-        return {}, None
+        return {}, None, None
     import tomllib  # only when there is a file to read
 
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
+    warning = _permission_warning(path, data)
     wanted = name or "default"
     table = data.get(wanted)
     if table is None:
         if name is not None:
             raise ConfigError(f"profile {name!r} not found in {path}")
-        return {}, None
+        return {}, None, warning
     if not isinstance(table, dict):
         raise ConfigError(f"profile {wanted!r} in {path} is not a table")
-    return table, wanted
+    return table, wanted, warning
 
 
 def _to_float(value: Any, what: str) -> float:
@@ -152,6 +309,24 @@ def _first(*values: Any) -> Any:
     return None
 
 
+def _env_secret(env: Mapping[str, str], name: str, what: str) -> str | None:
+    """NAME or NAME_FILE from the environment (both set is an error, as it is ambiguous)."""
+    value, path = env.get(name) or None, env.get(f"{name}_FILE") or None
+    if value is not None and path is not None:
+        raise ConfigError(f"both {name} and {name}_FILE are set: unset one")
+    if path is not None:
+        return read_secret_file(path, f"{what} ({name}_FILE)")
+    return value
+
+
+def _flag_secret(value: str | None, path: str | None, flag: str, what: str) -> str | None:
+    if value is not None and path is not None:
+        raise ConfigError(f"--{flag} and --{flag}-file cannot be used together")
+    if path is not None:
+        return read_secret_file(path, f"{what} (--{flag}-file)")
+    return value
+
+
 def load_settings(
     *,
     url: str | None = None,
@@ -161,50 +336,110 @@ def load_settings(
     timeout: float | None = None,
     cacert: str | None = None,
     insecure: bool | None = None,
+    password_file: str | None = None,
+    token_file: str | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """Resolve the settings: the arguments (flags) win over the environment,
-    which wins over the profile file, which wins over the defaults."""
+    which wins over the profile file, which wins over the defaults.
+
+    The server URL: --url, else the profile named by --profile, else COUCH_URL /
+    COUCHDB_URL, else the profile (COUCHCTL_PROFILE or [default]), else the default.
+    COUCHCTL_PROFILE naming a profile whose URL differs from COUCH_URL is an error.
+    A profile's credentials and TLS settings apply only to the profile's URL."""
     env = os.environ if environ is None else environ
-    profile_name = _first(profile, env.get("COUCHCTL_PROFILE"))
-    table, used_profile = _read_profile(profile_name, env)
+    if cacert and insecure:
+        raise ConfigError("--cacert and --insecure cannot be used together")
+    env_profile = env.get("COUCHCTL_PROFILE") or None
+    profile_name = _first(profile, env_profile)
+    table, used_profile, file_warning = _read_profile(profile_name, env)
 
-    # The level (0 flag, 1 environment, 2 profile, 3 default) that gave the URL: a
-    # user:password inside it ranks with that level.
-    url_sources = (url, _first(env.get("COUCH_URL"), env.get("COUCHDB_URL")), table.get("url"))
-    url_level = next((i for i, v in enumerate(url_sources) if _first(v) is not None), 3)
-    raw_url = str(url_sources[url_level]) if url_level < 3 else DEFAULT_URL
-    if not raw_url.startswith(("http://", "https://")):
-        raise ConfigError(
-            f"the server URL must start with http:// or https://: {mask_url(raw_url)}"
+    profile_url = table.get("url")
+    if profile_url is not None and not isinstance(profile_url, str):
+        raise ConfigError(f"url in profile {used_profile!r} must be a string")
+    profile_bare: str | None = None
+    profile_user_in_url: tuple[str | None, str | None] = (None, None)
+    if profile_url:
+        profile_bare, *rest = _check_url(str(profile_url), f"profile {used_profile}")
+        profile_user_in_url = (rest[0], rest[1])
+    env_url_name = "COUCH_URL" if env.get("COUCH_URL") else "COUCHDB_URL"
+    env_url = _first(env.get("COUCH_URL"), env.get("COUCHDB_URL"))
+
+    if url:
+        raw_url, source = url, "--url"
+    elif profile is not None:  # --profile: the profile is used whole
+        raw_url, source = (profile_url or DEFAULT_URL), f"profile {used_profile}"
+    elif env_url:
+        if env_profile is not None and not _same_url(
+            _check_url(env_url, env_url_name)[0], profile_bare or DEFAULT_URL
+        ):
+            raise ConfigError(
+                f"{env_url_name} and COUCHCTL_PROFILE={env_profile} name different servers",
+                "unset one, or choose with --url or --profile",
+            )
+        raw_url, source = env_url, env_url_name
+    else:
+        raw_url, source = (
+            (profile_url or DEFAULT_URL),
+            (f"profile {used_profile}" if used_profile else "default"),
         )
-    bare_url, url_user, url_password = _split_userinfo(raw_url.rstrip("/"))
-    if not urlsplit(bare_url).hostname:
-        raise ConfigError(f"the server URL has no host: {mask_url(raw_url)}")
+    bare_url, url_user, url_password = _check_url(str(raw_url), source)
+    from_profile = used_profile is not None and _same_url(bare_url, profile_bare or DEFAULT_URL)
 
-    users = [user, env.get("COUCHDB_USER"), table.get("user")]
-    if url_user is not None and url_level < 3:
-        users.insert(url_level + 1, url_user)  # after that level's own user setting
-        url_user_index = url_level + 1
-    else:
-        url_user_index = -1
-    user_index = next((i for i, v in enumerate(users) if _first(v) is not None), -1)
-    resolved_user = users[user_index] if user_index >= 0 else None
-    # COUCHDB_PASSWORD / the profile's password / the URL's password, whichever
-    # belongs to the user chosen: the URL's password goes with the URL's user.
-    password: str | None
-    if user_index == url_user_index and user_index >= 0 and url_password is not None:
-        password = url_password
-    else:
-        password = _first(env.get("COUCHDB_PASSWORD"), table.get("password"))
-        if password is None and url_user is not None and resolved_user == url_user:
-            password = url_password
+    # The candidate users, each with the password that came with it.
+    env_user = env.get("COUCHDB_USER") or None
+    env_password = _env_secret(env, "COUCHDB_PASSWORD", "password")
+    flag_password = _flag_secret(None, password_file, "password", "password")
+    pairs: list[tuple[str | None, str | None]] = []
+    if url_user is not None:
+        pairs.append((url_user, url_password))
+    pairs.append((env_user, env_password))
+    profile_user = profile_password = profile_token = None
+    if from_profile:
+        profile_user = _first(table.get("user"), profile_user_in_url[0])
+        profile_password = _first(
+            table.get("password"),
+            profile_user_in_url[1] if profile_user == profile_user_in_url[0] else None,
+        )
+        profile_token = table.get("token") or None
+        # TOML may hold a number (password = 1234): the wire needs text.
+        profile_user, profile_password, profile_token = (
+            None if value is None else str(value)
+            for value in (profile_user, profile_password, profile_token)
+        )
+        pairs.append((profile_user, profile_password))
+
+    resolved_user = _first(user, url_user, env_user, profile_user)
+    password: str | None = flag_password
+    if password is None and resolved_user is not None:
+        password = next((p for u, p in pairs if u == resolved_user and p is not None), None)
+        if password is None and resolved_user != url_user:
+            # A password without a user (COUCHDB_PASSWORD alone, a profile's password
+            # alone) is the password of whichever user is named (--user, the
+            # profile's), never of a user named in a URL.
+            if env_user is None:
+                password = env_password
+            if password is None and profile_user is None:
+                password = profile_password
+
+    resolved_token = _first(
+        _flag_secret(token, token_file, "token", "token"),
+        _env_secret(env, "COUCHDB_TOKEN", "token"),
+        profile_token,
+    )
 
     raw_timeout = _first(timeout, env.get("COUCHCTL_TIMEOUT"), table.get("timeout"))
     profile_insecure = table.get("insecure", False)
     if not isinstance(profile_insecure, bool):
         raise ConfigError(f"insecure must be true or false, got {profile_insecure!r}")
-    raw_insecure = insecure if insecure else profile_insecure
+    profile_cacert = table.get("cacert") if from_profile else None
+    if not from_profile:
+        profile_insecure = False
+    if cacert or insecure:  # the flags replace the profile's TLS settings
+        profile_cacert, profile_insecure = None, False
+    if profile_cacert and profile_insecure:
+        raise ConfigError(f"profile {used_profile!r} sets both cacert and insecure")
+    resolved_cacert = _expand(_first(cacert, profile_cacert))
     retries = table.get("retries", DEFAULT_RETRIES)
     if not isinstance(retries, int) or retries < 0:
         raise ConfigError(f"retries must be a whole number >= 0, got {retries!r}")
@@ -213,10 +448,11 @@ def load_settings(
         url=bare_url,
         user=resolved_user,
         password=password,
-        token=_first(token, env.get("COUCHDB_TOKEN"), table.get("token")),
+        token=resolved_token,
         timeout=DEFAULT_TIMEOUT if raw_timeout is None else _to_float(raw_timeout, "timeout"),
-        cacert=_expand(_first(cacert, table.get("cacert"))),
-        insecure=raw_insecure,
+        cacert=resolved_cacert,
+        insecure=bool(insecure or profile_insecure),
         retries=retries,
         profile=used_profile,
+        warnings=(file_warning,) if file_warning else (),
     )

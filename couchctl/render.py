@@ -6,12 +6,18 @@ errors and progress bars go to stderr. No colour and no progress bar when the
 stream is not a terminal or when NO_COLOR is set.
 
 rich is imported only when something is drawn for a person.
+
+Text for people passes through here once: control characters (C0, DEL, C1, even
+tab and newline inside a cell) are shown escaped (`\x1b`, `\n`), so that text from
+the server cannot move the cursor, retitle or clear the terminal; every URL in a
+message has its userinfo masked. `--json` / `--jsonl` stay exact JSON.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -21,7 +27,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["Column", "Mode", "Output", "Progress", "format_size"]
+__all__ = ["Column", "Mode", "Output", "Progress", "escape_controls", "format_size"]
 
 Mode = Literal["human", "json", "jsonl"]
 
@@ -51,7 +57,41 @@ def format_size(num: float | None) -> str:
     return str(num)  # pragma: no cover
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_NAMED_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+# Characters JSON leaves raw that a terminal may still act on (DEL, C1 such as CSI).
+_JSON_RAW_CONTROL = re.compile("[\x7f-\x9f]")
+
+
+def escape_controls(text: str) -> str:
+    """`text` with every control character shown as an escape (`\\x1b`, `\\n`, `\\t`)."""
+    if not _CONTROL.search(text):
+        return text
+    return _CONTROL.sub(lambda m: _NAMED_ESCAPES.get(m[0]) or f"\\x{ord(m[0]):02x}", text)
+
+
+def _message(text: str) -> str:
+    """A line of a message for people: controls escaped, URL userinfo masked."""
+    from couchctl.config import mask_text
+
+    return escape_controls(mask_text(text))
+
+
+def _lines(text: str) -> str:
+    """A message of several lines (a trace): each line cleaned as `_message`."""
+    return "\n".join(_message(line) for line in text.split("\n"))
+
+
+def _json_for_terminal(text: str) -> str:
+    """JSON text with DEL and C1 characters written as \\u escapes (the same JSON value)."""
+    return _JSON_RAW_CONTROL.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
 def _cell(value: Any) -> str:
+    return escape_controls(_cell_text(value))
+
+
+def _cell_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
@@ -160,24 +200,29 @@ class Output:
         if self.mode != "human":
             self.json(value)
             return
+        text = _json_for_terminal(json.dumps(value, ensure_ascii=False, indent=2))
         if not self.color:
-            self.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
+            self.stdout.write(text + "\n")
             return
-        from rich.json import JSON
+        # Not rich.json.JSON: it parses and dumps again, turning the escapes back
+        # into raw characters.
+        from rich.highlighter import JSONHighlighter
 
-        self.out_console.print(JSON.from_data(value, ensure_ascii=False))
+        highlighted = JSONHighlighter()(text)
+        highlighted.no_wrap = True
+        self.out_console.print(highlighted)
 
     def result(self, value: Any, message: str) -> None:
         """An action's outcome: one short line for people, the server's JSON otherwise."""
         if self.mode == "human":
-            self.stdout.write(message + "\n")
+            self.stdout.write(_message(message) + "\n")
             self.stdout.flush()
         else:
             self.json(value)
 
     def text(self, line: str) -> None:
-        """A plain line of data on stdout (a revision, a name)."""
-        self.stdout.write(line + "\n")
+        """A plain line of data on stdout (a revision, a name), controls escaped."""
+        self.stdout.write(escape_controls(line) + "\n")
         self.stdout.flush()
 
     def raw(self, data: bytes) -> None:
@@ -240,26 +285,27 @@ class Output:
     # -- messages on stderr ---------------------------------------------------------
 
     def info(self, message: str) -> None:
-        self.stderr.write(message + "\n")
+        self.stderr.write(_message(message) + "\n")
         self.stderr.flush()
 
     def warn(self, message: str) -> None:
-        self.stderr.write(f"couchctl: warning: {message}\n")
+        self.stderr.write(f"couchctl: warning: {_message(_one_line(message))}\n")
         self.stderr.flush()
 
     def error(self, message: str, hint: str | None = None) -> None:
-        self.stderr.write(f"couchctl: error: {_one_line(message)}\n")
+        self.stderr.write(f"couchctl: error: {_message(_one_line(message))}\n")
         if hint:
-            self.stderr.write(f"hint: {hint}\n")
+            self.stderr.write(f"hint: {_message(_one_line(hint))}\n")
         self.stderr.flush()
 
     def trace(self, message: str) -> None:
-        self.stderr.write(message + "\n")
+        """A --verbose trace record (may span lines: request line and headers)."""
+        self.stderr.write(_lines(message) + "\n")
         self.stderr.flush()
 
     def confirm(self, question: str) -> bool:
         """Ask on the terminal (stdin and stderr must both be terminals)."""
-        self.stderr.write(f"{question} [y/N] ")
+        self.stderr.write(f"{_message(question)} [y/N] ")
         self.stderr.flush()
         try:
             answer = sys.stdin.readline()

@@ -207,7 +207,8 @@ app = typer.Typer(
     cls=CouchctlGroup,
     name="couchctl",
     help="Administer Apache CouchDB 3.x servers, databases, documents and attachments.",
-    epilog="Example: couchctl --url http://admin:secret@127.0.0.1:5984 db list",
+    epilog="Example: COUCHDB_USER=admin COUCHDB_PASSWORD_FILE=~/.couch-pw "
+    "couchctl --url https://couch.example.org db list",
     no_args_is_help=True,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -231,8 +232,10 @@ def main_options(
         str | None,
         typer.Option(
             "--url",
-            help="Server URL, may carry a path prefix and user:password "
-            "(env: COUCH_URL, COUCHDB_URL; default: http://127.0.0.1:5984).",
+            help="Server URL, may carry a path prefix "
+            "(env: COUCH_URL, COUCHDB_URL; default: http://127.0.0.1:5984). "
+            "Give credentials with --user and COUCHDB_PASSWORD or --password-file, "
+            "not on the command line.",
             show_default=False,
         ),
     ] = None,
@@ -241,14 +244,35 @@ def main_options(
         typer.Option(
             "--user",
             "-u",
-            help="User name; the password comes from COUCHDB_PASSWORD or a prompt (env: COUCHDB_USER).",
+            help="User name; the password comes from --password-file, COUCHDB_PASSWORD, "
+            "COUCHDB_PASSWORD_FILE or a prompt (env: COUCHDB_USER).",
             show_default=False,
+        ),
+    ] = None,
+    password_file: Annotated[
+        str | None,
+        typer.Option(
+            "--password-file",
+            help="Read the password from the first line of FILE (env: COUCHDB_PASSWORD_FILE).",
+            show_default=False,
+            metavar="FILE",
         ),
     ] = None,
     token: Annotated[
         str | None,
         typer.Option(
-            "--token", help="Bearer token (JWT) (env: COUCHDB_TOKEN).", show_default=False
+            "--token",
+            help="Bearer token (JWT); prefer --token-file or the environment (env: COUCHDB_TOKEN).",
+            show_default=False,
+        ),
+    ] = None,
+    token_file: Annotated[
+        str | None,
+        typer.Option(
+            "--token-file",
+            help="Read the bearer token from the first line of FILE (env: COUCHDB_TOKEN_FILE).",
+            show_default=False,
+            metavar="FILE",
         ),
     ] = None,
     profile: Annotated[
@@ -275,7 +299,10 @@ def main_options(
         ),
     ] = None,
     insecure: Annotated[
-        bool, typer.Option("--insecure", help="Do not verify the server's TLS certificate.")
+        bool,
+        typer.Option(
+            "--insecure", help="Do not verify the server's TLS certificate (warns on every run)."
+        ),
     ] = False,
     verbose: Annotated[
         bool,
@@ -296,6 +323,8 @@ def main_options(
         url=url,
         user=user,
         token=token,
+        password_file=password_file,
+        token_file=token_file,
         profile=profile,
         timeout=timeout,
         cacert=cacert,

@@ -26,6 +26,8 @@ class GlobalOptions:
     url: str | None = None
     user: str | None = None
     token: str | None = None
+    password_file: str | None = None
+    token_file: str | None = None
     profile: str | None = None
     timeout: float | None = None
     cacert: str | None = None
@@ -41,6 +43,8 @@ class GlobalOptions:
             url=self.url,
             user=self.user,
             token=self.token,
+            password_file=self.password_file,
+            token_file=self.token_file,
             profile=self.profile,
             timeout=self.timeout,
             cacert=self.cacert,

@@ -86,14 +86,22 @@ def describe_error(exc: BaseException, url: str = "") -> tuple[ExitCode, str, st
         return ExitCode.USAGE, str(exc), exc.hint
     if isinstance(exc, Missing):
         return ExitCode.NOT_FOUND, str(exc), None
-    if isinstance(exc, InvalidArgument | ConfigError):
+    if isinstance(exc, ConfigError):
+        return ExitCode.USAGE, str(exc), exc.hint
+    if isinstance(exc, InvalidArgument):
         return ExitCode.USAGE, str(exc), None
     if isinstance(exc, TransportError):
         where = f" at {url}" if url else ""
+        unreachable = "check that CouchDB is running and that --url / COUCH_URL points to it"
+        if _certificate_failure(exc):
+            unreachable = (
+                "the server's certificate is not trusted: give the CA certificate that "
+                "signed it with --cacert FILE (or cacert in the profile)"
+            )
         return (
             ExitCode.UNREACHABLE,
             f"cannot reach the server{where}: {_transport_detail(exc)}",
-            "check that CouchDB is running and that --url / COUCH_URL points to it",
+            unreachable,
         )
     if isinstance(exc, HTTPError):
         what = getattr(exc, "what", "") or f"{exc.method} {_path_of(exc.url, url)}".strip()
@@ -134,6 +142,20 @@ def describe_error(exc: BaseException, url: str = "") -> tuple[ExitCode, str, st
     )
 
 
+def _certificate_failure(exc: BaseException) -> bool:
+    """Whether a transport error was a failed verification of the server's certificate."""
+    import ssl
+
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 10:
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
 def _path_of(full: str, base: str) -> str:
     if base and full.startswith(base):
         return full[len(base) :] or "/"
@@ -171,6 +193,8 @@ def execute(options: GlobalOptions, out: Output, operation: Operation) -> int:
     try:
         settings = options.settings()
         url = settings.url
+        for warning in (*settings.warnings, *settings.send_warnings()):
+            out.warn(warning)
         import anyio
 
         from couchctl.client import CouchClient

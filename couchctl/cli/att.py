@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from couchctl.cli._options import DbArg, DocIdArg, output_options
-from couchctl.cli._run import Missing, checked, fail, run
+from couchctl.cli._exit import ExitCode
+from couchctl.cli._options import DbArg, DocIdArg, YesFlag, output_options
+from couchctl.cli._run import Missing, checked, fail, interactive, run
 from couchctl.render import Mode
 
 if TYPE_CHECKING:
-    from couchctl.client import CouchClient
+    from couchctl.client import AttachmentInfo, CouchClient
     from couchctl.render import Output
 
 app = typer.Typer(
@@ -59,9 +60,13 @@ def upload(
         ),
     ] = None,
     rev: RevOpt = None,
+    yes: YesFlag = False,
     mode: Mode = "human",
 ) -> None:
     """Upload a file as an attachment, streamed (creates the document if missing).
+
+    Replacing an attachment of another size or content asks on a terminal and needs
+    --yes elsewhere; re-uploading the same bytes does not.
 
     Example: couchctl att upload mydb doc-1 photo.png --content-type image/png
     """
@@ -80,10 +85,33 @@ def upload(
 
     att_name, media_type, size = checked(ctx, parse)
 
-    async def op(couch: CouchClient, out: Output) -> None:
+    async def op(couch: CouchClient, out: Output) -> int | None:
         from couchctl.render import format_size
 
         target = await _current_rev(couch, db, doc_id, rev)
+        existing = None
+        if target is not None:
+            existing = await couch.attachment_exists(db, doc_id, att_name, rev=target)
+        where = (db, doc_id, att_name, target)
+        if (
+            existing is not None
+            and not yes
+            and not await _same_content(couch, where, existing, file, size)
+        ):
+            if not interactive(out):
+                fail(
+                    f"refusing to replace attachment {att_name} of {doc_id} "
+                    "(other content) without confirmation",
+                    "pass --yes to confirm",
+                )
+            shown = format_size(existing.length) if existing.length is not None else "?"
+            question = (
+                f"Replace attachment {att_name} of {doc_id} ({shown}) "
+                f"with {file} ({format_size(size)})?"
+            )
+            if not out.confirm(question):
+                out.info(f"not uploaded: attachment {att_name} of {doc_id} is unchanged")
+                return int(ExitCode.FAILURE)
         with out.progress(f"uploading {att_name}", total=size) as bar:
             result = await couch.attachment_upload(
                 db,
@@ -100,8 +128,51 @@ def upload(
             f"uploaded {att_name} ({format_size(size)}, {media_type}) to {doc_id}{created} "
             f"rev {result.get('rev')}",
         )
+        return None
 
     run(ctx, op, mode)
+
+
+async def _same_content(
+    couch: CouchClient,
+    where: tuple[str, str, str, str | None],
+    existing: AttachmentInfo,
+    file: str,
+    size: int,
+) -> bool:
+    """Whether the attachment already holds the file's bytes: same length, and the
+    same MD5 (CouchDB's digest covers the gzip bytes of a compressible type, so
+    then the attachment is read and compared)."""
+    import base64
+    import hashlib
+
+    import anyio
+
+    if existing.length is not None and existing.length != size:
+        return False
+    mine = await anyio.to_thread.run_sync(_file_md5, file)
+    if existing.digest == "md5-" + base64.b64encode(mine).decode("ascii"):
+        return True
+    db, doc_id, name, rev = where
+    theirs = hashlib.md5(usedforsecurity=False)
+    length = 0
+    async with couch.attachment_get(db, doc_id, name, rev) as download:
+        async for chunk in download:
+            length += len(chunk)
+            if length > size:
+                return False
+            theirs.update(chunk)
+    return length == size and theirs.digest() == mine
+
+
+def _file_md5(file: str) -> bytes:
+    import hashlib
+
+    md5 = hashlib.md5(usedforsecurity=False)
+    with open(file, "rb") as handle:
+        while chunk := handle.read(WRITE_SIZE):
+            md5.update(chunk)
+    return md5.digest()
 
 
 def _default_output(name: str) -> str:

@@ -275,11 +275,15 @@ def security(
             show_default=False,
         ),
     ] = None,
+    yes: YesFlag = False,
     mode: Mode = "human",
 ) -> None:
     """Show or replace a database's security object (admins and members).
 
-    Example: couchctl db security mydb --set '{"admins":{"roles":["ops"]},"members":{"roles":[]}}'
+    A security object without members (no names, no roles) makes the database
+    readable by anyone: that asks on a terminal and needs --yes elsewhere.
+
+    Example: couchctl db security mydb --set '{"admins":{"roles":["ops"]},"members":{"roles":["staff"]}}'
     """
 
     def parse() -> dict[str, Any] | None:
@@ -292,6 +296,14 @@ def security(
         return document
 
     document = checked(ctx, parse)
+    if document is not None and _leaves_public(document):
+        confirm_or_exit(
+            ctx,
+            yes,
+            question=f"Make {db} readable and writable by anyone (no members)?",
+            action=f"make {db} public (a security object without members)",
+            declined=f"not changed: the security object of {db} is as it was",
+        )
 
     async def op(couch: CouchClient, out: Output) -> None:
         if document is None:
@@ -301,6 +313,14 @@ def security(
         out.result(result, f"updated the security object of {db}")
 
     run(ctx, op, mode)
+
+
+def _leaves_public(security: dict[str, Any]) -> bool:
+    """Whether a security object lets anyone read the database: no member names or roles."""
+    members = security.get("members")
+    if not isinstance(members, dict):
+        return True
+    return not (members.get("names") or members.get("roles"))
 
 
 @app.command("revs-limit")

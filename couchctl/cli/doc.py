@@ -11,11 +11,12 @@ from couchctl.cli._options import (
     DbArg,
     DocIdArg,
     NoNewEditsFlag,
+    YesFlag,
     json_argument,
     json_object_argument,
     output_options,
 )
-from couchctl.cli._run import Missing, checked, fail, run
+from couchctl.cli._run import Missing, checked, confirm_or_exit, fail, run
 from couchctl.render import Mode
 
 if TYPE_CHECKING:
@@ -187,9 +188,13 @@ def put(
             show_default=False,
         ),
     ] = None,
+    yes: YesFlag = False,
     mode: Mode = "human",
 ) -> None:
     """Create or update a document from a JSON file, stdin or --data.
+
+    A body with "_deleted": true deletes the document: it asks on a terminal and
+    needs --yes elsewhere.
 
     Example: couchctl doc put mydb doc-1 doc.json --attach photo.png
     """
@@ -212,6 +217,14 @@ def put(
         return doc, files
 
     doc, files = checked(ctx, parse)
+    if doc.get("_deleted") is True:
+        confirm_or_exit(
+            ctx,
+            yes,
+            question=f"Delete document {doc_id} in {db} (the body has _deleted: true)?",
+            action=f"delete document {doc_id} (_deleted: true)",
+            declined=f"not saved: document {doc_id} in {db} is unchanged",
+        )
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.doc_create_or_update(

@@ -106,7 +106,7 @@ class BaseClient:
         if insecure:
             verify = False
         elif cacert:
-            verify = ssl.create_default_context(cafile=cacert)
+            verify = _ca_context(cacert)
         elif urlsplit(self.base_url).scheme == "http" and not _proxy_configured():
             # No TLS can happen (redirects are not followed, no proxy): skip loading
             # the CA bundle, which costs 30-90 ms of every command's start-up.
@@ -187,7 +187,9 @@ class BaseClient:
 
     async def _trace_request(self, request: httpx.Request) -> None:
         assert self._trace is not None
-        self._trace(f"> {request.method} {request.url}\n{_redact_headers(request.headers)}")
+        self._trace(
+            f"> {request.method} {_masked(request.url)}\n{_redact_headers(request.headers)}"
+        )
 
     async def _trace_response(self, response: httpx.Response) -> None:
         assert self._trace is not None
@@ -527,6 +529,22 @@ class BaseClient:
             await response.aclose()
 
 
+def _ca_context(cacert: str) -> ssl.SSLContext:
+    """A TLS context trusting the CA certificates in `cacert` (a PEM file)."""
+    from couchctl.client._errors import InvalidArgument
+
+    try:
+        return ssl.create_default_context(cafile=cacert)
+    except FileNotFoundError:
+        # ssl's own error names no file ("file not found: None").
+        raise InvalidArgument(f"CA certificate file not found: {cacert}") from None
+    except IsADirectoryError:
+        raise InvalidArgument(f"CA certificate file is a directory: {cacert}") from None
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
+        raise InvalidArgument(f"cannot load CA certificates from {cacert}: {reason}") from None
+
+
 def _proxy_configured() -> bool:
     import os
 
@@ -548,9 +566,17 @@ def _body_arg(json: Any) -> Any:
     return _UNSET if json is None else (None if json is JSON_NULL else json)
 
 
+def _masked(url: httpx.URL) -> str:
+    from couchctl.config import mask_url
+
+    return mask_url(str(url))
+
+
 def _shown(request: httpx.Request) -> str:
-    """The request URL as it may appear in a message (no query string)."""
-    return str(request.url.copy_with(query=None))
+    """The request URL as it may appear in a message (no query string, no password)."""
+    from couchctl.config import mask_url
+
+    return mask_url(str(request.url.copy_with(query=None)))
 
 
 def _retry_after(value: str) -> float | None:

@@ -15,7 +15,8 @@ __all__ = ["CouchClient"]
 class CouchClient(ServerMixin, DatabaseMixin, DocumentMixin, AttachmentMixin, ViewMixin, BulkMixin):
     """An async CouchDB 3.x client.
 
-        async with CouchClient("http://admin:secret@127.0.0.1:5984") as couch:
+        password = os.environ["COUCHDB_PASSWORD"]
+        async with CouchClient("https://couch.example.org", user="admin", password=password) as couch:
             info = await couch.db_info("mydb")
 
     Names are percent-encoded, parameters sent the way CouchDB documents them,

@@ -103,8 +103,10 @@ class HTTPError(CouchError):
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
+        from couchctl.config import mask_url
+
         detail = self.reason or self.error or "no reason given"
-        what = f"{self.method} {self.url}".strip()
+        what = f"{self.method} {mask_url(self.url)}".strip()
         return f"{what}: {self.status} {detail}" if what else f"{self.status} {detail}"
 
 

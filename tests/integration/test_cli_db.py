@@ -419,7 +419,10 @@ def test_view_cleanup(cli: CliRun, db: str) -> None:
     assert cli("db", "view-cleanup", db, "--json").json() == {"ok": True}
 
 
-SECURITY = {"admins": {"names": [], "roles": ["s1_admins"]}, "members": {"names": [], "roles": []}}
+SECURITY = {
+    "admins": {"names": [], "roles": ["s1_admins"]},
+    "members": {"names": [], "roles": ["s1_members"]},
+}
 
 
 def test_security_set_and_get(cli: CliRun, db: str) -> None:

@@ -109,7 +109,6 @@ def test_flags_beat_environment(env: dict[str, str]) -> None:
         token="ftoken",
         timeout=1.25,
         cacert="/ca.pem",
-        insecure=True,
         environ={
             **env,
             "COUCH_URL": "http://env1:5984",
@@ -124,8 +123,9 @@ def test_flags_beat_environment(env: dict[str, str]) -> None:
         "ftoken",
         1.25,
         "/ca.pem",
-        True,
+        False,
     )
+    assert load_settings(url="https://flag:1", insecure=True, environ=env).insecure is True
 
 
 def test_url_userinfo(tmp_path: Path) -> None:
@@ -140,18 +140,23 @@ def test_url_userinfo_ranks_with_its_source(tmp_path: Path) -> None:
     # --url with credentials beats COUCHDB_USER / COUCHDB_PASSWORD
     s = load_settings(url="http://bob:bobpw@h:1", environ=env)
     assert (s.user, s.password) == ("bob", "bobpw")
-    # COUCH_URL with credentials loses to COUCHDB_USER (the same level, more specific)
+    # so does COUCH_URL: the URL's user and password are a pair
     s = load_settings(environ={**env, "COUCH_URL": "http://bob:bobpw@h:1"})
-    assert (s.user, s.password) == ("euser", "epass")
+    assert (s.user, s.password) == ("bob", "bobpw")
     # --user beats the URL's user; the URL's password does not go to another user
     s = load_settings(url="http://bob:bobpw@h:1", user="carol", environ=none)
     assert (s.user, s.password) == ("carol", None)
     # ... but does when the user is the same
     s = load_settings(url="http://bob:bobpw@h:1", user="bob", environ=none)
     assert (s.user, s.password) == ("bob", "bobpw")
-    # a URL with only a user takes the password from the environment
+    # a URL with only a user never takes another user's password from the environment
     s = load_settings(url="http://bob@h:1", environ={**none, "COUCHDB_PASSWORD": "epass"})
-    assert (s.user, s.password) == ("bob", "epass")
+    assert (s.user, s.password) == ("bob", None)
+    s = load_settings(url="http://alice@h:1", environ=env)
+    assert (s.user, s.password) == ("alice", None)
+    # ... but does take COUCHDB_PASSWORD when COUCHDB_USER names the same user
+    s = load_settings(url="http://euser@h:1", environ=env)
+    assert (s.user, s.password) == ("euser", "epass")
 
 
 @pytest.mark.parametrize(
