@@ -70,6 +70,7 @@ def plan_load(
     journal: Path | None = None,
     resume: bool = False,
     restart: bool = False,
+    w: int | None = None,
 ) -> LoadJob:
     """Check the input and the journal before anything is sent.
 
@@ -118,6 +119,7 @@ def plan_load(
         max_batch_bytes=int(header["max_batch_bytes"]),
         concurrency=concurrency,
         new_edits=new_edits,
+        w=w,
     )
     if path is not None:
         check = check_input(path, new_edits=new_edits)

@@ -41,6 +41,7 @@ class LoadOptions:
     max_batch_bytes: int = MAX_BATCH_BYTES
     concurrency: int = 4
     new_edits: bool = True
+    w: int | None = None  # a cluster's write quorum for each batch (None: the server's)
 
 
 @dataclass
@@ -53,6 +54,7 @@ class LoadSummary:
     conflicts_with_rev: int = (
         0  # conflicts on documents that carry a _rev (a dump loaded without --no-new-edits?)
     )
+    quorum_missed: int = 0  # batches a cluster accepted with fewer copies than the quorum (202)
 
     @property
     def rate(self) -> float:
@@ -66,6 +68,7 @@ class LoadSummary:
             "rejected": self.rejected,
             "skipped": self.skipped,
             "batches": self.batches,
+            "quorum_missed": self.quorum_missed,
             "elapsed": round(self.elapsed, 3),
             "docs_per_second": round(self.written / self.elapsed, 1) if self.elapsed > 0 else None,
         }
@@ -223,6 +226,7 @@ class _Loader:
                 lambda: batch_body(pending, new_edits=new_edits),
                 retry=True,
                 before_retry=drop_existing,
+                w=self.options.w,
             )
         except HTTPError as exc:
             if _too_big_or_bad(exc) and pending:

@@ -53,6 +53,26 @@ NoNewEditsFlag = Annotated[
         help="new_edits=false: store the given _rev as is (as the replicator does).",
     ),
 ]
+WriteQuorumOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--w",
+        min=1,
+        help="Write quorum on a cluster: copies that must confirm the write (default: the "
+        "server's, a majority of n).",
+        show_default=False,
+    ),
+]
+ReadQuorumOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--r",
+        min=1,
+        help="Read quorum on a cluster: copies that must answer (default: the server's).",
+        show_default=False,
+    ),
+]
+
 YesFlag = Annotated[
     bool,
     typer.Option("--yes", "-y", help="Do not ask for confirmation (needed off a terminal)."),

@@ -202,7 +202,11 @@ def execute(options: GlobalOptions, out: Output, operation: Operation) -> int:
         async def main() -> int | None:
             trace = out.trace if options.verbose else None
             async with CouchClient.from_settings(settings, trace=trace) as couch:
-                return await operation(couch, out)
+                try:
+                    return await operation(couch, out)
+                finally:
+                    if couch.quorum_missed:
+                        out.warn(quorum_warning(couch.quorum_missed))
 
         return anyio.run(main) or 0
     except (typer.Exit, typer.Abort):
@@ -217,6 +221,15 @@ def execute(options: GlobalOptions, out: Output, operation: Operation) -> int:
         with contextlib.suppress(BrokenPipeError, ValueError, OSError):
             out.flush()
         return report(exc, out, options, url)
+
+
+def quorum_warning(count: int) -> str:
+    """What a 202 answer to a write means on a cluster, said once per command."""
+    writes = "a write" if count == 1 else f"{count} writes"
+    return (
+        f"CouchDB accepted {writes} with fewer copies than the write quorum (202 Accepted): "
+        "the cluster may be degraded; see couchctl cluster status"
+    )
 
 
 def _silence_stdout(out: Output) -> None:

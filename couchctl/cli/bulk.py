@@ -11,6 +11,7 @@ import typer
 from couchctl.cli._options import (
     DbArg,
     NoNewEditsFlag,
+    WriteQuorumOpt,
     output_mode,
     output_options,
     read_text_source,
@@ -71,6 +72,7 @@ def docs_command(
         ),
     ],
     no_new_edits: NoNewEditsFlag = False,
+    w: WriteQuorumOpt = None,
     yes: YesFlag = False,
     mode: Mode = "human",
 ) -> None:
@@ -96,7 +98,7 @@ def docs_command(
         deletions = sum(1 for doc in docs if doc.get("_deleted") is True)
         if not _deletions_allowed(out, yes, deletions, db, stdin_is_data=source == "-"):
             return 1
-        results = await couch.db_bulk_docs(db, docs, new_edits=new_edits)
+        results = await couch.db_bulk_docs(db, docs, new_edits=new_edits, w=w)
         rejected = sum(1 for r in results if isinstance(r, dict) and "error" in r)
         if mode == "json":
             out.json(results)
@@ -246,13 +248,14 @@ def load_command(
             "with its revision numbers. Every document needs _id and _rev.",
         ),
     ] = False,
+    w: WriteQuorumOpt = None,
     yes: YesFlag = False,
     json_flag: Annotated[
         bool,
         typer.Option(
             "--json",
             help="Print a summary object on stdout: {db, written, rejected, skipped, batches, "
-            "elapsed, docs_per_second}.",
+            "quorum_missed, elapsed, docs_per_second}.",
         ),
     ] = False,
 ) -> None:
@@ -296,6 +299,7 @@ def load_command(
                 journal=journal,
                 resume=resume,
                 restart=restart,
+                w=w,
             )
         except InputError as exc:
             fail(f"{path}: {exc}", "nothing was sent")
@@ -325,6 +329,7 @@ def load_command(
             raise
         finally:
             log.close()
+        summary.quorum_missed = couch.quorum_missed
         return _load_report(out, mode, job, summary, log, rejects)
 
     run(ctx, op, mode)
@@ -368,9 +373,12 @@ def _load_report(
     resumed = (
         f", {summary.skipped} already written before the interruption" if summary.skipped else ""
     )
+    degraded = (
+        f", {summary.quorum_missed} batches below the write quorum" if summary.quorum_missed else ""
+    )
     out.info(
-        f"loaded {job.db}: {summary.written} written, {summary.rejected} rejected{resumed} "
-        f"in {summary.elapsed:.1f} s ({summary.rate:,.0f} docs/s)"
+        f"loaded {job.db}: {summary.written} written, {summary.rejected} rejected{resumed}"
+        f"{degraded} in {summary.elapsed:.1f} s ({summary.rate:,.0f} docs/s)"
         + (f"; rejects in {rejects}" if rejects is not None and rejected else "")
     )
     if mode == "json":

@@ -11,6 +11,8 @@ from couchctl.cli._options import (
     DbArg,
     DocIdArg,
     NoNewEditsFlag,
+    ReadQuorumOpt,
+    WriteQuorumOpt,
     YesFlag,
     json_argument,
     json_object_argument,
@@ -98,6 +100,7 @@ def get(
     attachments: Annotated[
         bool, typer.Option("--attachments", help="Include attachment data (base64).")
     ] = False,
+    r: ReadQuorumOpt = None,
     att_encoding_info: Annotated[
         bool,
         typer.Option("--att-encoding-info", help="Include the encoding of compressed attachments."),
@@ -147,6 +150,7 @@ def get(
             db,
             doc_id,
             attachments=flag(attachments),
+            r=r,
             att_encoding_info=flag(att_encoding_info),
             attributes_since=parsed_since,
             conflicts=flag(conflicts),
@@ -188,6 +192,7 @@ def put(
             show_default=False,
         ),
     ] = None,
+    w: WriteQuorumOpt = None,
     yes: YesFlag = False,
     mode: Mode = "human",
 ) -> None:
@@ -233,6 +238,7 @@ def put(
             doc,
             rev=rev,
             batch=batch,
+            w=w,
             new_edits=False if no_new_edits else None,
             attachments=files or None,
         )
@@ -281,6 +287,7 @@ def delete(
         ),
     ] = None,
     batch: BatchOpt = False,
+    w: WriteQuorumOpt = None,
     mode: Mode = "human",
 ) -> None:
     """Delete a document (its current revision unless --rev is given).
@@ -297,7 +304,7 @@ def delete(
             if target is None:
                 raise Missing(f"document {doc_id} in {db}")
             out.info(f"deleting the current revision {target}")
-        result = await couch.doc_delete(db, doc_id, target, batch=batch)
+        result = await couch.doc_delete(db, doc_id, target, batch=batch, w=w)
         out.result(
             result, f"deleted document {doc_id} rev {target} (tombstone rev {_rev_of(result)})"
         )

@@ -53,6 +53,26 @@ JSON_NULL: Any = object()
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Endpoints whose 202 is their ordinary answer (work queued), not a write quorum missed.
+_QUEUED_202 = frozenset({"_compact", "_view_cleanup", "_replicate", "_sync_shards", "_reshard"})
+
+
+def quorum_missed(request: httpx.Request, status: int) -> bool:
+    """Whether a 202 answer means that fewer copies than the write quorum took a write.
+
+    CouchDB answers a document, attachment, `_bulk_docs`, `_purge` or database write
+    with 202 instead of 201/200 when fewer than `w` copies confirmed it. `batch=ok`
+    writes are always 202 (not yet written anywhere), and some endpoints answer 202
+    for queued work; neither says anything about the cluster.
+    """
+    if status != 202 or request.method not in ("PUT", "POST", "DELETE", "COPY"):
+        return False
+    if request.url.params.get("batch") == "ok":
+        return False
+    segments = request.url.path.split("/")
+    return not any(segment in _QUEUED_202 for segment in segments)
+
+
 _REDACTED_HEADERS = frozenset({"authorization", "cookie", "set-cookie", "proxy-authorization"})
 
 
@@ -101,6 +121,8 @@ class BaseClient:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._trace = trace
+        # Writes that CouchDB accepted with fewer copies than the write quorum (202).
+        self.quorum_missed = 0
 
         verify: ssl.SSLContext | bool = True
         if insecure:
@@ -293,6 +315,8 @@ class BaseClient:
                     continue
                 if response.status_code >= 400:
                     raise await self._error(response)
+                if quorum_missed(request, response.status_code):
+                    self.quorum_missed += 1
                 if not stream:
                     try:
                         if consume is not None:

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, overload
 
 from couchctl.client._base import BaseClient, BeforeRetry
-from couchctl.client._encoding import db_path, query
+from couchctl.client._encoding import db_path, query, quorum
 from couchctl.client._errors import InvalidArgument, ProtocolError
 from couchctl.client._rows import RowStream
 from couchctl.client._view_query import view_query
@@ -42,18 +42,23 @@ class BulkMixin(BaseClient):
         db: str,
         docs: Sequence[Mapping[str, Any]],
         new_edits: bool | None = None,
+        *,
+        w: int | None = None,
     ) -> list[Any]:
         """Create, update or delete many documents in one request (`POST /{db}/_bulk_docs`).
 
         Returns CouchDB's array: one `{"ok", "id", "rev"}` or `{"id", "error",
         "reason"}` per document, in order (`[]` with `new_edits=False`). An illegal
         `_id` or `_foo` member in any document fails the whole request (BadRequest).
-        `new_edits` is sent only when set.
+        `new_edits` is sent only when set; `w` (a cluster's write quorum for this
+        request) only when given.
         """
         body: dict[str, Any] = {"docs": list(docs)}
         if new_edits is not None:
             body["new_edits"] = new_edits
-        result = await self.request_json("POST", f"{db_path(db)}/_bulk_docs", json=body)
+        result = await self.request_json(
+            "POST", f"{db_path(db)}/_bulk_docs", json=body, params=query({"w": quorum(w, "w")})
+        )
         return _array(result, "_bulk_docs")
 
     async def db_bulk_docs_raw(
@@ -63,6 +68,7 @@ class BulkMixin(BaseClient):
         *,
         retry: bool = False,
         before_retry: BeforeRetry | None = None,
+        w: int | None = None,
     ) -> list[Any]:
         """`POST /{db}/_bulk_docs` with a prebuilt JSON body (`{"docs": [...]}`), sent as is.
 
@@ -79,6 +85,7 @@ class BulkMixin(BaseClient):
             f"{db_path(db)}/_bulk_docs",
             content=body,
             headers={"Content-Type": "application/json"},
+            params=query({"w": quorum(w, "w")}),
             retry=retry,
             retry_unreachable=retry,
             before_retry=before_retry,

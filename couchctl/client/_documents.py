@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from couchctl.client._attachments import file_attachment
 from couchctl.client._base import BaseClient
-from couchctl.client._encoding import db_path, doc_path, query
+from couchctl.client._encoding import db_path, doc_path, query, quorum
 from couchctl.client._errors import InvalidArgument, NotFound, ProtocolError
 from couchctl.client._multipart import (
     RelatedAttachment,
@@ -90,8 +90,11 @@ class DocumentMixin(BaseClient):
         revs_info: bool | None = None,
         *,
         multipart: bool = False,
+        r: int | None = None,
     ) -> Any:
         """Get a document (`GET /{db}/{docid}`), sending only the flags given.
+
+        `r` (a cluster's read quorum for this request) is how many copies must answer.
 
         `attributes_since` (a list of revisions) is sent as CouchDB's `atts_since`:
         attachment bodies only for revisions newer than those.
@@ -118,6 +121,7 @@ class DocumentMixin(BaseClient):
                 "rev": rev,
                 "revs": revs,
                 "revs_info": revs_info,
+                "r": quorum(r, "r"),
             },
             json_params=("atts_since",)
             if open_revs in (None, "all")
@@ -177,8 +181,13 @@ class DocumentMixin(BaseClient):
         batch: bool | str | None = False,
         new_edits: bool | None = None,
         attachments: Sequence[AttachmentArg] | None = None,
+        *,
+        w: int | None = None,
     ) -> Any:
         """Create or update a document (`PUT /{db}/{docid}`).
+
+        `w` (a cluster's write quorum for this request) is how many copies must
+        confirm the write before CouchDB answers 201 rather than 202.
 
         The revision of an existing document comes from `rev` (sent as `?rev=`) or
         the document's `_rev`. With `attachments` (file paths or RelatedAttachment),
@@ -186,7 +195,9 @@ class DocumentMixin(BaseClient):
         each attachment streamed from its source, with an exact Content-Length.
         """
         _require_doc(doc)
-        params = query({"rev": rev, "batch": _batch(batch), "new_edits": new_edits})
+        params = query(
+            {"rev": rev, "batch": _batch(batch), "new_edits": new_edits, "w": quorum(w, "w")}
+        )
         path = doc_path(db, doc_id)
         if not attachments:
             return await self.request_json("PUT", path, params=params, json=doc)
@@ -219,10 +230,19 @@ class DocumentMixin(BaseClient):
         )
 
     async def doc_delete(
-        self, db: str, doc_id: str, rev: str, batch: bool | str | None = False
+        self,
+        db: str,
+        doc_id: str,
+        rev: str,
+        batch: bool | str | None = False,
+        *,
+        w: int | None = None,
     ) -> Any:
-        """Delete a revision of a document (`DELETE /{db}/{docid}?rev=`)."""
-        params = query({"rev": _require_rev(rev, "doc_delete"), "batch": _batch(batch)})
+        """Delete a revision of a document (`DELETE /{db}/{docid}?rev=`); `w` as for
+        `doc_create_or_update`."""
+        params = query(
+            {"rev": _require_rev(rev, "doc_delete"), "batch": _batch(batch), "w": quorum(w, "w")}
+        )
         return await self.request_json("DELETE", doc_path(db, doc_id), params=params)
 
     async def doc_copy(

@@ -30,6 +30,7 @@ __all__ = [
     "doc_path",
     "dumps",
     "query",
+    "quorum",
     "segment",
     "validate_db_name",
 ]
@@ -123,3 +124,12 @@ def query(
         else:
             out.append((name, str(value)))
     return out
+
+
+def quorum(value: int | None, name: str) -> int | None:
+    """A read or write quorum (`r`, `w`): a whole number of copies, at least 1."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgument(f"{name} must be a whole number of copies, at least 1")
+    return value
