@@ -23,13 +23,25 @@ _couchctl_completion() {
         word=${word#*=}
         [[ $cur == "=" ]] && lead="="
     fi
-    local before=${word%"$cur"}
+    local before=${word%"$cur"} quote= reply
     [[ $word == *"$cur" ]] || before=
+    [[ $word == [\"\']* ]] && quote=${word:0:1} before=${before#"$quote"}
     mapfile -t replies < <(env COMP_WORDS="${words[*]}" COMP_CWORD=$n \
                                _COUCHCTL_COMPLETE=complete_bash "$1" 2>/dev/null)
     COMPREPLY=()
-    for i in "${!replies[@]}"; do
-        COMPREPLY+=( "$lead${replies[i]#"$before"}" )
+    for reply in "${replies[@]}"; do
+        [[ -n $reply ]] || continue
+        reply=${reply#"$before"}
+        # ids may hold blanks, quotes, $ ...: quote them as the word was begun
+        if [[ $quote == "'" ]]; then
+            reply="'${reply//\'/\'\\\'\'}'"
+        elif [[ $quote == '"' ]]; then
+            reply=${reply//\\/\\\\} reply=${reply//\$/\\\$}
+            reply=${reply//\`/\\\`} reply=\"${reply//\"/\\\"}\"
+        else
+            printf -v reply '%q' "$reply"
+        fi
+        COMPREPLY+=( "$lead$reply" )
     done
     return 0
 }

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -138,8 +139,9 @@ def put(server: Server, db: str, doc_id: str, body: dict[str, object]) -> None:
 
 @pytest.fixture
 def filled(server: Server, db: str) -> str:
-    """`db` with ids that share prefixes (one with `:`) and two design documents."""
-    for doc_id in ("user:alice", "user:bob", "userx", "other"):
+    """`db` with ids that share prefixes (with `:`), one that needs quoting in a shell,
+    and two design documents."""
+    for doc_id in ("user:alice", "user:bob", "userx", "other", "my $5 doc"):
         put(server, db, doc_id, {})
     views = {"by_a": {"map": "function (doc) { emit(doc._id, 1); }"}}
     put(server, db, "_design/app", {"views": {**views, "by_b": views["by_a"]}})
@@ -189,18 +191,16 @@ def test_view_names_complete_from_the_design_document(server: Server, filled: st
 
 
 def test_credentials_come_from_the_environment(server: Server, filled: str) -> None:
-    parts = urlsplit(server.url)
-    bare = urlunsplit(parts._replace(netloc=f"{parts.hostname}:{parts.port}"))
-    env = {"COUCHDB_USER": parts.username or "", "COUCHDB_PASSWORD": parts.password or ""}
+    bare, env = split_credentials(server.url)
     line = f"couchctl --url {bare} doc get {filled} user:a"
     assert complete(line, env=env) == ["user:alice"]
 
 
-@pytest.mark.couchdb_only  # the stand-in lets anyone read
-def test_wrong_credentials_complete_nothing(server: Server, filled: str) -> None:
-    parts = urlsplit(server.url)
-    bare = urlunsplit(parts._replace(netloc=f"{parts.hostname}:{parts.port}"))
-    env = {"COUCHDB_USER": parts.username or "", "COUCHDB_PASSWORD": "not-the-password"}
+def test_refused_credentials_complete_nothing(server: Server, filled: str) -> None:
+    # A user that exists nowhere: CouchDB locks a user out after 5 failed logins, and
+    # the server's real accounts must never pay for a test.
+    bare, _ = split_credentials(server.url)
+    env = {"COUCHDB_USER": f"nobody-{uuid.uuid4().hex}", "COUCHDB_PASSWORD": "wrong"}
     assert complete(f"couchctl --url {bare} doc get {filled} user:a", env=env) == []
 
 
@@ -412,6 +412,15 @@ def test_bash_completes_after_a_url_with_colons(
     assert words == ["--url", url, "doc", "get", filled, "user:alice"]
     words = bash_tab(f"couchctl --url={url} view query {filled} ap", env, tmp_path)
     assert words == [f"--url={url}", "view", "query", filled, "app"]
+
+
+def test_bash_quotes_what_it_completes(server: Server, filled: str, tmp_path: Path) -> None:
+    env = {"COUCH_URL": server.url}
+    for typed in ("my", '"my', "'my $", "my\\ \\$"):
+        words = bash_tab(f"couchctl doc get {filled} {typed}", env, tmp_path)
+        assert words == ["doc", "get", filled, "my $5 doc"], typed
+    words = bash_tab(f'couchctl doc get {filled} "user:a', env, tmp_path)
+    assert words == ["doc", "get", filled, "user:alice"]
 
 
 def test_bash_completes_with_the_url_in_the_environment(

@@ -79,13 +79,25 @@ _couchctl_completion() {
         word=${word#*=}
         [[ $cur == "=" ]] && lead="="
     fi
-    local before=${word%"$cur"}
+    local before=${word%"$cur"} quote= reply
     [[ $word == *"$cur" ]] || before=
+    [[ $word == [\"\']* ]] && quote=${word:0:1} before=${before#"$quote"}
     mapfile -t replies < <(env COMP_WORDS="${words[*]}" COMP_CWORD=$n \
                                _COUCHCTL_COMPLETE=complete_bash "$1" 2>/dev/null)
     COMPREPLY=()
-    for i in "${!replies[@]}"; do
-        COMPREPLY+=( "$lead${replies[i]#"$before"}" )
+    for reply in "${replies[@]}"; do
+        [[ -n $reply ]] || continue
+        reply=${reply#"$before"}
+        # ids may hold blanks, quotes, $ ...: quote them as the word was begun
+        if [[ $quote == "'" ]]; then
+            reply="'${reply//\'/\'\\\'\'}'"
+        elif [[ $quote == '"' ]]; then
+            reply=${reply//\\/\\\\} reply=${reply//\$/\\\$}
+            reply=${reply//\`/\\\`} reply=\"${reply//\"/\\\"}\"
+        else
+            printf -v reply '%q' "$reply"
+        fi
+        COMPREPLY+=( "$lead$reply" )
     done
     return 0
 }
@@ -118,27 +130,31 @@ def ask_server(
     `DEADLINE` seconds: a timeout inside the event loop cannot cut short a host name
     lookup, which runs in a worker thread of its own.
     """
+    try:
+        # Imported and resolved before the clock starts: the deadline is the server's.
+        from dataclasses import replace
+
+        import anyio
+
+        from couchctl.cli._context import global_options
+        from couchctl.client import CouchClient
+
+        settings = global_options(ctx).settings_quiet()
+    except Exception:  # an unusable profile or environment: nothing to offer
+        return []
+    # The work ends a little before the caller stops waiting, so that only a hanging
+    # host name lookup is ever left behind.
+    budget = DEADLINE * 0.9
+    settings = replace(settings, timeout=min(settings.timeout, budget), retries=0)
     found: list[str] = []
+
+    async def run() -> list[str]:
+        with anyio.fail_after(budget):
+            async with CouchClient.from_settings(settings) as couch:
+                return await fetch(couch)
 
     def work() -> None:
         try:
-            from dataclasses import replace
-
-            import anyio
-
-            from couchctl.cli._context import global_options
-            from couchctl.client import CouchClient
-
-            settings = global_options(ctx).settings_quiet()
-            settings = replace(settings, timeout=min(settings.timeout, DEADLINE * 0.9), retries=0)
-
-            async def run() -> list[str]:
-                # Ends the work a little before the caller stops waiting, so that
-                # only a hanging host name lookup is ever left behind.
-                with anyio.fail_after(DEADLINE * 0.9):
-                    async with CouchClient.from_settings(settings) as couch:
-                        return await fetch(couch)
-
             found.extend(anyio.run(run))
         except BaseException:  # a completion fails silently, whatever failed
             found.clear()
