@@ -210,6 +210,20 @@ def test_credentials_come_from_the_environment(server: Server, filled: str) -> N
     assert complete(line, env=env) == ["user:alice"]
 
 
+def test_credentials_come_from_a_profile_named_on_the_line(
+    server: Server, filled: str, tmp_path: Path
+) -> None:
+    bare, env = split_credentials(server.url)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[lab]\nurl = "{bare}"\n'
+        f'user = "{env["COUCHDB_USER"]}"\npassword = "{env["COUCHDB_PASSWORD"]}"\n'
+    )
+    env = {"COUCHCTL_CONFIG": str(config)}
+    assert complete(f"couchctl --profile lab view query {filled} ad", env=env) == ["admin"]
+    assert complete(f"couchctl --profile nope view query {filled} ad", env=env) == []
+
+
 def test_refused_credentials_complete_nothing(server: Server, filled: str) -> None:
     # A user that exists nowhere: CouchDB locks a user out after 5 failed logins, and
     # the server's real accounts must never pay for a test.
