@@ -367,13 +367,13 @@ def test_a_hanging_host_name_lookup_does_not_hold_the_shell() -> None:
 # -- a real interactive bash ---------------------------------------------------------------
 
 
-def bash_tab(line: str, env: dict[str, str], tmp_path: Path) -> list[str]:
-    """Type `line`, TAB and Enter into an interactive bash (on a terminal) that has
-    sourced completions/couchctl.bash; returns the words the command received (a shell
-    function `couchctl` prints them; completion runs the program from PATH)."""
-    bash = shutil.which("bash")
-    if bash is None:
-        pytest.skip("no bash")
+def shell_tab(shell: str, line: str, env: dict[str, str], tmp_path: Path) -> list[str]:
+    """Type `line`, TAB and Enter into an interactive bash or zsh (on a terminal) that
+    has loaded its script from completions/; returns the words the command received (a
+    shell function `couchctl` prints them; completion runs the program from PATH)."""
+    executable = shutil.which(shell)
+    if executable is None:
+        pytest.skip(f"no {shell}")
     bindir = tmp_path / "bin"
     bindir.mkdir(exist_ok=True)
     program = bindir / "couchctl"
@@ -388,12 +388,18 @@ def bash_tab(line: str, env: dict[str, str], tmp_path: Path) -> list[str]:
         f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -c {shlex.quote(code)} "$@"\n'
     )
     program.chmod(0o755)
-    rcfile = tmp_path / "bashrc"
+    script = shlex.quote(str(COMPLETIONS / SCRIPTS[shell]))
+    setup = "autoload -U compinit; compinit -u\n" if shell == "zsh" else ""
+    rcfile = tmp_path / (".zshrc" if shell == "zsh" else "bashrc")
     rcfile.write_text(
-        "PS1='ready> '\n"
-        f"source {shlex.quote(str(COMPLETIONS / 'couchctl.bash'))}\n"
+        f"PS1='ready> '\n{setup}source {script}\n"
         "couchctl() { printf 'argv:%s\\n' \"$@\"; printf 'argv-done\\n'; }\n"
     )
+    if shell == "zsh":
+        command = [executable, "-i"]
+        env = {"ZDOTDIR": str(tmp_path), **env}
+    else:
+        command = [executable, "--noprofile", "--rcfile", str(rcfile), "-i"]
     full_env = {
         "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
         "PYTHONPATH": str(ROOT),
@@ -405,7 +411,7 @@ def bash_tab(line: str, env: dict[str, str], tmp_path: Path) -> list[str]:
     }
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
-        [bash, "--noprofile", "--rcfile", str(rcfile), "-i"],
+        command,
         stdin=terminal,
         stdout=terminal,
         stderr=terminal,
@@ -434,7 +440,11 @@ def bash_tab(line: str, env: dict[str, str], tmp_path: Path) -> list[str]:
         os.write(controller, b"exit\n")
     finally:
         os.close(controller)
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
     lines = output.decode(errors="replace").replace("\r", "").split("\n")
     return [text.removeprefix("argv:") for text in lines if text.startswith("argv:")]
 
@@ -451,20 +461,20 @@ def test_bash_completes_after_a_url_with_colons(
 ) -> None:
     url, env = split_credentials(server.url)
     assert ":" in url
-    words = bash_tab(f"couchctl --url {url} doc get {filled[:-3]}", env, tmp_path)
+    words = shell_tab("bash", f"couchctl --url {url} doc get {filled[:-3]}", env, tmp_path)
     assert words == ["--url", url, "doc", "get", filled]
-    words = bash_tab(f"couchctl --url {url} doc get {filled} user:a", env, tmp_path)
+    words = shell_tab("bash", f"couchctl --url {url} doc get {filled} user:a", env, tmp_path)
     assert words == ["--url", url, "doc", "get", filled, "user:alice"]
-    words = bash_tab(f"couchctl --url={url} view query {filled} ap", env, tmp_path)
+    words = shell_tab("bash", f"couchctl --url={url} view query {filled} ap", env, tmp_path)
     assert words == [f"--url={url}", "view", "query", filled, "app"]
 
 
 def test_bash_quotes_what_it_completes(server: Server, filled: str, tmp_path: Path) -> None:
     env = {"COUCH_URL": server.url}
     for typed in ("my", '"my', "'my $", "my\\ \\$"):
-        words = bash_tab(f"couchctl doc get {filled} {typed}", env, tmp_path)
+        words = shell_tab("bash", f"couchctl doc get {filled} {typed}", env, tmp_path)
         assert words == ["doc", "get", filled, "my $5 doc"], typed
-    words = bash_tab(f'couchctl doc get {filled} "user:a', env, tmp_path)
+    words = shell_tab("bash", f'couchctl doc get {filled} "user:a', env, tmp_path)
     assert words == ["doc", "get", filled, "user:alice"]
 
 
@@ -472,13 +482,29 @@ def test_bash_completes_with_the_url_in_the_environment(
     server: Server, filled: str, tmp_path: Path
 ) -> None:
     # user:password given through the environment, in the URL itself
-    words = bash_tab(f"couchctl view query {filled} app by_", {"COUCH_URL": server.url}, tmp_path)
+    words = shell_tab(
+        "bash", f"couchctl view query {filled} app by_", {"COUCH_URL": server.url}, tmp_path
+    )
     assert words == ["view", "query", filled, "app", "by_"]  # two views: no unique completion
-    words = bash_tab(f"couchctl view query {filled} admin to", {"COUCH_URL": server.url}, tmp_path)
+    words = shell_tab(
+        "bash", f"couchctl view query {filled} admin to", {"COUCH_URL": server.url}, tmp_path
+    )
     assert words == ["view", "query", filled, "admin", "totals"]
 
 
 def test_bash_without_a_server_completes_nothing_and_prints_nothing(tmp_path: Path) -> None:
     env = {"COUCH_URL": f"http://127.0.0.1:{free_port()}"}
-    words = bash_tab("couchctl --url http://127.0.0.1:9 doc get mydb us", env, tmp_path)
+    words = shell_tab("bash", "couchctl --url http://127.0.0.1:9 doc get mydb us", env, tmp_path)
     assert words == ["--url", "http://127.0.0.1:9", "doc", "get", "mydb", "us"]
+
+
+def test_zsh_completes_words_with_colons_and_blanks(
+    server: Server, filled: str, tmp_path: Path
+) -> None:
+    url, env = split_credentials(server.url)
+    words = shell_tab("zsh", f"couchctl --url {url} doc get {filled} user:a", env, tmp_path)
+    assert words == ["--url", url, "doc", "get", filled, "user:alice"]
+    words = shell_tab("zsh", f"couchctl --url {url} doc get {filled} my", env, tmp_path)
+    assert words == ["--url", url, "doc", "get", filled, "my $5 doc"]
+    words = shell_tab("zsh", f"couchctl --url {url} view query {filled} admin t", env, tmp_path)
+    assert words == ["--url", url, "view", "query", filled, "admin", "totals"]
