@@ -141,11 +141,18 @@ class CouchctlGroup(TyperGroup):
         import os
 
         var = complete_var or f"_{prog_name}_COMPLETE".replace("-", "_").upper()
-        if os.environ.get(var):
-            from typer._completion_classes import completion_init
+        if not os.environ.get(var):
+            return
+        from typer._completion_classes import completion_init
 
-            completion_init()
-        super()._main_shell_completion(ctx_args, prog_name, complete_var)
+        from couchctl.cli._completion import finish
+
+        completion_init()
+        try:
+            super()._main_shell_completion(ctx_args, prog_name, complete_var)
+        except SystemExit as exc:
+            finish(exc.code if isinstance(exc.code, int) else 1)
+            raise
 
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         return self.commands.get(cmd_name)

@@ -4,7 +4,8 @@
   output mode; `JsonFlag` / `JsonlFlag` and `output_mode()` underneath.
 - `json_argument()`: a JSON literal, `@path/to/file.json`, or `-` for stdin.
 - `YesFlag`: --yes/-y for destructive commands (see `_run.confirm_or_exit`).
-- `DbArg`: a database name that completes from the server.
+- `DbArg`, `DocIdArg`, `DdocArg`, `ViewArg`: names that complete from the server
+  (the callbacks are in `_completion`).
 - `flag_group()`: one definition of a set of flags that several commands take.
 """
 
@@ -21,17 +22,23 @@ from typing import Annotated, Any, TypeAlias
 import typer
 
 from couchctl._jsontype import json_type_name
-from couchctl.cli._context import BadInput, global_options
+from couchctl.cli._completion import complete_db, complete_ddoc, complete_doc_id, complete_view
+from couchctl.cli._context import BadInput
 from couchctl.render import Mode
 
 __all__ = [
     "DbArg",
+    "DdocArg",
     "DocIdArg",
     "JsonFlag",
     "JsonlFlag",
     "NoNewEditsFlag",
+    "ViewArg",
     "YesFlag",
     "complete_db",
+    "complete_ddoc",
+    "complete_doc_id",
+    "complete_view",
     "flag_group",
     "json_argument",
     "json_object_argument",
@@ -161,31 +168,23 @@ def output_options(*, jsonl: bool = False) -> Callable[[Command], Command]:
     return decorate
 
 
-def complete_db(ctx: typer.Context, incomplete: str) -> list[str]:
-    """Database names from the server (short timeout, no retries; nothing on any failure)."""
-    try:
-        from dataclasses import replace
-
-        import anyio
-
-        from couchctl.client import CouchClient
-
-        settings = replace(global_options(ctx).settings_quiet(), timeout=1.0, retries=0)
-
-        async def names() -> list[str]:
-            async with CouchClient.from_settings(settings) as couch:
-                return await couch.all_dbs()
-
-        found = anyio.run(names)
-        return [n for n in found if isinstance(n, str) and n.startswith(incomplete)]
-    except Exception:
-        return []
-
-
 DbArg = Annotated[
     str, typer.Argument(help="Database name.", autocompletion=complete_db, show_default=False)
 ]
-DocIdArg = Annotated[str, typer.Argument(help="Document id.", show_default=False)]
+DocIdArg = Annotated[
+    str, typer.Argument(help="Document id.", autocompletion=complete_doc_id, show_default=False)
+]
+DdocArg = Annotated[
+    str,
+    typer.Argument(
+        help="Design document name, with or without '_design/'.",
+        autocompletion=complete_ddoc,
+        show_default=False,
+    ),
+]
+ViewArg = Annotated[
+    str, typer.Argument(help="View name.", autocompletion=complete_view, show_default=False)
+]
 
 
 def read_text_source(source: str, what: str) -> tuple[str, str]:

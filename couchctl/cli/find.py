@@ -14,7 +14,7 @@ from couchctl.cli._find_options import (
     find_arguments,
     find_flags,
 )
-from couchctl.cli._options import DbArg, json_object_argument, output_options
+from couchctl.cli._options import DbArg, complete_ddoc, json_object_argument, output_options
 from couchctl.cli._run import checked, fail, run
 from couchctl.render import Mode
 
@@ -318,7 +318,9 @@ def index_delete(
     ddoc: Annotated[
         str,
         typer.Argument(
-            help="Design document of the index, with or without '_design/'.", show_default=False
+            help="Design document of the index, with or without '_design/'.",
+            autocompletion=complete_ddoc,
+            show_default=False,
         ),
     ],
     name: Annotated[str, typer.Argument(help="Index name.", show_default=False)],

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from couchctl.cli._options import DbArg, output_options
+from couchctl.cli._options import DbArg, DdocArg, ViewArg, output_options
 from couchctl.cli._query_options import RowFlags, row_query_flags, row_query_options, write_rows
 from couchctl.cli._run import checked, run
 from couchctl.render import Mode
@@ -17,11 +17,6 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Views and design documents: query, info, list.", no_args_is_help=True)
 
-DdocArg = Annotated[
-    str,
-    typer.Argument(help="Design document name, with or without '_design/'.", show_default=False),
-]
-
 
 @app.command("query")
 @output_options(jsonl=True)
@@ -30,7 +25,7 @@ def query(
     ctx: typer.Context,
     db: DbArg,
     ddoc: DdocArg,
-    view: Annotated[str, typer.Argument(help="View name.", show_default=False)],
+    view: ViewArg,
     rows: RowFlags,
     partition: Annotated[
         str | None,
