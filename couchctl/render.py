@@ -256,6 +256,34 @@ class Output:
             return
         self.out_console.print(table)
 
+    @contextmanager
+    def live_table(self) -> Iterator[Callable[[Iterable[Any], Sequence[Column], str | None], None]]:
+        """A table redrawn in place on a terminal (`--watch`); elsewhere each
+        drawing is printed after the previous one."""
+        if not self.stdout_tty:
+
+            def print_table(
+                rows: Iterable[Any], columns: Sequence[Column], title: str | None
+            ) -> None:
+                self.table(rows, columns, title=title)
+
+            yield print_table
+            return
+        from rich.live import Live
+        from rich.table import Table
+
+        with Live(console=self.out_console, auto_refresh=False, transient=False) as live:
+
+            def draw(rows: Iterable[Any], columns: Sequence[Column], title: str | None) -> None:
+                table = Table(title=title, box=None if not self.color else _box(), show_edge=False)
+                for column in columns:
+                    table.add_column(column.header, justify=column.justify, overflow="fold")
+                for row in rows:
+                    table.add_row(*(_cell(column.get(row)) for column in columns))
+                live.update(table, refresh=True)
+
+            yield draw
+
     def fields(self, pairs: Iterable[tuple[str, Any]], *, whole: Any = None) -> None:
         """(field, value) pairs as a two-column table for people; `whole` as JSON otherwise."""
         if self.mode != "human":

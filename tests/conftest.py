@@ -122,6 +122,23 @@ def _couchdb_only(request: pytest.FixtureRequest) -> None:
             pytest.skip("needs a real CouchDB 3.x (set COUCHCTL_TEST_URL)")
 
 
+@pytest.fixture(autouse=True)
+def _cluster_only(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("cluster") and not os.environ.get("COUCHCTL_TEST_CLUSTER"):
+        pytest.skip("needs CouchDB cluster nodes (set COUCHCTL_TEST_CLUSTER to their URLs)")
+
+
+@pytest.fixture
+def cluster_urls() -> list[str]:
+    """The URLs of the cluster nodes (COUCHCTL_TEST_CLUSTER, comma-separated), first
+    the coordinator."""
+    return [
+        u.strip().rstrip("/")
+        for u in os.environ.get("COUCHCTL_TEST_CLUSTER", "").split(",")
+        if u.strip()
+    ]
+
+
 @pytest.fixture
 def db(server: Server) -> Iterator[str]:
     """A new, empty database on the real server, deleted afterwards."""

@@ -36,12 +36,17 @@ GROUPS: dict[str, str] = {
     "view": "couchctl.cli.view",
     "find": "couchctl.cli.find",
     "bulk": "couchctl.cli.bulk",
+    "repl": "couchctl.cli.repl",
+    "user": "couchctl.cli.user",
+    "config": "couchctl.cli.config_cmd",
+    "cluster": "couchctl.cli.cluster",
 }
 
 # Group name -> further modules whose `app` commands join that group (a group whose
 # commands would not fit one module of readable size). Loaded with the group.
 MORE_COMMANDS: dict[str, tuple[str, ...]] = {
-    "db": ("couchctl.cli.db_docs", "couchctl.cli.db_changes"),
+    "db": ("couchctl.cli.db_docs", "couchctl.cli.db_changes", "couchctl.cli.db_access"),
+    "server": ("couchctl.cli.server_admin",),
 }
 
 

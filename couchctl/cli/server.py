@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from couchctl.cli._admin import IntervalOption, parse_duration
 from couchctl.cli._options import output_options
-from couchctl.cli._run import run
+from couchctl.cli._run import checked, run
 from couchctl.render import Mode
 
 if TYPE_CHECKING:
@@ -147,28 +148,51 @@ def _progress(task: dict[str, Any]) -> str:
     return ""
 
 
+def _changes(task: dict[str, Any]) -> str:
+    done, total = task.get("changes_done"), task.get("total_changes")
+    if isinstance(done, int) and isinstance(total, int):
+        return f"{done}/{total}"
+    return ""
+
+
 @app.command("tasks")
 @output_options(jsonl=True)
-def tasks(ctx: typer.Context, mode: Mode = "human") -> None:
+def tasks(
+    ctx: typer.Context,
+    watch: Annotated[bool, typer.Option("--watch", help="Redraw the table until Ctrl-C.")] = False,
+    interval: IntervalOption = "2s",
+    mode: Mode = "human",
+) -> None:
     """List the running tasks: compactions, indexers, replications (GET /_active_tasks).
 
-    Example: couchctl server tasks
+    Example: couchctl server tasks --watch --interval 1s
     """
+    seconds = checked(ctx, lambda: parse_duration(interval, "--interval"))
 
     async def op(couch: CouchClient, out: Output) -> None:
         from couchctl.render import Column
 
-        result = await couch.active_tasks()
         columns = [
             Column("type", lambda task: task.get("type")),
             Column("on", _task_subject),
             Column("progress", _progress, "right"),
+            Column("changes", _changes, "right"),
             Column("phase", lambda task: task.get("phase") or task.get("process_status")),
             Column("started", _started),
             Column("node", lambda task: task.get("node")),
             Column("pid", lambda task: task.get("pid")),
         ]
-        out.rows(result, columns, whole=None, empty="no active tasks")
+        if not watch or mode != "human":
+            result = await couch.active_tasks()
+            out.rows(result, columns, whole=None, empty="no active tasks")
+            return
+        import anyio
+
+        with out.live_table() as draw:
+            while True:
+                result = await couch.active_tasks()
+                draw(result, columns, f"{len(result)} active tasks (Ctrl-C to stop)")
+                await anyio.sleep(seconds)
 
     run(ctx, op, mode)
 

@@ -9,11 +9,14 @@ from couchctl.client._attachments import (
     file_attachment,
     guess_content_type,
 )
+from couchctl.client._audit import AuditCheck
 from couchctl.client._base import JSON_NULL, BaseClient
 from couchctl.client._bulk import DELETED
 from couchctl.client._client import CouchClient
 from couchctl.client._databases import check_changes
 from couchctl.client._encoding import att_path, db_path, doc_path, dumps, validate_db_name
+from couchctl.client._cluster import NodeStatus, SetupStep
+from couchctl.client._config import REDACTED, is_secret, redact_config
 from couchctl.client._errors import (
     AuthError,
     BadRequest,
@@ -36,15 +39,35 @@ from couchctl.client._errors import (
     error_for_status,
 )
 from couchctl.client._multipart import RelatedAttachment
+from couchctl.client._replication import (
+    REPLICATION_DONE,
+    REPLICATION_FAILED,
+    mask_endpoint,
+    mask_replication,
+)
 from couchctl.client._rows import RowStream
 from couchctl.client._views import FIND_PAGE_SIZE, check_find
+from couchctl.client._users import (
+    USER_SECRET_FIELDS,
+    is_public,
+    security_change,
+    user_doc_id,
+    validate_role,
+    validate_user_name,
+    without_secrets,
+)
 
 __all__ = [
     "DELETED",
     "FIND_PAGE_SIZE",
     "JSON_NULL",
+    "REDACTED",
+    "REPLICATION_DONE",
+    "REPLICATION_FAILED",
+    "USER_SECRET_FIELDS",
     "AttachmentDownload",
     "AttachmentInfo",
+    "AuditCheck",
     "AuthError",
     "BadRequest",
     "BaseClient",
@@ -58,6 +81,7 @@ __all__ = [
     "HTTPError",
     "IntegrityError",
     "InvalidArgument",
+    "NodeStatus",
     "NotFound",
     "PreconditionFailed",
     "ProtocolError",
@@ -65,6 +89,7 @@ __all__ = [
     "RequestTimeout",
     "RowStream",
     "ServerError",
+    "SetupStep",
     "TransportError",
     "Unauthorized",
     "att_path",
@@ -76,5 +101,15 @@ __all__ = [
     "error_for_status",
     "file_attachment",
     "guess_content_type",
+    "is_public",
+    "is_secret",
+    "mask_endpoint",
+    "mask_replication",
+    "redact_config",
+    "security_change",
+    "user_doc_id",
     "validate_db_name",
+    "validate_role",
+    "validate_user_name",
+    "without_secrets",
 ]

@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 from couchctl.client._attachments import AttachmentMixin
+from couchctl.client._audit import AuditMixin
 from couchctl.client._bulk import BulkMixin
+from couchctl.client._cluster import ClusterMixin
+from couchctl.client._config import ConfigMixin
 from couchctl.client._databases import DatabaseMixin
 from couchctl.client._documents import DocumentMixin
+from couchctl.client._replication import ReplicationMixin
 from couchctl.client._server import ServerMixin
+from couchctl.client._users import UsersMixin
 from couchctl.client._views import ViewMixin
 
 __all__ = ["CouchClient"]
 
 
-class CouchClient(ServerMixin, DatabaseMixin, DocumentMixin, AttachmentMixin, ViewMixin, BulkMixin):
+class CouchClient(
+    ServerMixin,
+    DatabaseMixin,
+    DocumentMixin,
+    AttachmentMixin,
+    ViewMixin,
+    BulkMixin,
+    ReplicationMixin,
+    UsersMixin,
+    ConfigMixin,
+    ClusterMixin,
+    AuditMixin,
+):
     """An async CouchDB 3.x client.
 
         password = os.environ["COUCHDB_PASSWORD"]
