@@ -174,7 +174,7 @@ def tasks(
 
         columns = [
             Column("type", lambda task: task.get("type")),
-            Column("on", _task_subject),
+            Column("database", _task_subject),
             Column("progress", _progress, "right"),
             Column("changes", _changes, "right"),
             Column("phase", lambda task: task.get("phase") or task.get("process_status")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -102,7 +103,19 @@ def test_create_admin_on_every_node(cli: CliRun, server: Server) -> None:
         for node in nodes:
             value = httpx.get(f"{server.url}/_node/{node}/_config/admins/{name}")
             assert value.status_code == 200
-        assert _session(server, name, "adm-pw").json()["userCtx"]["roles"] == ["_admin"]
+        # CouchDB hashes a new admin's password in the background: wait for the hash.
+        for _ in range(50):
+            stored = httpx.get(f"{server.url}/_node/_local/_config/admins/{name}").json()
+            if stored.startswith("-pbkdf2"):
+                break
+            time.sleep(0.1)
+        session = _session(server, name, "adm-pw")
+        for _ in range(2):  # at most 3 tries: 5 failures would lock the name out
+            if session.status_code == 200:
+                break
+            time.sleep(1)
+            session = _session(server, name, "adm-pw")
+        assert session.json()["userCtx"]["roles"] == ["_admin"]
     finally:
         for node in nodes:
             httpx.delete(f"{server.url}/_node/{node}/_config/admins/{name}")
