@@ -185,7 +185,10 @@ async def _wait(couch: CouchClient, out: Output, doc_id: str) -> int:
 
 @app.command("list")
 def list_(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
-    """List the replications the scheduler knows (GET /_scheduler/docs), passwords masked.
+    """List the replications (GET /_scheduler/docs), passwords masked.
+
+    A _replicator document the answering node leaves out (a cluster lists a finished
+    job only on the node that ran it) is added from /_scheduler/docs/_replicator/ID.
 
     Example: couchctl repl list
     """
@@ -194,7 +197,7 @@ def list_(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
     async def op(couch: CouchClient, out: Output) -> None:
         from couchctl.client import mask_replication
 
-        result = await couch.scheduler_docs()
+        result = await couch.replication_list()
         docs = [mask_replication(doc) for doc in result.get("docs", [])]
         if mode == "human":
             jobs = await couch.scheduler_jobs()

@@ -16,7 +16,7 @@ from urllib.parse import unquote, urlsplit
 
 from couchctl.client._base import BaseClient
 from couchctl.client._encoding import doc_path, query, segment, validate_db_name
-from couchctl.client._errors import InvalidArgument
+from couchctl.client._errors import ConflictError, InvalidArgument, NotFound
 
 __all__ = [
     "REPLICATION_DONE",
@@ -159,16 +159,67 @@ class ReplicationMixin(BaseClient):
         return await self.request_json("POST", "/_replicator", json=dict(doc))
 
     async def replication_stop(self, doc_id: str) -> Any:
-        """Delete a `_replicator` document at its current revision, which stops the job."""
-        current = await self.request_json("GET", doc_path("_replicator", doc_id))
-        return await self.request_json(
-            "DELETE", doc_path("_replicator", doc_id), params=query({"rev": current["_rev"]})
-        )
+        """Delete a `_replicator` document at its current revision, which stops the job;
+        returns the answer of the deletion.
+
+        On a cluster a read may come from a copy that has not yet seen the
+        replicator's own update of the document (its state), and deleting that older
+        revision would leave the newer one, and the job, alive. So the document is
+        read again after the deletion, and a newer revision is deleted too.
+        """
+        import anyio
+
+        path = doc_path("_replicator", doc_id)
+        deleted: set[str] = set()
+        result: Any = None
+        conflict: ConflictError | None = None
+        for attempt in range(6):
+            try:
+                current = await self.request_json("GET", path)
+            except NotFound:
+                if result is None:
+                    raise
+                return result
+            rev = str(current["_rev"])
+            if rev in deleted:  # a copy that has not seen the deletion yet
+                await anyio.sleep(0.2 * (attempt + 1))
+                continue
+            try:
+                result = await self.request_json("DELETE", path, params=query({"rev": rev}))
+            except ConflictError as exc:
+                conflict = exc
+                continue  # changed meanwhile: read it again
+            deleted.add(rev)
+        if result is None and conflict is not None:
+            raise conflict
+        return result
 
     async def scheduler_docs(self, *, limit: int | None = None, skip: int | None = None) -> Any:
         """The replication documents as the scheduler sees them (`GET /_scheduler/docs`)."""
         params = query({"limit": limit, "skip": skip})
         return await self.request_json("GET", "/_scheduler/docs", params=params)
+
+    async def replication_list(self) -> Any:
+        """`GET /_scheduler/docs`, completed with every `_replicator` document it left out.
+
+        On a cluster, the answering node lists a finished one-shot job only when it ran
+        it (CouchDB 3.4.3: `total_rows` counts it, `docs` omits it), so each
+        `_replicator` document missing from `docs` is asked for by id
+        (`/_scheduler/docs/_replicator/{id}`, which every node answers).
+        """
+        result = await self.scheduler_docs()
+        docs = list(result.get("docs", []))
+        listed = {doc.get("doc_id") for doc in docs if doc.get("database") == "_replicator"}
+        every = await self.request_json("GET", "/_replicator/_all_docs")
+        ids = [str(row["id"]) for row in every.get("rows", [])]
+        for doc_id in ids:
+            if doc_id in listed or doc_id.startswith("_design/"):
+                continue
+            try:
+                docs.append(await self.scheduler_doc(doc_id))
+            except NotFound:
+                continue
+        return {**result, "docs": docs}
 
     async def scheduler_jobs(self, *, limit: int | None = None, skip: int | None = None) -> Any:
         """The running replication jobs (`GET /_scheduler/jobs`)."""

@@ -25,6 +25,14 @@ def test_tasks_table_shows_progress_and_changes(cli_offline: CliRun, httpx_mock:
 
 def test_repl_list_table(cli_offline: CliRun, httpx_mock: HTTPXMock) -> None:
     answer(httpx_mock, "264-scheduler-docs", url=f"{BASE}/_scheduler/docs")
+    httpx_mock.add_response(
+        url=f"{BASE}/_replicator/_all_docs",
+        json={
+            "total_rows": 1,
+            "offset": 0,
+            "rows": [{"id": "corpus-rep", "key": "corpus-rep", "value": {"rev": "1-a"}}],
+        },
+    )
     answer(httpx_mock, "266-scheduler-jobs", url=f"{BASE}/_scheduler/jobs")
     result = cli_offline("repl", "list", url=URL)
     assert result.exit_code == 0, result.stderr
@@ -56,6 +64,7 @@ def test_repl_list_json_masks_userinfo(cli_offline: CliRun, httpx_mock: HTTPXMoc
         "offset": 0,
         "docs": [
             {
+                "database": "_replicator",
                 "doc_id": "r",
                 "source": "http://u:secret1@h/db",
                 "target": {
@@ -66,6 +75,7 @@ def test_repl_list_json_masks_userinfo(cli_offline: CliRun, httpx_mock: HTTPXMoc
         ],
     }
     httpx_mock.add_response(url=f"{BASE}/_scheduler/docs", json=body)
+    httpx_mock.add_response(url=f"{BASE}/_replicator/_all_docs", json={"rows": [{"id": "r"}]})
     result = cli_offline("repl", "list", "--json", url=URL)
     assert result.exit_code == 0, result.stderr
     doc = result.json()["docs"][0]

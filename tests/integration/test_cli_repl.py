@@ -3,6 +3,7 @@ the stand-in has no _scheduler), and bad input refused before any request."""
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import httpx
@@ -45,15 +46,25 @@ def test_start_wait_list_status_stop(cli: CliRun, server: Server, db: str, rep_i
         assert stored["source"]["auth"]["basic"]["username"] == "admin"
         assert stored["target"]["url"].endswith(f"/{target}")
 
-        listed = cli("repl", "list", "--json")
-        assert listed.exit_code == 0, listed.stderr
-        mine = [d for d in listed.json()["docs"] if d["doc_id"] == rep_id]
-        assert len(mine) == 1 and mine[0]["state"] == "completed"
+        # On a cluster the scheduler's view of a finished job settles a moment later.
+        for _ in range(20):
+            listed = cli("repl", "list", "--json")
+            assert listed.exit_code == 0, listed.stderr
+            mine = [d for d in listed.json()["docs"] if d["doc_id"] == rep_id]
+            assert len(mine) == 1
+            if mine[0]["state"] == "completed":
+                break
+            time.sleep(0.5)
+        assert mine[0]["state"] == "completed"
         human = cli("repl", "list")
-        assert rep_id in human.stdout and "completed" in human.stdout
+        assert rep_id in human.stdout and f"/{target}/" in human.stdout
         assert ":pw@" not in human.stdout + listed.stdout
 
-        status = cli("repl", "status", rep_id, "--json")
+        for _ in range(20):  # each cluster node settles on its own
+            status = cli("repl", "status", rep_id, "--json")
+            if status.json()["state"] == "completed":
+                break
+            time.sleep(0.5)
         assert status.json()["state"] == "completed"
         assert status.json()["info"]["docs_written"] == 5
         watched = cli("repl", "status", rep_id, "--watch", "--interval", "100ms")
@@ -61,6 +72,11 @@ def test_start_wait_list_status_stop(cli: CliRun, server: Server, db: str, rep_i
 
         stopped = cli("repl", "stop", rep_id)
         assert stopped.exit_code == 0, stopped.stderr
+        # a cluster may answer from a copy that has not seen the deletion yet
+        for _ in range(20):
+            if httpx.get(f"{server.url}/_replicator/{rep_id}").status_code == 404:
+                break
+            time.sleep(0.5)
         assert httpx.get(f"{server.url}/_replicator/{rep_id}").status_code == 404
         assert cli("repl", "stop", rep_id).exit_code == 4
     finally:

@@ -14,6 +14,7 @@ from pytest_httpx import HTTPXMock
 from couchctl.client import (
     CouchClient,
     InvalidArgument,
+    NotFound,
     SetupStep,
     is_public,
     mask_replication,
@@ -119,11 +120,60 @@ async def test_replication_stop_deletes_the_current_revision(
 ) -> None:
     answer(httpx_mock, "267-replicator-doc-get")
     answer(httpx_mock, "268-replicator-doc-delete")
+    httpx_mock.add_response(method="GET", status_code=404, json={"error": "not_found"})
     result = await couch.replication_stop("corpus-rep")
-    get, delete = httpx_mock.get_requests()
+    get, delete, check = httpx_mock.get_requests()
     assert_exact_request(get, "267-replicator-doc-get")
     assert_exact_request(delete, "268-replicator-doc-delete")
+    assert wire_target(check) == "/_replicator/corpus-rep"
     assert result["ok"] is True
+
+
+async def test_replication_stop_deletes_a_newer_revision_a_stale_read_missed(
+    couch: CouchClient, httpx_mock: HTTPXMock
+) -> None:
+    # A cluster read answered the revision before the replicator's update (2-b): the
+    # job is only stopped once that one is deleted too.
+    url = f"{BASE}/_replicator/r"
+    httpx_mock.add_response(method="GET", url=url, json={"_id": "r", "_rev": "1-a"})
+    httpx_mock.add_response(method="DELETE", url=f"{url}?rev=1-a", json={"ok": True, "rev": "2-x"})
+    httpx_mock.add_response(method="GET", url=url, json={"_id": "r", "_rev": "2-b"})
+    httpx_mock.add_response(method="DELETE", url=f"{url}?rev=2-b", json={"ok": True, "rev": "3-c"})
+    httpx_mock.add_response(method="GET", url=url, status_code=404, json={"error": "not_found"})
+    result = await couch.replication_stop("r")
+    assert result == {"ok": True, "rev": "3-c"}
+    deletes = [wire_target(r) for r in httpx_mock.get_requests() if r.method == "DELETE"]
+    assert deletes == ["/_replicator/r?rev=1-a", "/_replicator/r?rev=2-b"]
+
+
+async def test_replication_stop_of_a_missing_document_is_not_found(
+    couch: CouchClient, httpx_mock: HTTPXMock
+) -> None:
+    answer(httpx_mock, "270-replicate-cancel-unknown-404")
+    with pytest.raises(NotFound):
+        await couch.replication_stop("nothing")
+
+
+async def test_replication_list_adds_documents_the_node_left_out(
+    couch: CouchClient, httpx_mock: HTTPXMock
+) -> None:
+    # A cluster node lists a finished job only when it ran it: ask for the others by id.
+    httpx_mock.add_response(
+        url=f"{BASE}/_scheduler/docs", json={"total_rows": 2, "offset": 0, "docs": []}
+    )
+    rows = [{"id": "_design/x"}, {"id": "done-elsewhere"}, {"id": "gone"}]
+    httpx_mock.add_response(url=f"{BASE}/_replicator/_all_docs", json={"rows": rows})
+    answer(
+        httpx_mock, "265-scheduler-doc", url=f"{BASE}/_scheduler/docs/_replicator/done-elsewhere"
+    )
+    httpx_mock.add_response(
+        url=f"{BASE}/_scheduler/docs/_replicator/gone", status_code=404, json={"error": "not_found"}
+    )
+    result = await couch.replication_list()
+    assert result["total_rows"] == 2
+    assert result["docs"] == [response_json("265-scheduler-doc")]
+    asked = [wire_target(r) for r in httpx_mock.get_requests()]
+    assert "/_scheduler/docs/_replicator/_design%2Fx" not in asked
 
 
 async def test_masking_of_scheduler_and_replicator_documents() -> None:
