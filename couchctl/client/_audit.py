@@ -16,7 +16,7 @@ import httpx
 
 from couchctl.client._base import BaseClient
 from couchctl.client._encoding import db_path
-from couchctl.client._errors import HTTPError, TransportError
+from couchctl.client._errors import HTTPError, NotFound, TransportError
 
 __all__ = ["AuditCheck", "AuditMixin"]
 
@@ -181,7 +181,10 @@ class AuditMixin(BaseClient):
                     return
                 if name.startswith("_"):
                     return
-                security = await self.request_json("GET", f"{db_path(name)}/_security")
+                try:
+                    security = await self.request_json("GET", f"{db_path(name)}/_security")
+                except NotFound:  # deleted since _all_dbs listed it
+                    return
                 members = security.get("members") or {}
                 if not (members.get("names") or members.get("roles")):
                     open_members.append(name)

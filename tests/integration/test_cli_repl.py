@@ -17,7 +17,9 @@ UNREACHABLE = f"http://admin:pw@127.0.0.1:{free_port()}"  # nothing listens: a r
 
 def _put_docs(server: Server, db: str, count: int) -> None:
     docs = [{"_id": f"d{i}", "n": i} for i in range(count)]
-    response = httpx.post(f"{server.url}/{db}/_bulk_docs", json={"docs": docs})
+    response = httpx.post(
+        f"{server.url}/{db}/_bulk_docs", json={"docs": docs}, params=server.all_copies(db)
+    )
     assert response.status_code == 201, response.text
 
 

@@ -43,7 +43,9 @@ def test_audit_finds_a_public_database(cli: CliRun, server: Server, db: str) -> 
 @pytest.mark.couchdb_only
 def test_audit_of_a_locked_down_database(cli: CliRun, server: Server, db: str) -> None:
     httpx.put(f"{server.url}/{db}/_security", json={"members": {"roles": ["_admin"]}})
-    checks = {c["check"]: c for c in cli("server", "audit", "--json").json()}
+    result = cli("server", "audit", "--json")
+    assert result.stdout, result.stderr
+    checks = {c["check"]: c for c in result.json()}
     assert checks["admin party"]["status"] == "ok"
     config = httpx.get(f"{server.url}/_node/_local/_config").json()
     names = [n for n in config["admins"] if n in ("admin", "couchdb")]

@@ -385,3 +385,28 @@ async def test_anonymous_requests_carry_no_credentials(
     request = only_request(httpx_mock)
     assert "Authorization" not in request.headers
     assert "Cookie" not in request.headers
+
+
+async def test_a_database_deleted_during_the_audit_is_skipped(
+    couch: CouchClient, httpx_mock: HTTPXMock
+) -> None:
+    httpx_mock.add_response(
+        url=f"{BASE}/_node/_local/_config", status_code=403, json={"error": "forbidden"}
+    )
+    httpx_mock.add_response(
+        url=f"{BASE}/_session", json={"ok": True, "userCtx": {"name": None, "roles": []}}
+    )
+    httpx_mock.add_response(url=f"{BASE}/_all_dbs", json=["gone", "open"])
+    httpx_mock.add_response(url=f"{BASE}/gone", status_code=404, json={"error": "not_found"})
+    httpx_mock.add_response(url=f"{BASE}/open", status_code=401, json={"error": "unauthorized"})
+    httpx_mock.add_response(
+        url=f"{BASE}/gone/_security", status_code=404, json={"error": "not_found"}
+    )
+    httpx_mock.add_response(url=f"{BASE}/open/_security", json={"members": {}})
+    checks = {check.check: check for check in await couch.security_audit()}
+    assert checks["public databases"].status == "warn"
+    assert checks["public databases"].detail.endswith(": open")
+    assert checks["admin party"].status == "ok"
+    assert (
+        checks["cors"].status == "warn" and "cannot read the configuration" in checks["cors"].detail
+    )
