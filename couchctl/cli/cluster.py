@@ -116,10 +116,12 @@ def setup(
 
         if len(set(node)) != len(node):
             fail("--node: the same node is named twice")
+        from couchctl.config import mask_url
+
         for url in node:
             parts = urlsplit(url)
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                fail(f"--node: not an http(s) URL: {url!r}")
+                fail(f"--node: not an http(s) URL: {mask_url(url)!r}")
         if bind_address in ("127.0.0.1", "::1"):
             fail(
                 f"--bind-address: CouchDB refuses {bind_address} for a cluster",

@@ -172,7 +172,9 @@ class ClusterMixin(BaseClient):
         for raw in node_urls:
             parts = urlsplit(raw)
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise InvalidArgument(f"not an http(s) node URL: {raw!r}")
+                from couchctl.config import mask_url
+
+                raise InvalidArgument(f"not an http(s) node URL: {mask_url(raw)!r}")
             url, user, password = _split_userinfo(raw)
             if user is None:
                 user, password = self.user, self._password

@@ -42,6 +42,7 @@ def test_status(cli: CliRun, server: Server) -> None:
     [
         (["--node", "http://127.0.0.1:25984", "--bind-address", "127.0.0.1"], "refuses 127.0.0.1"),
         (["--node", "ftp://x"], "not an http(s) URL"),
+        (["--node", "ftp://u:hunter2@x"], "ftp://u:***@x"),
         (["--node", "http://a:1", "--node", "http://a:1"], "named twice"),
         ([], "Missing option"),
     ],
@@ -52,6 +53,7 @@ def test_setup_bad_input_exits_2_and_sends_nothing(
     result = cli_offline("cluster", "setup", *args, url=UNREACHABLE)
     assert result.exit_code == 2, result.stderr
     assert message in result.stderr
+    assert "hunter2" not in result.stderr
 
 
 @pytest.mark.cluster

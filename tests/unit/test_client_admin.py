@@ -371,6 +371,10 @@ async def test_cluster_setup_refuses_a_loopback_bind_before_any_request(
     with pytest.raises(InvalidArgument, match=r"127\.1"):
         await couch.cluster_setup(["http://n2.test:25984"], bind_address="127.0.0.1")
     no_request(httpx_mock)
+    with pytest.raises(InvalidArgument, match=r"ftp://u:\*\*\*@x") as caught:
+        await couch.cluster_setup(["ftp://u:pw9@x"])
+    assert "pw9" not in str(caught.value)
+    no_request(httpx_mock)
 
 
 # -- audit --------------------------------------------------------------------------------
