@@ -13,10 +13,10 @@ from couchctl.client._audit import AuditCheck
 from couchctl.client._base import JSON_NULL, BaseClient
 from couchctl.client._bulk import DELETED
 from couchctl.client._client import CouchClient
-from couchctl.client._databases import check_changes
-from couchctl.client._encoding import att_path, db_path, doc_path, dumps, validate_db_name
 from couchctl.client._cluster import NodeStatus, SetupStep
 from couchctl.client._config import REDACTED, is_secret, redact_config
+from couchctl.client._databases import check_changes
+from couchctl.client._encoding import att_path, db_path, doc_path, dumps, validate_db_name
 from couchctl.client._errors import (
     AuthError,
     BadRequest,
@@ -46,7 +46,6 @@ from couchctl.client._replication import (
     mask_replication,
 )
 from couchctl.client._rows import RowStream
-from couchctl.client._views import FIND_PAGE_SIZE, check_find
 from couchctl.client._users import (
     USER_SECRET_FIELDS,
     is_public,
@@ -56,6 +55,7 @@ from couchctl.client._users import (
     validate_user_name,
     without_secrets,
 )
+from couchctl.client._views import FIND_PAGE_SIZE, check_find
 
 __all__ = [
     "DELETED",
