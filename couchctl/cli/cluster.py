@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from couchctl.cli._exit import ExitCode
-from couchctl.cli._options import JsonFlag, output_mode
+from couchctl.cli._options import output_options
 from couchctl.cli._run import checked, fail, run
+from couchctl.render import Mode
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient, NodeStatus
@@ -26,7 +27,8 @@ def _version(status: NodeStatus) -> str:
 
 
 @app.command("status")
-def status(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
+@output_options()
+def status(ctx: typer.Context, mode: Mode = "human") -> None:
     """Show the cluster: membership, setup state, each node's reachability and versions.
 
     A node is reachable when the connected server gets its /_node/NODE/_versions.
@@ -34,7 +36,6 @@ def status(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
 
     Example: couchctl --url http://admin@db1.example:5984 cluster status
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> int | None:
         from dataclasses import asdict
@@ -83,6 +84,7 @@ def status(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
 
 
 @app.command("setup")
+@output_options()
 def setup(
     ctx: typer.Context,
     node: Annotated[
@@ -100,7 +102,7 @@ def setup(
             help="Address the nodes listen on (127.1 keeps a one-machine cluster on loopback).",
         ),
     ] = "0.0.0.0",
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Join nodes into a cluster with the connected server as coordinator (_cluster_setup).
 
@@ -111,7 +113,7 @@ def setup(
     Example: couchctl --url http://admin@10.0.0.1:5984 cluster setup --node http://10.0.0.2:5984 --node http://10.0.0.3:5984
     """
 
-    def parse() -> Any:
+    def parse() -> list[str]:
         from urllib.parse import urlsplit
 
         if len(set(node)) != len(node):
@@ -127,9 +129,9 @@ def setup(
                 f"--bind-address: CouchDB refuses {bind_address} for a cluster",
                 "use 0.0.0.0, or 127.1 to stay on loopback on one machine",
             )
-        return output_mode(json_flag)
+        return list(node)
 
-    mode = checked(ctx, parse)
+    checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> None:
         from dataclasses import asdict

@@ -6,12 +6,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from couchctl.cli._options import JsonFlag, output_mode
+from couchctl.cli._options import output_options
 from couchctl.cli._run import checked, fail, run
+from couchctl.render import Mode
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
-    from couchctl.render import Mode, Output
+    from couchctl.render import Output
 
 app = typer.Typer(
     help="Node configuration (/_node/NODE/_config): get, set, delete, reload.",
@@ -42,12 +43,13 @@ async def _nodes(couch: CouchClient, node: str | None, all_nodes: bool) -> list[
     return [await couch.check_node(node or "_local")]
 
 
-def _flag_check(node: str | None, all_nodes: bool, json_flag: bool) -> Mode:
+def _flag_check(node: str | None, all_nodes: bool) -> str:
+    """The node to use (default _local), after checking the node flags."""
     if node is not None and all_nodes:
         fail("--node and --all-nodes cannot be used together")
     if node is not None and not node.strip():
         fail("--node: the node name is empty")
-    return output_mode(json_flag)
+    return node or "_local"
 
 
 def _shown(section: str, key: str, value: Any, show_secrets: bool) -> Any:
@@ -57,6 +59,7 @@ def _shown(section: str, key: str, value: Any, show_secrets: bool) -> Any:
 
 
 @app.command("get")
+@output_options()
 def get(
     ctx: typer.Context,
     section: Annotated[
@@ -65,13 +68,13 @@ def get(
     key: Annotated[str | None, typer.Argument(help="Only this key.", show_default=False)] = None,
     node: NodeOpt = None,
     show_secrets: ShowSecrets = False,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Show a node's configuration: everything, a section, or one value.
 
     Example: couchctl config get chttpd bind_address --node couchdb@127.0.0.1
     """
-    mode = checked(ctx, lambda: _flag_check(node, False, json_flag))
+    checked(ctx, lambda: _flag_check(node, False))
 
     async def op(couch: CouchClient, out: Output) -> None:
         from couchctl.client import redact_config
@@ -127,6 +130,7 @@ def _report(
 
 
 @app.command("set")
+@output_options()
 def set_(
     ctx: typer.Context,
     section: SectionArg,
@@ -135,13 +139,13 @@ def set_(
     node: NodeOpt = None,
     all_nodes: AllNodesFlag = False,
     show_secrets: ShowSecrets = False,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Set a configuration value; prints the old value (empty when there was none).
 
     Example: couchctl config set chttpd max_http_request_size 67108864 --all-nodes
     """
-    mode = checked(ctx, lambda: _flag_check(node, all_nodes, json_flag))
+    checked(ctx, lambda: _flag_check(node, all_nodes))
 
     async def op(couch: CouchClient, out: Output) -> None:
         old: dict[str, Any] = {}
@@ -153,6 +157,7 @@ def set_(
 
 
 @app.command("delete")
+@output_options()
 def delete(
     ctx: typer.Context,
     section: SectionArg,
@@ -160,13 +165,13 @@ def delete(
     node: NodeOpt = None,
     all_nodes: AllNodesFlag = False,
     show_secrets: ShowSecrets = False,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Delete a configuration value; prints the old value.
 
     Example: couchctl config delete log level --node couchdb@127.0.0.1
     """
-    mode = checked(ctx, lambda: _flag_check(node, all_nodes, json_flag))
+    checked(ctx, lambda: _flag_check(node, all_nodes))
 
     async def op(couch: CouchClient, out: Output) -> None:
         old: dict[str, Any] = {}
@@ -178,12 +183,13 @@ def delete(
 
 
 @app.command("reload")
-def reload(ctx: typer.Context, node: NodeOpt = None, json_flag: JsonFlag = False) -> None:
+@output_options()
+def reload(ctx: typer.Context, node: NodeOpt = None, mode: Mode = "human") -> None:
     """Re-read the configuration files of a node, dropping changes not persisted.
 
     Example: couchctl config reload --node couchdb@127.0.0.1
     """
-    mode = checked(ctx, lambda: _flag_check(node, False, json_flag))
+    checked(ctx, lambda: _flag_check(node, False))
 
     async def op(couch: CouchClient, out: Output) -> None:
         target = await couch.check_node(node or "_local")

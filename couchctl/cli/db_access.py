@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from couchctl.cli._options import DbArg, JsonFlag, YesFlag, output_mode
+from couchctl.cli._options import DbArg, YesFlag, output_options
 from couchctl.cli._run import checked, fail, interactive, run
+from couchctl.render import Mode
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
@@ -28,8 +29,8 @@ RoleOpt = Annotated[
 
 
 def _parse(
-    member: bool, admin: bool, users: list[str] | None, roles: list[str] | None, json_flag: bool
-) -> tuple[Any, Literal["members", "admins"], list[str], list[str]]:
+    member: bool, admin: bool, users: list[str] | None, roles: list[str] | None
+) -> tuple[Literal["members", "admins"], list[str], list[str]]:
     from couchctl.client import validate_role, validate_user_name
 
     if member == admin:
@@ -41,7 +42,7 @@ def _parse(
         role_list = [validate_role(role) for role in roles or []]
     except ValueError as exc:
         fail(str(exc))
-    return output_mode(json_flag), ("members" if member else "admins"), names, role_list
+    return ("members" if member else "admins"), names, role_list
 
 
 def _change(
@@ -53,11 +54,9 @@ def _change(
     users: list[str] | None,
     roles: list[str] | None,
     yes: bool,
-    json_flag: bool,
+    mode: Mode,
 ) -> None:
-    mode, section, names, role_list = checked(
-        ctx, lambda: _parse(member, admin, users, roles, json_flag)
-    )
+    section, names, role_list = checked(ctx, lambda: _parse(member, admin, users, roles))
 
     async def op(couch: CouchClient, out: Output) -> int | None:
         from couchctl.client import is_public, security_change
@@ -83,6 +82,7 @@ def _change(
 
 
 @app.command("grant")
+@output_options()
 def grant(
     ctx: typer.Context,
     db: DbArg,
@@ -91,7 +91,7 @@ def grant(
     user: UserOpt = None,
     role: RoleOpt = None,
     yes: YesFlag = False,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Add users or roles to a database's members or admins (_security); prints the result.
 
@@ -100,10 +100,11 @@ def grant(
 
     Example: couchctl db grant orders --member --role readers --user alice
     """
-    _change(ctx, db, True, member, admin, user, role, yes, json_flag)
+    _change(ctx, db, True, member, admin, user, role, yes, mode)
 
 
 @app.command("revoke")
+@output_options()
 def revoke(
     ctx: typer.Context,
     db: DbArg,
@@ -112,7 +113,7 @@ def revoke(
     user: UserOpt = None,
     role: RoleOpt = None,
     yes: YesFlag = False,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Remove users or roles from a database's members or admins (_security); prints the result.
 
@@ -121,10 +122,11 @@ def revoke(
 
     Example: couchctl db revoke orders --member --user alice
     """
-    _change(ctx, db, False, member, admin, user, role, yes, json_flag)
+    _change(ctx, db, False, member, admin, user, role, yes, mode)
 
 
 @app.command("shards")
+@output_options()
 def shards(
     ctx: typer.Context,
     db: DbArg,
@@ -132,13 +134,12 @@ def shards(
         str | None,
         typer.Argument(help="Show only the shard holding this document.", show_default=False),
     ] = None,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Show where a database's shards live (GET /DB/_shards): range -> nodes.
 
     Example: couchctl db shards orders order-1001
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         from couchctl.render import Column
@@ -158,12 +159,12 @@ def shards(
 
 
 @app.command("sync-shards")
-def sync_shards(ctx: typer.Context, db: DbArg, json_flag: JsonFlag = False) -> None:
+@output_options()
+def sync_shards(ctx: typer.Context, db: DbArg, mode: Mode = "human") -> None:
     """Force the shard copies of a database to synchronise (POST /DB/_sync_shards).
 
     Example: couchctl db sync-shards orders
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.db_sync_shards(db)

@@ -8,8 +8,9 @@ import typer
 
 from couchctl.cli._admin import IntervalOption, comma_list, parse_duration
 from couchctl.cli._exit import ExitCode
-from couchctl.cli._options import JsonFlag, json_object_argument, output_mode
+from couchctl.cli._options import json_object_argument, output_options
 from couchctl.cli._run import checked, run
+from couchctl.render import Mode
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
@@ -57,6 +58,7 @@ def _error_of(doc: dict[str, Any]) -> str:
 
 
 @app.command("start")
+@output_options()
 def start(
     ctx: typer.Context,
     source: Annotated[str, typer.Argument(help="Source: a database name or a full URL.")],
@@ -108,7 +110,7 @@ def start(
             help="Follow a one-shot replication until it completes (exit 0) or fails (exit 1).",
         ),
     ] = False,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Start a replication: write a _replicator document; print its id.
 
@@ -144,9 +146,9 @@ def start(
             fail("--wait follows a one-shot replication: it cannot be used with --continuous")
         parsed_selector = json_object_argument(selector, "--selector") if selector else None
         ids = comma_list(doc_ids, "--doc-ids") if doc_ids is not None else None
-        return output_mode(json_flag), parsed_selector, ids
+        return parsed_selector, ids
 
-    mode, parsed_selector, ids = checked(ctx, parse)
+    parsed_selector, ids = checked(ctx, parse)
     run(ctx, op, mode)
 
 
@@ -184,7 +186,8 @@ async def _wait(couch: CouchClient, out: Output, doc_id: str) -> int:
 
 
 @app.command("list")
-def list_(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
+@output_options()
+def list_(ctx: typer.Context, mode: Mode = "human") -> None:
     """List the replications (GET /_scheduler/docs), passwords masked.
 
     A _replicator document the answering node leaves out (a cluster lists a finished
@@ -192,7 +195,6 @@ def list_(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
 
     Example: couchctl repl list
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         from couchctl.client import mask_replication
@@ -233,6 +235,7 @@ def _status_pairs(doc: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 @app.command("status")
+@output_options()
 def status(
     ctx: typer.Context,
     doc_id: Annotated[str, typer.Argument(help="Id of the _replicator document.")],
@@ -240,15 +243,13 @@ def status(
         bool, typer.Option("--watch", help="Redraw until it completes, fails, or Ctrl-C.")
     ] = False,
     interval: IntervalOption = "2s",
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Show one replication (GET /_scheduler/docs/_replicator/ID).
 
     Example: couchctl repl status nightly-backup --watch
     """
-    mode, seconds = checked(
-        ctx, lambda: (output_mode(json_flag), parse_duration(interval, "--interval"))
-    )
+    seconds = checked(ctx, lambda: parse_duration(interval, "--interval"))
 
     async def op(couch: CouchClient, out: Output) -> int | None:
         import anyio
@@ -275,16 +276,16 @@ def status(
 
 
 @app.command("stop")
+@output_options()
 def stop(
     ctx: typer.Context,
     doc_id: Annotated[str, typer.Argument(help="Id of the _replicator document.")],
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Stop a replication: delete its _replicator document at its current revision.
 
     Example: couchctl repl stop nightly-backup
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.replication_stop(doc_id)

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 import typer
 
 from couchctl.cli._exit import ExitCode
-from couchctl.cli._options import JsonFlag, output_mode
-from couchctl.cli._run import checked, run
+from couchctl.cli._options import output_options
+from couchctl.cli._run import run
+from couchctl.render import Mode
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
@@ -18,7 +19,8 @@ app = typer.Typer(no_args_is_help=True)
 
 
 @app.command("audit")
-def audit(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
+@output_options()
+def audit(ctx: typer.Context, mode: Mode = "human") -> None:
     """Check the server's security: admin party, public databases, require_valid_user,
     CORS, plain http on a public address, cookie lifetime, guessable admin names.
 
@@ -26,7 +28,6 @@ def audit(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
 
     Example: couchctl server audit --json | jq '.[] | select(.status != "ok")'
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> int | None:
         from couchctl.render import Column

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from couchctl.cli._admin import comma_list, read_password
-from couchctl.cli._options import JsonFlag, YesFlag, output_mode
+from couchctl.cli._options import YesFlag, output_options
 from couchctl.cli._run import checked, confirm_or_exit, fail, run
+from couchctl.render import Mode
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
@@ -42,6 +43,7 @@ def _roles(value: str | None, what: str) -> list[str]:
 
 
 @app.command("create")
+@output_options()
 def create(
     ctx: typer.Context,
     name: NameArg,
@@ -56,21 +58,21 @@ def create(
             "--admin", help="Create a server admin on every node (not a _users document)."
         ),
     ] = False,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Create a user; the password is asked twice on a terminal, or read with --password-stdin.
 
     Example: couchctl user create alice --roles ops,reports --password-stdin < alice.pw
     """
 
-    def parse() -> tuple[Any, list[str], str]:
+    def parse() -> tuple[list[str], str]:
         _name(name)
         role_list = _roles(roles, "--roles")
         if admin and role_list:
             fail("--roles does not apply to a server admin (--admin)")
-        return output_mode(json_flag), role_list, read_password(password_stdin, name)
+        return role_list, read_password(password_stdin, name)
 
-    mode, role_list, password = checked(ctx, parse)
+    role_list, password = checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> None:
         if admin:
@@ -88,22 +90,23 @@ def create(
 
 
 @app.command("passwd")
+@output_options()
 def passwd(
     ctx: typer.Context,
     name: NameArg,
     password_stdin: PasswordStdin = False,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Change a user's password (asked twice on a terminal, or --password-stdin).
 
     Example: couchctl user passwd alice
     """
 
-    def parse() -> tuple[Any, str]:
+    def parse() -> str:
         _name(name)
-        return output_mode(json_flag), read_password(password_stdin, name)
+        return read_password(password_stdin, name)
 
-    mode, password = checked(ctx, parse)
+    password = checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.user_set_password(name, password)
@@ -113,12 +116,12 @@ def passwd(
 
 
 @app.command("list")
-def list_(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
+@output_options()
+def list_(ctx: typer.Context, mode: Mode = "human") -> None:
     """List the users of _users: name, roles, type (never a password hash).
 
     Example: couchctl user list
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> None:
         from couchctl.render import Column
@@ -136,12 +139,13 @@ def list_(ctx: typer.Context, json_flag: JsonFlag = False) -> None:
 
 
 @app.command("info")
-def info(ctx: typer.Context, name: NameArg, json_flag: JsonFlag = False) -> None:
+@output_options()
+def info(ctx: typer.Context, name: NameArg, mode: Mode = "human") -> None:
     """Show a user's document without its password hash, salt and hashing parameters.
 
     Example: couchctl user info alice --json
     """
-    mode = checked(ctx, lambda: (_name(name), output_mode(json_flag))[1])
+    checked(ctx, lambda: _name(name))
 
     async def op(couch: CouchClient, out: Output) -> None:
         from couchctl.client import without_secrets
@@ -157,14 +161,13 @@ def info(ctx: typer.Context, name: NameArg, json_flag: JsonFlag = False) -> None
 
 
 @app.command("delete")
-def delete(
-    ctx: typer.Context, name: NameArg, yes: YesFlag = False, json_flag: JsonFlag = False
-) -> None:
+@output_options()
+def delete(ctx: typer.Context, name: NameArg, yes: YesFlag = False, mode: Mode = "human") -> None:
     """Delete a user (asks on a terminal; --yes elsewhere).
 
     Example: couchctl user delete alice --yes
     """
-    mode = checked(ctx, lambda: (_name(name), output_mode(json_flag))[1])
+    checked(ctx, lambda: _name(name))
     confirm_or_exit(
         ctx,
         yes,
@@ -181,6 +184,7 @@ def delete(
 
 
 @app.command("roles")
+@output_options()
 def roles(
     ctx: typer.Context,
     name: NameArg,
@@ -190,18 +194,18 @@ def roles(
     remove: Annotated[
         str | None, typer.Option("--remove", help="Roles to remove: R,R,...", show_default=False)
     ] = None,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Show a user's roles, or add and remove some; prints the resulting roles.
 
     Example: couchctl user roles alice --add reports --remove ops
     """
 
-    def parse() -> tuple[Any, list[str], list[str]]:
+    def parse() -> tuple[list[str], list[str]]:
         _name(name)
-        return output_mode(json_flag), _roles(add, "--add"), _roles(remove, "--remove")
+        return _roles(add, "--add"), _roles(remove, "--remove")
 
-    mode, to_add, to_remove = checked(ctx, parse)
+    to_add, to_remove = checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.user_roles(name, add=to_add, remove=to_remove)
