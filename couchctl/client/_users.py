@@ -103,7 +103,9 @@ def security_change(
 
 def is_public(security: Mapping[str, Any]) -> bool:
     """Whether anyone may read the database: its members have no names and no roles."""
-    members = security.get("members") or {}
+    members = security.get("members")
+    if not isinstance(members, Mapping):
+        return True
     return not (members.get("names") or members.get("roles"))
 
 

@@ -238,6 +238,7 @@ def test_security_change_keeps_what_it_does_not_touch() -> None:
     revoked = security_change(granted, "members", grant=False, roles=["staff"], names=["alice"])
     assert revoked["members"] == {"names": [], "roles": []}
     assert is_public(revoked) and not is_public(granted)
+    assert is_public({}) and is_public({"members": None}) and is_public({"members": []})
     fresh = security_change({}, "admins", grant=True, roles=["ops"])
     assert fresh == {
         "admins": {"names": [], "roles": ["ops"]},
