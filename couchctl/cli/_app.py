@@ -42,6 +42,7 @@ GROUPS: dict[str, str] = {
 # commands would not fit one module of readable size). Loaded with the group.
 MORE_COMMANDS: dict[str, tuple[str, ...]] = {
     "db": ("couchctl.cli.db_docs", "couchctl.cli.db_changes", "couchctl.cli.db_backup"),
+    "doc": ("couchctl.cli.doc_flows",),
 }
 
 
