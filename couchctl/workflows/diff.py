@@ -9,6 +9,8 @@ Each side may be on its own server with its own credentials.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -64,8 +66,8 @@ async def _pages(
     async with send:
         last = ""
         first = True
-        async for page in couch.bulk_iter_ids(db):
-            rows = [(str(row["id"]), str(row["value"]["rev"])) for row in page if "id" in row]
+        async for page in couch.bulk_iter_ids(db, raw=True):
+            rows = [_id_rev(text) for text in page]
             for doc_id, _ in rows:
                 if not first and doc_id <= last:
                     raise ProtocolError(
@@ -75,6 +77,19 @@ async def _pages(
                 last, first = doc_id, False
             await send.send(rows)
         await send.send(None)
+
+
+# CouchDB's row of _all_docs, as it sends it; anything else (escapes, other
+# spacing) is decoded as JSON.
+_ROW = re.compile(r'\{"id":"([^"\\]*)","key":"[^"\\]*","value":\{"rev":"([^"\\]*)"\}\}')
+
+
+def _id_rev(text: str) -> tuple[str, str]:
+    match = _ROW.fullmatch(text)
+    if match is not None:
+        return match.group(1), match.group(2)
+    row = json.loads(text)
+    return str(row["id"]), str(row["value"]["rev"])
 
 
 class _Side:
