@@ -1,22 +1,24 @@
 """Back up a database (or every user database) to a JSON Lines archive.
 
-Documents come from `_changes` (every id once, in constant memory; with
-`style=all_docs` every leaf revision when conflicts are kept), fetched in
-batches by `_bulk_get` with `revs=true` (their history, so that a restore with
-`new_edits=false` recreates the same revisions), `latest=true` and attachments
-inline. A full backup leaves deleted documents out; an increment (`since`)
-carries deletions as tombstones. The archive lands under its final name only
-when complete (see `_archive.PartFile`).
+The revisions to keep come from `_all_docs` for a full backup (winning
+revisions), else from `_changes` (an increment's changes and deletions; every
+leaf with `style=all_docs` when conflicts are kept), in constant memory. They
+are fetched in batches, a few in flight, by `_bulk_get` with `revs=true` (their
+history, so that a restore with `new_edits=false` recreates the same revisions),
+`latest=true` and attachments inline. The archive lands under its final name
+only when complete (see `_archive.PartFile`).
 """
 
 from __future__ import annotations
 
 import datetime
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
+
+import anyio
 
 from couchctl.client import InvalidArgument, NotFound, ProtocolError
 from couchctl.workflows._archive import ArchiveWriter, PartFile, check_archive
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BATCH_SIZE",
+    "CONCURRENCY",
     "AllDbsPlan",
     "BackupResult",
     "archive_name",
@@ -38,6 +41,8 @@ __all__ = [
 # Documents per _bulk_get request: large enough to amortise a round trip, small
 # enough that documents with inline attachments stay a few megabytes a batch.
 BATCH_SIZE = 200
+# _bulk_get requests in flight at once (the archive's line order does not matter).
+CONCURRENCY = 4
 
 Advance = Callable[[float], None]
 
@@ -122,8 +127,67 @@ async def _write(
     )
     writer.security(security)
     meta: dict[str, Any] = {}
+    skipped = [0]
+    in_flight = anyio.Semaphore(CONCURRENCY)
+
+    async def fetch(batch: list[dict[str, str]]) -> None:
+        try:
+            skipped[0] += await _fetch(couch, db, batch, writer, advance)
+        finally:
+            in_flight.release()
+
+    async with anyio.create_task_group() as group:
+        async for batch in _batches(couch, db, since, conflicts, meta, info):
+            await in_flight.acquire()
+            group.start_soon(fetch, batch)
+    end = await couch.db_info(db)
+    trailer = writer.trailer(
+        last_seq=meta.get("last_seq"),
+        doc_count=end.get("doc_count"),
+        end_update_seq=end.get("update_seq"),
+        skipped=skipped[0],
+    )
+    return BackupResult(
+        db,
+        part.target,
+        trailer["docs"],
+        trailer["deleted"],
+        since,
+        meta.get("last_seq"),
+        skipped[0],
+    )
+
+
+async def _batches(
+    couch: CouchClient,
+    db: str,
+    since: Any,
+    conflicts: bool,
+    meta: dict[str, Any],
+    info: dict[str, Any],
+) -> AsyncIterator[list[dict[str, str]]]:
+    """The (id, rev) pairs to fetch, BATCH_SIZE at a time; `meta["last_seq"]` is set
+    to where the next increment starts.
+
+    A full backup of winning revisions reads the ids and revisions of `_all_docs`
+    (the fastest listing); it starts after `update_seq` read before it, so an
+    increment may repeat a change, which restores the same revision again (harmless).
+    Increments and --conflicts read `_changes` (deletions, every leaf).
+    """
     batch: list[dict[str, str]] = []
-    skipped = 0
+    if since is None and not conflicts:
+        meta["last_seq"] = info.get("update_seq")
+        async for page in couch.bulk_iter_ids(db):
+            for row in page:
+                value = row.get("value") if isinstance(row, dict) else None
+                if isinstance(value, dict) and "rev" in value:
+                    batch.append({"id": str(row["id"]), "rev": str(value["rev"])})
+            if len(batch) >= BATCH_SIZE:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+        return
     options: dict[str, Any] = {"style": "all_docs"} if conflicts else {}
     if since is not None:
         options["since"] = since
@@ -132,23 +196,14 @@ async def _write(
             continue
         if since is None and change.get("deleted"):
             continue  # a full backup holds what exists
-        revs = [c["rev"] for c in change.get("changes", []) if isinstance(c, dict) and "rev" in c]
+        changes = change.get("changes", [])
+        revs = [c["rev"] for c in changes if isinstance(c, dict) and "rev" in c]
         batch.extend({"id": change["id"], "rev": rev} for rev in revs)
         if len(batch) >= BATCH_SIZE:
-            skipped += await _fetch(couch, db, batch, writer, advance)
+            yield batch
             batch = []
     if batch:
-        skipped += await _fetch(couch, db, batch, writer, advance)
-    end = await couch.db_info(db)
-    trailer = writer.trailer(
-        last_seq=meta.get("last_seq"),
-        doc_count=end.get("doc_count"),
-        end_update_seq=end.get("update_seq"),
-        skipped=skipped,
-    )
-    return BackupResult(
-        db, part.target, trailer["docs"], trailer["deleted"], since, meta.get("last_seq"), skipped
-    )
+        yield batch
 
 
 async def _fetch(

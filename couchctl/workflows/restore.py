@@ -16,16 +16,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import anyio
+
 from couchctl.client import InvalidArgument
 from couchctl.workflows._archive import ArchiveInfo, check_archive, iter_records
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
 
-__all__ = ["BATCH_BYTES", "BATCH_DOCS", "RestoreResult", "check_chain", "restore"]
+__all__ = ["BATCH_BYTES", "BATCH_DOCS", "CONCURRENCY", "RestoreResult", "check_chain", "restore"]
 
 BATCH_DOCS = 500
 BATCH_BYTES = 8 * 1024 * 1024
+# _bulk_docs requests in flight at once within one archive.
+CONCURRENCY = 4
 
 Advance = Callable[[float], None]
 
@@ -105,11 +109,23 @@ async def restore(
         )
         created = True
     result = RestoreResult(db, created, sum(int(i.trailer["docs"]) for i in infos), 0, 0)
-    for info in infos:
-        for batch in _batches(info.path):
+    in_flight = anyio.Semaphore(CONCURRENCY)
+
+    async def apply(batch: list[dict[str, Any]]) -> None:
+        try:
             await _apply(couch, db, batch, resume, result)
             if advance is not None:
                 advance(len(batch))
+        finally:
+            in_flight.release()
+
+    for info in infos:
+        # Each file whole before the next: an increment's revisions extend the
+        # full backup's, and its deletions must come after what they delete.
+        async with anyio.create_task_group() as group:
+            for batch in _batches(info.path):
+                await in_flight.acquire()
+                group.start_soon(apply, batch)
     security = infos[-1].security
     if isinstance(security, dict) and security:
         await couch.security_put(db, security)
