@@ -26,7 +26,10 @@ def get(server: Server, path: str, **params: str) -> Any:
 
 def post_docs(server: Server, db: str, docs: list[dict[str, Any]], **body: Any) -> Any:
     response = httpx.post(
-        f"{server.url}/{db}/_bulk_docs", json={"docs": docs, **body}, headers=JSON
+        f"{server.url}/{db}/_bulk_docs",
+        json={"docs": docs, **body},
+        params=server.all_copies(db),
+        headers=JSON,
     )
     assert response.status_code == 201, response.text
     return response.json()
@@ -36,7 +39,7 @@ def put_att(server: Server, db: str, doc_id: str, name: str, data: bytes) -> str
     rev = get(server, f"/{db}/{quote(doc_id, safe='')}")["_rev"]
     response = httpx.put(
         f"{server.url}/{db}/{quote(doc_id, safe='')}/{name}",
-        params={"rev": rev},
+        params={"rev": rev, **server.all_copies(db)},
         content=data,
         headers={**JSON, "Content-Type": "application/octet-stream"},
     )
@@ -57,7 +60,9 @@ def rows(server: Server, db: str) -> list[tuple[str, str]]:
 
 def delete_doc(server: Server, db: str, doc_id: str) -> None:
     rev = get(server, f"/{db}/{doc_id}")["_rev"]
-    response = httpx.delete(f"{server.url}/{db}/{doc_id}", params={"rev": rev}, headers=JSON)
+    response = httpx.delete(
+        f"{server.url}/{db}/{doc_id}", params={"rev": rev, **server.all_copies(db)}, headers=JSON
+    )
     assert response.status_code in (200, 202), response.text
 
 

@@ -15,7 +15,12 @@ JSON = {"Accept": "application/json"}
 
 
 def post_docs(server: Server, db: str, docs: list[dict[str, Any]]) -> list[Any]:
-    response = httpx.post(f"{server.url}/{db}/_bulk_docs", json={"docs": docs}, headers=JSON)
+    response = httpx.post(
+        f"{server.url}/{db}/_bulk_docs",
+        json={"docs": docs},
+        params=server.all_copies(db),
+        headers=JSON,
+    )
     assert response.status_code == 201, response.text
     result: list[Any] = response.json()
     return result
@@ -75,7 +80,7 @@ def test_deleted_documents_count_as_missing(
 ) -> None:
     same(server, db, other, ["a", "b"])
     rev = httpx.get(f"{server.url}/{db}/b", headers=JSON).json()["_rev"]
-    httpx.delete(f"{server.url}/{db}/b", params={"rev": rev}, headers=JSON)
+    httpx.delete(f"{server.url}/{db}/b", params={"rev": rev, **server.all_copies(db)}, headers=JSON)
     result = cli("db", "diff", db, other, "--jsonl")
     assert result.exit_code == 1
     assert result.jsonl() == [

@@ -59,7 +59,9 @@ with open(path, "w") as handle:
 
 
 def put(server: Server, db: str, doc_id: str, doc: dict[str, Any]) -> str:
-    response = httpx.put(f"{server.url}/{db}/{doc_id}", json=doc, headers=JSON)
+    response = httpx.put(
+        f"{server.url}/{db}/{doc_id}", json=doc, params=server.all_copies(db), headers=JSON
+    )
     assert response.status_code == 201, response.text
     rev: str = response.json()["rev"]
     return rev
@@ -220,7 +222,10 @@ def make_conflict(server: Server, db: str, doc_id: str) -> list[str]:
         {"_id": doc_id, "_rev": "1-cccc", "side": "c", "same": 1, "extra": True},
     ]
     response = httpx.post(
-        f"{server.url}/{db}/_bulk_docs", json={"docs": docs, "new_edits": False}, headers=JSON
+        f"{server.url}/{db}/_bulk_docs",
+        json={"docs": docs, "new_edits": False},
+        params=server.all_copies(db),
+        headers=JSON,
     )
     assert response.status_code == 201, response.text
     doc = get(server, db, doc_id, conflicts="true")
