@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 
 __all__ = ["DiffCounts", "diff_databases", "same_server"]
 
-# Pages (received chunks of rows) read ahead on each side.
+# Pages of rows read ahead on each side, and the rows in a page.
 READ_AHEAD = 8
+PAGE_ROWS = 1000
 
 ONLY_IN_DB = "only-in-db"
 ONLY_IN_OTHER = "only-in-other"
@@ -66,15 +67,22 @@ async def _pages(
     async with send:
         last = ""
         first = True
+        rows: list[tuple[str, str]] = []
         async for page in couch.bulk_iter_ids(db, raw=True):
-            rows = [_id_rev(text) for text in page]
-            for doc_id, _ in rows:
+            # CouchDB sends a chunk per row or so: hand rows on PAGE_ROWS at a time.
+            start = len(rows)
+            rows.extend(_id_rev(text) for text in page)
+            for doc_id, _ in rows[start:]:
                 if not first and doc_id <= last:
                     raise ProtocolError(
                         f"_all_docs of {db!r} is not in CouchDB's id order "
                         f"({last!r} before {doc_id!r}): cannot merge-join it"
                     )
                 last, first = doc_id, False
+            if len(rows) >= PAGE_ROWS:
+                await send.send(rows)
+                rows = []
+        if rows:
             await send.send(rows)
         await send.send(None)
 

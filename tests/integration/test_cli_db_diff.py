@@ -123,3 +123,17 @@ def test_a_database_with_itself_is_refused(cli_offline: CliRun) -> None:
 def test_missing_database_exit_4(cli: CliRun, db: str) -> None:
     result = cli("db", "diff", db, "no-such-db-anywhere")
     assert result.exit_code == 4, result.stderr
+
+
+def test_differences_across_many_pages(cli: CliRun, server: Server, db: str, other: str) -> None:
+    ids = [f"k{i:05d}" for i in range(2500)]
+    only_db = set(ids[999:1003]) | {ids[0], ids[-1]}
+    only_other = set(ids[1998:2002]) | {ids[1]}
+    post_docs(server, db, [{"_id": i} for i in ids if i not in only_other])
+    post_docs(server, other, [{"_id": i} for i in ids if i not in only_db])
+    result = cli("db", "diff", db, other, "--jsonl")
+    assert result.exit_code == 1, result.stderr
+    found = result.jsonl()
+    assert [d["id"] for d in found] == sorted(only_db | only_other)
+    assert {d["id"] for d in found if d["difference"] == "only-in-db"} == only_db
+    assert f"{2500 - len(only_db) - len(only_other):,} ids in both" in result.stderr
