@@ -105,7 +105,8 @@ def backup(
         from couchctl.workflows.backup import backup_all, backup_db, plan_all
 
         if db is not None:
-            total = (await couch.db_info(db)).get("doc_count")
+            # an increment's size is unknown until its changes are read
+            total = None if since else (await couch.db_info(db)).get("doc_count")
             with out.progress(f"backing up {db}", total, unit="docs") as bar:
                 result = await backup_db(
                     couch,
@@ -205,14 +206,15 @@ def restore(
             out.warn(
                 f"rejected {rejected.get('id')}: {rejected.get('reason') or rejected.get('error')}"
             )
-        if result.rejected:
+        if result.rejected_count:
+            out.error(f"{result.rejected_count:,} revisions were rejected by {db}")
             code = ExitCode.FAILURE
         if not result.counts_match:
             message = (
                 f"{db} holds {result.doc_count} documents, the source held "
                 f"{result.source_doc_count} when the last archive was written"
             )
-            if result.counts_exact and result.created and not result.rejected:
+            if result.counts_exact and result.created and not result.rejected_count:
                 out.error(message)
                 code = ExitCode.FAILURE
             else:
@@ -224,7 +226,7 @@ def restore(
             "docs": result.expected,
             "written": result.written,
             "already_there": result.already_there,
-            "rejected": len(result.rejected),
+            "rejected": result.rejected_count,
             "doc_count": result.doc_count,
             "source_doc_count": result.source_doc_count,
         }

@@ -171,13 +171,22 @@ async def edit_document(
         base = {"_id": doc_id}
     created = "_rev" not in base
     path = _write_temp(_pretty(base), doc_id)
+    conflict: list[str] | None = None  # the keys changed on the server, after a 409
+
+    def abandon(reason: str) -> EditAbandoned:
+        if conflict is not None:  # abandoned after a 409: it stays a conflict (exit 5)
+            return EditConflict(
+                f"{reason} after the document changed on the server", path, conflict
+            )
+        return EditAbandoned(reason, path)
+
     while True:
         code = await anyio.to_thread.run_sync(_run_editor, command, path)
         if code != 0:
-            raise EditAbandoned(f"the editor exited with status {code}: nothing saved", path)
+            raise abandon(f"the editor exited with status {code}: nothing saved")
         text = _read(path)
         if not text.strip():
-            raise EditAbandoned("the file is empty: edit abandoned, nothing saved", path)
+            raise abandon("the file is empty: edit abandoned, nothing saved")
         mine, problem = _parse(text)
         if mine is None:
             if not interactive:
@@ -217,6 +226,7 @@ async def edit_document(
                 say(f"you changed the same keys: {', '.join(both)} (your values are in the file)")
             say("reopening on the new revision with your changes applied")
             base = theirs
+            conflict = keys
             created = "_rev" not in base
             _rewrite(path, _pretty(merged))
             continue

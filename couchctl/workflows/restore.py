@@ -28,6 +28,8 @@ __all__ = ["BATCH_BYTES", "BATCH_DOCS", "CONCURRENCY", "RestoreResult", "check_c
 
 BATCH_DOCS = 500
 BATCH_BYTES = 8 * 1024 * 1024
+# Rejected documents kept for the report (all are counted).
+REJECTS_KEPT = 20
 # _bulk_docs requests in flight at once within one archive.
 CONCURRENCY = 4
 
@@ -41,7 +43,8 @@ class RestoreResult:
     expected: int  # document records in the archives
     written: int
     already_there: int  # skipped by --resume
-    rejected: list[dict[str, Any]] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)  # the first REJECTS_KEPT
+    rejected_count: int = 0
     doc_count: int | None = None
     source_doc_count: int | None = None
     counts_exact: bool = False  # the source did not change while the last file was written
@@ -180,5 +183,6 @@ async def _apply(
     # new_edits=false is idempotent: a batch sent twice stores the same revisions.
     answers = await couch.db_bulk_docs_raw(db, body, retry=True)
     rejected = [a for a in answers if isinstance(a, dict) and "error" in a]
-    result.rejected.extend(rejected)
+    result.rejected.extend(rejected[: max(0, REJECTS_KEPT - len(result.rejected))])
+    result.rejected_count += len(rejected)
     result.written += len(batch) - len(rejected)

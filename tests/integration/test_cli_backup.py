@@ -356,3 +356,19 @@ def test_archive_names_keep_slashes_out_of_paths() -> None:
     assert archive_name("a/b") == "a%2Fb.jsonl"
     assert archive_name("..") == "...jsonl"
     assert user_databases(["_users", "_replicator", "a", "b/c"]) == ["a", "b/c"]
+
+
+def test_rejected_documents_exit_1(
+    cli: CliRun, server: Server, db: str, target: str, tmp_path: Path
+) -> None:
+    post_docs(server, db, [{"_id": "good"}, {"_id": "bad", "bad": True}])
+    archive = tmp_path / "db.jsonl"
+    assert cli("db", "backup", db, "-o", str(archive)).exit_code == 0
+    assert cli("db", "create", target).exit_code == 0
+    guard = "function(doc){ if (doc.bad) { throw({forbidden: 'no bad documents'}); } }"
+    post_docs(server, target, [{"_id": "_design/guard", "validate_doc_update": guard}])
+    result = cli("db", "restore", target, str(archive), "--into-existing", "--yes", "--json")
+    assert result.exit_code == 1
+    assert "rejected bad" in result.stderr
+    assert result.json()["rejected"] == 1
+    assert [doc_id for doc_id, _ in rows(server, target)] == ["_design/guard", "good"]

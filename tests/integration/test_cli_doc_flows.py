@@ -181,6 +181,30 @@ def test_edit_on_a_terminal_reopens_after_a_conflict_and_invalid_json(
     assert any("changed on the server" in line and "other" in line for line in said)
 
 
+def test_edit_abandoned_after_a_conflict_is_a_conflict(
+    server: Server, db: str, editor: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from couchctl.client import CouchClient
+    from couchctl.workflows.edit import EditConflict, edit_document, editor_command
+
+    put(server, db, "d", {"n": 1})
+    env = editor("concurrent,fail", f"{server.url}/{db}/d")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+    async def main() -> Any:
+        async with CouchClient(server.url) as couch:
+            return await edit_document(couch, db, "d", editor=editor_command(env), interactive=True)
+
+    with pytest.raises(EditConflict) as caught:
+        anyio.run(main)
+    assert caught.value.keys == ["other"]
+    assert caught.value.path is not None
+    assert json.loads(Path(caught.value.path).read_text())["other"] == "theirs"
+    assert get(server, db, "d")["n"] == 1
+    Path(caught.value.path).unlink()
+
+
 def test_edit_keeps_id_and_rev(cli: CliRun, server: Server, db: str, editor: Any) -> None:
     put(server, db, "d", {"n": 1})
     result = cli("doc", "edit", db, "d", env=editor("steal-id"))
