@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from couchctl.cli._exit import ExitCode
-from couchctl.cli._options import JsonFlag, YesFlag, complete_db, output_mode
+from couchctl.cli._options import YesFlag, complete_db, output_options
 from couchctl.cli._run import checked, confirm_or_exit, fail, run
+from couchctl.render import Mode
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
@@ -38,6 +39,7 @@ def _backup_line(result: BackupResult) -> str:
 
 
 @app.command("backup")
+@output_options()
 def backup(
     ctx: typer.Context,
     db: Annotated[
@@ -70,7 +72,7 @@ def backup(
         typer.Option("--all-dbs", help="Every database but _users, _replicator, _global_changes."),
     ] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing archive.")] = False,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Back up a database to a JSON Lines archive (documents, attachments, _security).
 
@@ -98,7 +100,6 @@ def backup(
             if not os.path.isdir(parent):
                 fail(f"no such directory: {parent}")
 
-    mode = checked(ctx, lambda: output_mode(json_flag))
     checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> None:
@@ -148,6 +149,7 @@ def backup(
 
 
 @app.command("restore")
+@output_options()
 def restore(
     ctx: typer.Context,
     db: Annotated[
@@ -170,7 +172,7 @@ def restore(
         typer.Option("--resume", help="Finish an interrupted restore: send only what is missing."),
     ] = False,
     yes: YesFlag = False,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Restore archives written by `db backup` (full backup first, then increments).
 
@@ -182,7 +184,6 @@ def restore(
     """
     from couchctl.workflows.restore import check_chain
 
-    mode = checked(ctx, lambda: output_mode(json_flag))
     infos = checked(ctx, lambda: check_chain(list(files)))
     if into_existing:
         confirm_or_exit(

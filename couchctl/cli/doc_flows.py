@@ -7,15 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from couchctl.cli._exit import ExitCode
-from couchctl.cli._options import (
-    DbArg,
-    DocIdArg,
-    JsonFlag,
-    JsonlFlag,
-    json_object_argument,
-    output_mode,
-)
+from couchctl.cli._options import DbArg, DocIdArg, json_object_argument, output_options
 from couchctl.cli._run import checked, fail, interactive, run
+from couchctl.render import Mode
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
@@ -28,6 +22,7 @@ TABLE_LIMIT = 100
 
 
 @app.command("edit")
+@output_options()
 def edit(
     ctx: typer.Context,
     db: DbArg,
@@ -35,7 +30,7 @@ def edit(
     create: Annotated[
         bool, typer.Option("--create", help='A missing document starts as {"_id": ID}.')
     ] = False,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Edit a document in $VISUAL / $EDITOR (else vi) and save it if it changed.
 
@@ -47,7 +42,6 @@ def edit(
 
     Example: couchctl doc edit mydb doc-1 --create
     """
-    mode = checked(ctx, lambda: output_mode(json_flag))
 
     async def op(couch: CouchClient, out: Output) -> int:
         from couchctl.workflows.edit import (
@@ -81,6 +75,7 @@ def edit(
 
 
 @app.command("conflicts")
+@output_options(jsonl=True)
 def conflicts(
     ctx: typer.Context,
     db: DbArg,
@@ -88,8 +83,7 @@ def conflicts(
         str | None,
         typer.Argument(help="One document: list its leaf revisions.", show_default=False),
     ] = None,
-    json_flag: JsonFlag = False,
-    jsonl_flag: JsonlFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """List conflicted documents (id, winning rev, losing revs), or one document's leaves.
 
@@ -100,8 +94,6 @@ def conflicts(
     Example: couchctl doc conflicts mydb --jsonl
     """
     from couchctl.render import Column
-
-    mode = checked(ctx, lambda: output_mode(json_flag, jsonl_flag))
 
     async def op(couch: CouchClient, out: Output) -> int:
         from couchctl.workflows.conflicts import iter_conflicted, leaves
@@ -145,6 +137,7 @@ def conflicts(
 
 
 @app.command("resolve")
+@output_options()
 def resolve(
     ctx: typer.Context,
     db: DbArg,
@@ -161,7 +154,7 @@ def resolve(
             show_default=False,
         ),
     ] = None,
-    json_flag: JsonFlag = False,
+    mode: Mode = "human",
 ) -> None:
     """Resolve a conflict: keep one leaf (or a merged body) and delete every other leaf.
 
@@ -179,7 +172,6 @@ def resolve(
             return None
         return json_object_argument(merge if merge == "-" else "@" + merge, "--merge")
 
-    mode = checked(ctx, lambda: output_mode(json_flag))
     merged = checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> int:
