@@ -92,13 +92,11 @@ def backup(
         if not all_dbs and db is None:
             fail("no database given", "name one, or pass --all-dbs")
         if not all_dbs:
+            from couchctl._files import check_new_file
+
             if os.path.isdir(output):
                 fail(f"{output} is a directory", "pass --all-dbs to back up every database")
-            if os.path.lexists(output) and not force:
-                fail(f"{output} already exists", "use --force to replace it")
-            parent = os.path.dirname(os.path.abspath(output))
-            if not os.path.isdir(parent):
-                fail(f"no such directory: {parent}")
+            check_new_file(output, force=force)  # and a FILE.part it did not create
 
     checked(ctx, parse)
 

@@ -15,7 +15,6 @@ increment starts (its header's `since`).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -45,25 +44,24 @@ class ArchiveError(CouchError):
 
 
 class PartFile:
-    """A file written as TARGET.part (created exclusively, no symlink followed)
-    and renamed to TARGET only by `commit()`; removed on failure. An existing
-    TARGET is refused unless `force`; a leftover TARGET.part is never reused."""
+    """An archive written through `couchctl._files.PartFile` (TARGET.part created
+    exclusively, never through a symlink, renamed only by `commit()`, removed on
+    failure if still ours). The archive is made private (0600): it holds every
+    document and the `_security` object."""
 
     def __init__(self, target: str, *, force: bool = False) -> None:
+        from couchctl._files import PartFile as SharedPartFile
+
         self.target = target
-        self.part = target + ".part"
-        if os.path.lexists(target) and not force:
-            raise InvalidArgument(f"{target} exists (pass --force to replace it)")
-        if os.path.isdir(target):
-            raise InvalidArgument(f"{target} is a directory")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        self._file = SharedPartFile(target, force=force)
+        fd = self._file.create()
         try:
-            fd = os.open(self.part, flags, 0o600)
-        except FileExistsError:
-            raise InvalidArgument(
-                f"{self.part} exists (left by an interrupted run?): remove it first"
-            ) from None
-        self.handle: IO[bytes] = os.fdopen(fd, "wb")
+            os.fchmod(fd, 0o600)
+            self.handle: IO[bytes] = os.fdopen(fd, "wb")
+        except BaseException:
+            os.close(fd)
+            self._file.discard()
+            raise
         self.done = False
 
     def write(self, data: bytes) -> None:
@@ -73,15 +71,14 @@ class PartFile:
         self.handle.flush()
         os.fsync(self.handle.fileno())
         self.handle.close()
-        os.replace(self.part, self.target)
+        self._file.commit()
         self.done = True
 
     def discard(self) -> None:
         if self.done:
             return
         self.handle.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.part)
+        self._file.discard()
         self.done = True
 
 

@@ -256,11 +256,13 @@ def _targets(
         raise InvalidArgument(f"{directory} is not a directory")
     if since_dir is not None and not os.path.isdir(since_dir):
         raise InvalidArgument(f"--since {since_dir} is not a directory")
+    from couchctl._files import check_new_file
+
     targets: list[tuple[str, str, str | None]] = []
     for name in names:
         path = os.path.join(directory, archive_name(name))
-        if os.path.lexists(path) and not force:
-            raise InvalidArgument(f"{path} exists (pass --force to replace it)")
+        if os.path.isdir(directory):
+            check_new_file(path, force=force)
         previous = None
         if since_dir is not None:
             candidate = os.path.join(since_dir, archive_name(name))

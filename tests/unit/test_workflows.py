@@ -87,7 +87,7 @@ def test_a_newer_version_is_a_usage_error(tmp_path: Path) -> None:
 def test_part_file_never_reuses_or_follows(tmp_path: Path) -> None:
     target = tmp_path / "out.jsonl"
     (tmp_path / "out.jsonl.part").write_text("left over")
-    with pytest.raises(InvalidArgument, match="interrupted"):
+    with pytest.raises(InvalidArgument, match="not created by this run"):
         PartFile(str(target))
     assert (tmp_path / "out.jsonl.part").read_text() == "left over"
     os.unlink(tmp_path / "out.jsonl.part")
