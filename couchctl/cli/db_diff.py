@@ -57,7 +57,7 @@ def diff(
     checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> int:
-        from couchctl.client import CouchClient
+        from couchctl.client import CouchClient, HTTPError, TransportError
         from couchctl.workflows.diff import diff_databases, same_server
 
         if other_url is not None and other == db and same_server(couch.base_url, other_url):
@@ -78,6 +78,17 @@ def diff(
         else:
             timeout = couch.http.timeout.read
             async with CouchClient(other_url, timeout=timeout, retries=couch.retries) as far:
+                try:
+                    await far.server_info()
+                except TransportError as exc:
+                    out.error(
+                        f"cannot reach the other server at {far.base_url}: {exc}",
+                        "check --other-url",
+                    )
+                    return int(ExitCode.UNREACHABLE)
+                except HTTPError as exc:
+                    exc.what = f"the other server {far.base_url}"  # type: ignore[attr-defined]
+                    raise
                 counts = await diff_databases(couch, db, far, other, emit)
         if mode == "human":
             columns = [

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from couchctl.client import ProtocolError
+from couchctl.client import HTTPError, ProtocolError
 
 if TYPE_CHECKING:
     from anyio.abc import ObjectSendStream
@@ -62,6 +62,21 @@ def same_server(url: str, other: str) -> bool:
 
 
 async def _pages(
+    couch: CouchClient,
+    db: str,
+    send: ObjectSendStream[list[tuple[str, str]] | None],
+    label: str,
+) -> None:
+    try:
+        await _read(couch, db, send)
+    except HTTPError as exc:
+        # Say which side failed: the two may be on different servers.
+        if not getattr(exc, "what", ""):
+            exc.what = f"_all_docs of {label}"  # type: ignore[attr-defined]
+        raise
+
+
+async def _read(
     couch: CouchClient, db: str, send: ObjectSendStream[list[tuple[str, str]] | None]
 ) -> None:
     async with send:
@@ -137,8 +152,15 @@ async def diff_databases(
     send_a, receive_a = anyio.create_memory_object_stream[list[tuple[str, str]] | None](READ_AHEAD)
     send_b, receive_b = anyio.create_memory_object_stream[list[tuple[str, str]] | None](READ_AHEAD)
     async with anyio.create_task_group() as group:
-        group.start_soon(_pages, couch, db, send_a)
-        group.start_soon(_pages, other_couch, other_db, send_b)
+        far = other_couch is not couch
+        group.start_soon(_pages, couch, db, send_a, f"{db} at {couch.base_url}" if far else db)
+        group.start_soon(
+            _pages,
+            other_couch,
+            other_db,
+            send_b,
+            f"{other_db} at {other_couch.base_url}" if far else other_db,
+        )
         a, b = _Side(receive_a), _Side(receive_b)
         async with receive_a, receive_b:
             while True:

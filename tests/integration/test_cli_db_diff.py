@@ -137,3 +137,20 @@ def test_differences_across_many_pages(cli: CliRun, server: Server, db: str, oth
     assert [d["id"] for d in found] == sorted(only_db | only_other)
     assert {d["id"] for d in found if d["difference"] == "only-in-db"} == only_db
     assert f"{2500 - len(only_db) - len(only_other):,} ids in both" in result.stderr
+
+
+def test_errors_name_the_other_server_never_its_password(
+    cli: CliRun, server: Server, db: str
+) -> None:
+    from tests.standin import free_port
+
+    port = free_port()
+    result = cli("db", "diff", db, db, "--other-url", f"http://u:s3cret@127.0.0.1:{port}")
+    assert result.exit_code == 3
+    assert f"the other server at http://127.0.0.1:{port}" in result.stderr
+    assert "s3cret" not in result.stderr
+    parts = urlsplit(server.url)
+    bare = urlunsplit((parts.scheme, f"localhost:{parts.port}", "", "", ""))
+    result = cli("db", "diff", db, "no-such-db-there", "--other-url", bare)
+    assert result.exit_code == 4
+    assert f"no-such-db-there at {bare}" in result.stderr
