@@ -78,16 +78,19 @@ async def _write(
     wrapped = anyio.wrap_file(handle)
     pending = bytearray()
     seen = 0
-    async for chunk in download:
-        pending += chunk
-        if len(pending) >= WRITE_SIZE:
+    try:
+        async for chunk in download:
+            pending += chunk
+            if len(pending) >= WRITE_SIZE:
+                await wrapped.write(bytes(pending))
+                pending.clear()
+            advance(download.received - seen)
+            seen = download.received
+    finally:
+        # what arrived is kept even when the body was cut: the next run resumes after it
+        if pending:
             await wrapped.write(bytes(pending))
-            pending.clear()
-        advance(download.received - seen)
-        seen = download.received
-    if pending:
-        await wrapped.write(bytes(pending))
-    await wrapped.flush()
+        await wrapped.flush()
 
 
 async def download_resumable(
@@ -110,6 +113,7 @@ async def download_resumable(
     exists = prefix is not None
     for attempt in range(2):
         partial = False
+        short = [False]  # the body ended before its Content-Length
         try:
             async with couch.attachment_get(
                 db, doc_id, name, rev, offset=offset, prefix=prefix
@@ -121,8 +125,13 @@ async def download_resumable(
                     )
                 with _open_part(part, append=download.partial, create=not exists) as handle:
                     exists = True
-                    await _write(download, handle, advance)
-                    os.fsync(handle.fileno())
+                    try:
+                        await _write(download, handle, advance)
+                    finally:
+                        expected = download.transfer_length
+                        short[0] = expected is not None and download.received < expected
+                        handle.flush()
+                        os.fsync(handle.fileno())
         except ClientError as exc:
             if exc.status != 416 or attempt:
                 raise
@@ -130,6 +139,8 @@ async def download_resumable(
             offset, prefix = 0, None
             continue
         except IntegrityError:
+            if short[0]:
+                raise  # the body ended early: FILE.part holds a good start, kept to resume
             if partial and not attempt:
                 say(f"the attachment changed since {part} was written: starting over")
                 offset, prefix = 0, None
