@@ -45,7 +45,14 @@ GROUPS: dict[str, str] = {
 # Group name -> further modules whose `app` commands join that group (a group whose
 # commands would not fit one module of readable size). Loaded with the group.
 MORE_COMMANDS: dict[str, tuple[str, ...]] = {
-    "db": ("couchctl.cli.db_docs", "couchctl.cli.db_changes", "couchctl.cli.db_access"),
+    "db": (
+        "couchctl.cli.db_docs",
+        "couchctl.cli.db_changes",
+        "couchctl.cli.db_access",
+        "couchctl.cli.db_backup",
+        "couchctl.cli.db_diff",
+    ),
+    "doc": ("couchctl.cli.doc_flows",),
     "server": ("couchctl.cli.server_admin",),
 }
 

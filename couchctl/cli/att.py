@@ -200,17 +200,30 @@ def download(
     ] = None,
     rev: ReadRevOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue FILE.part with a Range request (kept if interrupted); "
+            "the MD5 check covers the whole file.",
+        ),
+    ] = False,
     mode: Mode = "human",
 ) -> None:
     """Download an attachment, streamed, MD5 and length checked.
 
     Written to FILE.part and renamed to FILE only when complete and verified.
+    With --resume, an existing FILE.part is continued from its end (the whole
+    download starts over, said on stderr, when the server sends everything or
+    the attachment changed), and an interrupted download keeps its FILE.part.
 
     Example: couchctl att download mydb doc-1 photo.png -o /tmp/photo.png
     """
 
     def parse() -> str:
         if output == "-":
+            if resume:
+                fail("--resume needs a file to continue (-o FILE), not stdout")
             if mode == "json":
                 fail("-o - writes the attachment itself to stdout: drop --json")
             return "-"
@@ -224,7 +237,8 @@ def download(
             fail(f"no such directory: {parent}")
         from couchctl._files import check_new_file
 
-        check_new_file(target, force=force)  # and a FILE.part it did not create
+        # and a FILE.part it did not create, unless asked to continue it
+        check_new_file(target, force=force, part=not resume)
         return target
 
     target = checked(ctx, parse)
@@ -235,11 +249,28 @@ def download(
                 async for chunk in download:
                     out.raw(chunk)
             return
-        result = await _download_to_file(couch, out, db, doc_id, name, rev, target, force)
+        if resume:
+            from couchctl.workflows.download import download_resumable
+
+            with out.progress(f"downloading {name}") as bar:
+                result = await download_resumable(
+                    couch,
+                    db,
+                    doc_id,
+                    name,
+                    rev,
+                    target,
+                    force=force,
+                    say=out.info,
+                    advance=bar.advance,
+                )
+        else:
+            result = await _download_to_file(couch, out, db, doc_id, name, rev, target, force)
         out.result(
             result,
             f"downloaded {name} to {target} ({result['length']} bytes, "
-            f"{'digest verified' if result['digest'] else 'no digest to verify'})",
+            + (f"resumed at byte {result['resumed_from']}, " if result.get("resumed_from") else "")
+            + f"{'digest verified' if result['digest'] else 'no digest to verify'})",
         )
 
     run(ctx, op, mode)

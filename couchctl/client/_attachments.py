@@ -183,11 +183,25 @@ class AttachmentDownload:
     a server compressing on the fly announces). A mismatch raises IntegrityError,
     so a caller that writes chunks to a temporary file keeps it only when the
     iteration ends normally.
+
+    A download resumed at `offset` (a 206 answer to a Range request) has `partial`
+    set; its digest is checked over `prefix` (the MD5 of the bytes before `offset`,
+    which the caller already has) and the bytes received, so the whole file is covered.
     """
 
-    def __init__(self, response: httpx.Response, *, verify: bool = True) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        *,
+        verify: bool = True,
+        offset: int = 0,
+        prefix: Any = None,
+    ) -> None:
         self._response = response
         self.verify = verify
+        self.partial = response.status_code == 206
+        self.offset = offset if self.partial else 0
+        self._prefix = prefix if self.partial else None
         self.content_type: str | None = response.headers.get("Content-Type")
         encoding = (response.headers.get("Content-Encoding") or "identity").strip().lower()
         self.encoding = encoding
@@ -200,10 +214,14 @@ class AttachmentDownload:
         self.decoded = 0
         if encoding not in ("identity", "gzip", "x-gzip"):
             raise ProtocolError(f"unsupported attachment Content-Encoding: {encoding}")
+        if self.partial and encoding != "identity":
+            raise ProtocolError("a partial attachment answer must not be encoded")
 
     async def iter_bytes(self) -> AsyncIterator[bytes]:
         """The attachment's bytes (gzip undone), verified when the stream ends."""
-        raw_md5 = hashlib.md5(usedforsecurity=False)
+        raw_md5 = (
+            self._prefix.copy() if self._prefix is not None else hashlib.md5(usedforsecurity=False)
+        )
         # CouchDB's digest covers the stored (gzip) bytes; a server or proxy that
         # compresses on the fly announces the digest of the decoded bytes instead.
         decoded_md5 = hashlib.md5(usedforsecurity=False)
@@ -321,6 +339,8 @@ class AttachmentMixin(BaseClient):
         rev: str | None = None,
         *,
         verify: bool = True,
+        offset: int = 0,
+        prefix: Any = None,
     ) -> AsyncIterator[AttachmentDownload]:
         """Download an attachment (`GET /{db}/{docid}/{attname}`) as a stream.
 
@@ -330,14 +350,23 @@ class AttachmentMixin(BaseClient):
 
         The bytes are checked against Content-Length and the ETag's MD5 at the end
         of the iteration (IntegrityError on a mismatch).
+
+        `offset` > 0 asks for the bytes from there on (`Range: bytes=offset-`);
+        `prefix` is the MD5 (a `hashlib` object) of the bytes before it. The answer
+        may be partial (206, `download.partial`) or the whole attachment (200: the
+        server ignored the range, as CouchDB does for attachments stored gzipped);
+        416 (nothing after `offset`) raises ClientError.
         """
+        headers = {"Accept-Encoding": "gzip"}
+        if offset:
+            headers["Range"] = f"bytes={offset}-"
         async with self.stream(
             "GET",
             att_path(db, doc_id, attachment_id),
             params=query({"rev": rev}),
-            headers={"Accept-Encoding": "gzip"},
+            headers=headers,
         ) as response:
-            yield AttachmentDownload(response, verify=verify)
+            yield AttachmentDownload(response, verify=verify, offset=offset, prefix=prefix)
 
     async def attachment_exists(
         self, db: str, doc_id: str, attachment_id: str, rev: str | None = None

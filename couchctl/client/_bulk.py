@@ -101,6 +101,7 @@ class BulkMixin(BaseClient):
         *,
         docs: Sequence[Mapping[str, Any]] | None = None,
         latest: bool | None = None,
+        attachments: bool | None = None,
     ) -> Any: ...
 
     @overload
@@ -112,6 +113,7 @@ class BulkMixin(BaseClient):
         *,
         revs: bool | None = None,
         latest: bool | None = None,
+        attachments: bool | None = None,
     ) -> Any: ...
 
     async def db_bulk_get(self, db: str, *args: Any, **kwargs: Any) -> Any:
@@ -120,7 +122,8 @@ class BulkMixin(BaseClient):
         `db_bulk_get(db, revs=None, id=None, *, docs=None, latest=None)`: `id` is a
         document id or a list of them; `docs` a list of `{"id": ..., "rev": ...}`
         (`rev` optional); both may be given (ids first). `revs` adds each revision's
-        history, `latest` asks for the latest leaf of a given `rev`. Returns
+        history, `latest` asks for the latest leaf of a given `rev`, `attachments`
+        inlines attachment data (base64). Returns
         `{"results": [{"id", "docs": [{"ok": doc} | {"error": {...}}]}]}`. A read, so
         it is retried on 429/5xx and connection resets.
 
@@ -142,6 +145,7 @@ class BulkMixin(BaseClient):
         *,
         docs: Sequence[Mapping[str, Any]] | None = None,
         latest: bool | None = None,
+        attachments: bool | None = None,
     ) -> Any:
         wanted: list[dict[str, Any]] = []
         if id is not None:
@@ -159,7 +163,7 @@ class BulkMixin(BaseClient):
             raise InvalidArgument("db_bulk_get needs the documents to get (id or docs)")
         if revs is not None and not isinstance(revs, bool):
             raise InvalidArgument(f"revs must be true or false, got {revs!r}")
-        params = query({"revs": revs, "latest": latest})
+        params = query({"revs": revs, "latest": latest, "attachments": attachments})
         return await self.request_json(
             "POST",
             f"{db_path(db)}/_bulk_get",
@@ -170,6 +174,23 @@ class BulkMixin(BaseClient):
 
     # The reference signature, for help() and inspect.
     db_bulk_get.__signature__ = inspect.signature(_bulk_get)  # type: ignore[attr-defined]
+
+    async def db_revs_diff(self, db: str, revs: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+        """Which of these revisions the database lacks (`POST /{db}/_revs_diff`).
+
+        `revs` maps ids to revisions; the answer maps each id with a missing
+        revision to `{"missing": [...], "possible_ancestors": [...]}`. A read, so
+        it is retried.
+        """
+        result = await self.request_json(
+            "POST",
+            f"{db_path(db)}/_revs_diff",
+            json={key: list(value) for key, value in revs.items()},
+            retry=True,
+        )
+        if not isinstance(result, dict):
+            raise ProtocolError("_revs_diff did not answer with a JSON object")
+        return result
 
     # -- building blocks of bulk load and dump -------------------------------------
 
