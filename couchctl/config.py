@@ -179,6 +179,19 @@ class Settings:
     retries: int = DEFAULT_RETRIES
     profile: str | None = None
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    # Where each setting came from ("--url", "COUCH_URL", "profile prod in PATH",
+    # "default"), for hints and `server whoami`; never the secret itself.
+    sources: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    config_file: str | None = field(default=None, compare=False)
+
+    def source_of(self, name: str) -> str | None:
+        """Where setting `name` (url, user, password, token, timeout, ...) came from."""
+        return dict(self.sources).get(name)
+
+    @property
+    def url_source(self) -> str:
+        """Where the server URL came from, as a user would name it."""
+        return self.source_of("url") or "default"
 
     def __repr__(self) -> str:
         return (
@@ -195,7 +208,8 @@ class Settings:
         return self.url
 
     def with_password(self, password: str) -> Settings:
-        return replace(self, password=password)
+        sources = tuple((k, v) for k, v in self.sources if k != "password")
+        return replace(self, password=password, sources=(*sources, ("password", "prompt")))
 
     def send_warnings(self) -> list[str]:
         """What to say before sending anything with these settings: secrets over
@@ -261,31 +275,85 @@ def _permission_warning(path: Path, data: Mapping[str, Any]) -> str | None:
     return None
 
 
+PROFILE_KEYS = frozenset(
+    {"url", "user", "password", "token", "timeout", "cacert", "insecure", "retries"}
+)
+
+
+def _unknown_key_warnings(path: Path, text: str, data: Mapping[str, Any]) -> list[str]:
+    """A warning for each key the profiles do not know, with its line in the file."""
+    lines: dict[tuple[str | None, str], int] = {}
+    table: str | None = None
+    header = re.compile(r"\s*\[\s*([^\]]+?)\s*\]\s*(#.*)?$")
+    assignment = re.compile(r"\s*(\"[^\"]*\"|'[^']*'|[A-Za-z0-9_.-]+)\s*=")
+    for number, line in enumerate(text.splitlines(), 1):
+        if match := header.match(line):
+            table = match.group(1).strip("\"'")
+        elif match := assignment.match(line):
+            lines.setdefault((table, match.group(1).strip("\"'")), number)
+    said: list[str] = []
+    for name, value in data.items():
+        if not isinstance(value, dict):
+            where = f"line {lines[(None, name)]}" if (None, name) in lines else "top level"
+            said.append(
+                f"{path}, {where}: {name!r} is outside any profile "
+                "(put it under a [profile] table); ignored"
+            )
+            continue
+        for key in value:
+            if key in PROFILE_KEYS:
+                continue
+            where = f"line {lines[(name, key)]}" if (name, key) in lines else f"[{name}]"
+            said.append(
+                f"{path}, {where}: unknown key {key!r} in profile {name!r}; ignored "
+                f"(known: {', '.join(sorted(PROFILE_KEYS))})"
+            )
+    return said
+
+
 def _read_profile(
     name: str | None, environ: Mapping[str, str]
-) -> tuple[dict[str, Any], str | None, str | None]:
-    """The profile's table, its name, and a warning about the file's permissions."""
+) -> tuple[dict[str, Any], str | None, list[str], Path]:
+    """The profile's table, its name, warnings (the file's permissions, unknown
+    keys) and the file's path."""
     path = config_path(environ)
     if not path.exists():
+        if environ.get("COUCHCTL_CONFIG"):
+            raise ConfigError(
+                f"COUCHCTL_CONFIG names a file that does not exist: {path}",
+                "create it, or unset COUCHCTL_CONFIG to use the default file",
+            )
         if name is not None:
-            raise ConfigError(f"profile {name!r} not found: {path} does not exist")
-        return {}, None, None
+            raise ConfigError(
+                f"profile {name!r} not found: {path} does not exist",
+                f"create {path} with a [{name}] table, or set COUCHCTL_CONFIG",
+            )
+        return {}, None, [], path
     import tomllib  # only when there is a file to read
 
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
-    warning = _permission_warning(path, data)
+    permission = _permission_warning(path, data)
+    warnings = [permission] if permission else []
+    warnings.extend(_unknown_key_warnings(path, text, data))
     wanted = name or "default"
     table = data.get(wanted)
     if table is None:
         if name is not None:
-            raise ConfigError(f"profile {name!r} not found in {path}")
-        return {}, None, warning
+            known = [key for key, value in data.items() if isinstance(value, dict)]
+            hint = (
+                f"profiles in {path}: {', '.join(known)}"
+                if known
+                else f"{path} has no profiles: add a [{name}] table"
+            )
+            raise ConfigError(f"profile {name!r} not found in {path}", hint)
+        return {}, None, warnings, path
     if not isinstance(table, dict):
         raise ConfigError(f"profile {wanted!r} in {path} is not a table")
-    return table, wanted, warning
+    return table, wanted, warnings, path
 
 
 def _to_float(value: Any, what: str) -> float:
@@ -352,7 +420,8 @@ def load_settings(
         raise ConfigError("--cacert and --insecure cannot be used together")
     env_profile = env.get("COUCHCTL_PROFILE") or None
     profile_name = _first(profile, env_profile)
-    table, used_profile, file_warning = _read_profile(profile_name, env)
+    table, used_profile, file_warnings, path = _read_profile(profile_name, env)
+    profile_source = f"profile {used_profile} in {path}"
 
     profile_url = table.get("url")
     if profile_url is not None and not isinstance(profile_url, str):
@@ -360,7 +429,7 @@ def load_settings(
     profile_bare: str | None = None
     profile_user_in_url: tuple[str | None, str | None] = (None, None)
     if profile_url:
-        profile_bare, *rest = _check_url(str(profile_url), f"profile {used_profile}")
+        profile_bare, *rest = _check_url(str(profile_url), profile_source)
         profile_user_in_url = (rest[0], rest[1])
     env_url_name = "COUCH_URL" if env.get("COUCH_URL") else "COUCHDB_URL"
     env_url = _first(env.get("COUCH_URL"), env.get("COUCHDB_URL"))
@@ -368,7 +437,7 @@ def load_settings(
     if url:
         raw_url, source = url, "--url"
     elif profile is not None:  # --profile: the profile is used whole
-        raw_url, source = (profile_url or DEFAULT_URL), f"profile {used_profile}"
+        raw_url, source = (profile_url or DEFAULT_URL), profile_source
     elif env_url:
         if env_profile is not None and not _same_url(
             _check_url(env_url, env_url_name)[0], profile_bare or DEFAULT_URL
@@ -381,7 +450,7 @@ def load_settings(
     else:
         raw_url, source = (
             (profile_url or DEFAULT_URL),
-            (f"profile {used_profile}" if used_profile else "default"),
+            (profile_source if used_profile else "default"),
         )
     bare_url, url_user, url_password = _check_url(str(raw_url), source)
     from_profile = used_profile is not None and _same_url(bare_url, profile_bare or DEFAULT_URL)
@@ -444,6 +513,55 @@ def load_settings(
     if not isinstance(retries, int) or retries < 0:
         raise ConfigError(f"retries must be a whole number >= 0, got {retries!r}")
 
+    sources: dict[str, str] = {"url": source}
+    if resolved_user is not None:
+        sources["user"] = (
+            "--user"
+            if user
+            else f"the URL ({source})"
+            if resolved_user == url_user
+            else "COUCHDB_USER"
+            if resolved_user == env_user
+            else profile_source
+        )
+    if password is not None:
+        if flag_password is not None:
+            sources["password"] = "--password-file"
+        elif password == url_password and resolved_user == url_user:
+            sources["password"] = f"the URL ({source})"
+        elif password == env_password:
+            sources["password"] = (
+                "COUCHDB_PASSWORD_FILE" if env.get("COUCHDB_PASSWORD_FILE") else "COUCHDB_PASSWORD"
+            )
+        else:
+            sources["password"] = profile_source
+    if resolved_token is not None:
+        sources["token"] = (
+            ("--token-file" if token_file else "--token")
+            if (token or token_file)
+            else ("COUCHDB_TOKEN_FILE" if env.get("COUCHDB_TOKEN_FILE") else "COUCHDB_TOKEN")
+            if (env.get("COUCHDB_TOKEN") or env.get("COUCHDB_TOKEN_FILE"))
+            else profile_source
+        )
+    sources["timeout"] = (
+        "--timeout"
+        if timeout is not None
+        else "COUCHCTL_TIMEOUT"
+        if env.get("COUCHCTL_TIMEOUT")
+        else profile_source
+        if table.get("timeout") is not None
+        else "default"
+    )
+    if resolved_cacert:
+        sources["cacert"] = "--cacert" if cacert else profile_source
+    if insecure or profile_insecure:
+        sources["insecure"] = "--insecure" if insecure else profile_source
+    sources["retries"] = profile_source if "retries" in table else "default"
+    if used_profile is not None:
+        sources["profile"] = (
+            "--profile" if profile is not None else "COUCHCTL_PROFILE" if env_profile else "default"
+        )
+
     return Settings(
         url=bare_url,
         user=resolved_user,
@@ -454,5 +572,7 @@ def load_settings(
         insecure=bool(insecure or profile_insecure),
         retries=retries,
         profile=used_profile,
-        warnings=(file_warning,) if file_warning else (),
+        warnings=tuple(file_warnings),
+        sources=tuple(sources.items()),
+        config_file=str(path) if path.exists() else None,
     )

@@ -33,7 +33,21 @@ for _name in (
     "COUCHCTL_TIMEOUT",
 ):
     os.environ.pop(_name, None)
-os.environ["COUCHCTL_CONFIG"] = str(Path(__file__).parent / "no-such-config.toml")
+
+
+# Isolate the tests from the user's own config file: an empty one of the suite's own
+# (a COUCHCTL_CONFIG naming a missing file is an error).
+def _empty_config() -> str:
+    import atexit
+    import tempfile
+
+    handle, path = tempfile.mkstemp(prefix="couchctl-tests-", suffix=".toml")
+    os.close(handle)
+    atexit.register(lambda: Path(path).unlink(missing_ok=True))
+    return path
+
+
+os.environ["COUCHCTL_CONFIG"] = _empty_config()
 
 # Real CouchDB 3.4.3 exchanges, recorded once and kept as data (tests/recorded/README.md).
 RECORDED = Path(__file__).resolve().parent / "recorded"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,7 @@ def env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_defaults(tmp_path: Path) -> None:
-    settings = load_settings(environ={"COUCHCTL_CONFIG": str(tmp_path / "none.toml")})
+    settings = load_settings(environ={"COUCHCTL_CONFIG": os.devnull})
     assert settings == Settings()
     assert settings.url == DEFAULT_URL == "http://127.0.0.1:5984"
     assert settings.timeout == 30.0
@@ -129,13 +130,13 @@ def test_flags_beat_environment(env: dict[str, str]) -> None:
 
 
 def test_url_userinfo(tmp_path: Path) -> None:
-    none = {"COUCHCTL_CONFIG": str(tmp_path / "none.toml")}
+    none = {"COUCHCTL_CONFIG": os.devnull}
     s = load_settings(url="http://ad%40min:p%3Aw%40d@h:5984/pre/", environ=none)
     assert (s.url, s.user, s.password) == ("http://h:5984/pre", "ad@min", "p:w@d")
 
 
 def test_url_userinfo_ranks_with_its_source(tmp_path: Path) -> None:
-    none = {"COUCHCTL_CONFIG": str(tmp_path / "none.toml")}
+    none = {"COUCHCTL_CONFIG": os.devnull}
     env = {**none, "COUCHDB_USER": "euser", "COUCHDB_PASSWORD": "epass"}
     # --url with credentials beats COUCHDB_USER / COUCHDB_PASSWORD
     s = load_settings(url="http://bob:bobpw@h:1", environ=env)

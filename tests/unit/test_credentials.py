@@ -3,6 +3,7 @@ settings, a URL's user:password, never travel to another server or user."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -86,7 +87,7 @@ def test_profile_from_environment_and_couch_url_conflict(env: dict[str, str]) ->
 
 def test_url_userinfo_is_a_pair(tmp_path: Path) -> None:
     environ = {
-        "COUCHCTL_CONFIG": str(tmp_path / "none.toml"),
+        "COUCHCTL_CONFIG": os.devnull,
         "COUCHDB_USER": "admin",
         "COUCHDB_PASSWORD": "adminpw",
     }

@@ -3,6 +3,7 @@ COUCHDB_*_FILE variables), and a warning for a config file others can read."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from tests.conftest import CliRun
 
 @pytest.fixture
 def none(tmp_path: Path) -> dict[str, str]:
-    return {"COUCHCTL_CONFIG": str(tmp_path / "none.toml")}
+    return {"COUCHCTL_CONFIG": os.devnull}
 
 
 def secret_file(tmp_path: Path, text: str, name: str = "secret") -> str:
