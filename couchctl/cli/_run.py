@@ -63,8 +63,21 @@ def _is_cancel(exc: BaseException) -> bool:
     return isinstance(exc, asyncio.CancelledError)
 
 
-def describe_error(exc: BaseException, url: str = "") -> tuple[ExitCode, str, str | None]:
-    """Exit code, message and hint for a failure."""
+STALE_REV_HINT = "the revision is not the current one: fetch the document again (couchctl doc get)"
+
+
+def describe_error(
+    exc: BaseException,
+    url: str = "",
+    *,
+    url_source: str = "",
+    conflict_hint: str | None = None,
+) -> tuple[ExitCode, str, str | None]:
+    """Exit code, message and hint for a failure.
+
+    `url_source` names where the URL came from (--url, COUCH_URL, a profile in a
+    file); `conflict_hint` is the command's own reading of a 409, which depends on
+    what it sent (no --rev onto an existing document, a stale --rev, ...)."""
     from couchctl.client import (
         AuthError,
         ConflictError,
@@ -90,9 +103,17 @@ def describe_error(exc: BaseException, url: str = "") -> tuple[ExitCode, str, st
         return ExitCode.USAGE, str(exc), exc.hint
     if isinstance(exc, InvalidArgument):
         return ExitCode.USAGE, str(exc), None
-    if isinstance(exc, TransportError):
+    if isinstance(exc, TransportError | PlainHTTPServer):
         where = f" at {url}" if url else ""
-        unreachable = "check that CouchDB is running and that --url / COUCH_URL points to it"
+        named = _name_source(url_source)
+        unreachable = f"check that CouchDB is running and that {named} points to it"
+        if isinstance(exc, PlainHTTPServer):
+            return (
+                ExitCode.UNREACHABLE,
+                f"cannot reach the server{where}: TLS handshake failed: "
+                "the server answers plain HTTP, not TLS",
+                f"use {exc.plain_url} ({named} says https://)",
+            )
         if _certificate_failure(exc):
             unreachable = (
                 "the server's certificate is not trusted: give the CA certificate that "
@@ -113,7 +134,7 @@ def describe_error(exc: BaseException, url: str = "") -> tuple[ExitCode, str, st
         if isinstance(exc, ConflictError):
             hint = None
             if exc.status == 409:
-                hint = "the revision is not the current one: fetch the document again (couchctl doc get)"
+                hint = conflict_hint or STALE_REV_HINT
             return ExitCode.CONFLICT, message, hint
         if isinstance(exc, AuthError):
             hint = (
@@ -156,10 +177,74 @@ def _certificate_failure(exc: BaseException) -> bool:
     return "CERTIFICATE_VERIFY_FAILED" in str(exc)
 
 
+def _name_source(source: str) -> str:
+    """How a hint names the setting that gave the URL."""
+    if not source or source == "default":
+        return "the URL (the default; set --url or COUCH_URL)"
+    if source.startswith("profile "):
+        return f"the url of {source}"
+    return source
+
+
 def _path_of(full: str, base: str) -> str:
-    if base and full.startswith(base):
-        return full[len(base) :] or "/"
+    """The whole path of a request URL, the server URL's path prefix included (a
+    wrong prefix is then in sight); the full URL when it is another server's."""
+    from urllib.parse import urlsplit
+
+    if base:
+        scheme_host = base[: len(base) - len(urlsplit(base).path)] if urlsplit(base).path else base
+        if full.startswith(scheme_host):
+            return urlsplit(full).path or "/"
     return full
+
+
+class PlainHTTPServer(Exception):
+    """An https:// URL whose server speaks plain HTTP (found after a failed handshake)."""
+
+    def __init__(self, url: str, plain_url: str) -> None:
+        super().__init__(f"{url}: the server answers plain HTTP, not TLS")
+        self.plain_url = plain_url
+
+
+def _handshake_failure(exc: BaseException) -> bool:
+    """Whether a transport failure happened in the TLS handshake (a timeout in it,
+    or a protocol error: what a plain-HTTP server makes of a ClientHello)."""
+    import ssl
+
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen and len(seen) < 10:
+        text = str(current)
+        if "handshake" in text or "WRONG_VERSION_NUMBER" in text or "record layer" in text:
+            return True
+        if isinstance(current, ssl.SSLError) and not isinstance(
+            current, ssl.SSLCertVerificationError
+        ):
+            return True
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def plain_http_probe(url: str, timeout: float = 3.0) -> str | None:
+    """The http:// URL of an https:// `url` whose server answers plain HTTP, else None."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        return None
+    port = parts.port or 443
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(b"GET / HTTP/1.0\r\nHost: " + parts.hostname.encode("idna") + b"\r\n\r\n")
+            first = sock.recv(16)
+    except (OSError, UnicodeError):
+        return None
+    if not first.startswith(b"HTTP/"):
+        return None
+    return "http://" + parts.netloc.rsplit("@", 1)[-1] + parts.path
 
 
 def _transport_detail(exc: BaseException) -> str:
@@ -170,29 +255,53 @@ def _transport_detail(exc: BaseException) -> str:
     return text
 
 
-def report(exc: BaseException, out: Output, options: GlobalOptions, url: str = "") -> int:
+def report(
+    exc: BaseException,
+    out: Output,
+    options: GlobalOptions,
+    url: str = "",
+    *,
+    url_source: str = "",
+    conflict_hint: str | None = None,
+) -> int:
     """Print the one-line error (and traceback with --debug); return the exit code."""
-    code, message, hint = describe_error(exc, url)
+    code, message, hint = describe_error(
+        exc, url, url_source=url_source, conflict_hint=conflict_hint
+    )
     if options.debug and code not in (ExitCode.INTERRUPTED,):
         traceback.print_exception(exc, file=out.stderr)
     out.error(message, hint)
     return int(code)
 
 
-def run(ctx: typer.Context, operation: Operation, mode: Mode = "human") -> None:
-    """Run `operation` with a client built from the global options; exit with its code."""
+def run(
+    ctx: typer.Context,
+    operation: Operation,
+    mode: Mode = "human",
+    *,
+    conflict_hint: str | None = None,
+) -> None:
+    """Run `operation` with a client built from the global options; exit with its code.
+
+    `conflict_hint`: what a 409 means for what this command sends."""
     options = global_options(ctx)
     out = Output(mode)
-    code = execute(options, out, operation)
+    code = execute(options, out, operation, conflict_hint=conflict_hint)
     if code:
         raise typer.Exit(code)
 
 
-def execute(options: GlobalOptions, out: Output, operation: Operation) -> int:
-    url = ""
+def execute(
+    options: GlobalOptions,
+    out: Output,
+    operation: Operation,
+    *,
+    conflict_hint: str | None = None,
+) -> int:
+    url = url_source = ""
     try:
         settings = options.settings()
-        url = settings.url
+        url, url_source = settings.url, settings.url_source
         for warning in (*settings.warnings, *settings.send_warnings()):
             out.warn(warning)
         import anyio
@@ -220,7 +329,14 @@ def execute(options: GlobalOptions, out: Output, operation: Operation) -> int:
             return int(ExitCode.FAILURE)
         with contextlib.suppress(BrokenPipeError, ValueError, OSError):
             out.flush()
-        return report(exc, out, options, url)
+        failure = _unwrap(exc)
+        from couchctl.client import TransportError
+
+        if isinstance(failure, TransportError) and _handshake_failure(failure):
+            plain = plain_http_probe(url)
+            if plain is not None:
+                exc = PlainHTTPServer(url, plain)
+        return report(exc, out, options, url, url_source=url_source, conflict_hint=conflict_hint)
 
 
 def quorum_warning(count: int) -> str:

@@ -53,6 +53,9 @@ JSON_NULL: Any = object()
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Connecting (TCP and the TLS handshake) takes milliseconds on a network that
+# works; a handshake with a plain-HTTP server never ends, so it is cut short.
+CONNECT_TIMEOUT = 5.0
 # Endpoints whose 202 is their ordinary answer (work queued), not a write quorum missed.
 _QUEUED_202 = frozenset({"_compact", "_view_cleanup", "_replicate", "_sync_shards", "_reshard"})
 
@@ -145,7 +148,11 @@ class BaseClient:
         self.http = httpx.AsyncClient(
             auth=auth,
             headers=headers,
-            timeout=httpx.Timeout(timeout),
+            # A TLS handshake with a plain-HTTP server hangs: fail it promptly.
+            timeout=httpx.Timeout(
+                timeout,
+                connect=CONNECT_TIMEOUT if timeout is None else min(timeout, CONNECT_TIMEOUT),
+            ),
             verify=verify,
             transport=transport,
             event_hooks=hooks,

@@ -421,7 +421,7 @@ async def test_changes_longpoll_lifts_the_read_timeout(
     request = only_request(httpx_mock)
     assert_same_request(request, "239-changes-longpoll-timeout")
     assert request.extensions["timeout"]["read"] is None
-    assert request.extensions["timeout"]["connect"] == 30.0
+    assert request.extensions["timeout"]["connect"] == couch.http.timeout.connect
     assert result["results"] == []
 
 
