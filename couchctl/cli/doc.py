@@ -18,7 +18,7 @@ from couchctl.cli._options import (
     json_object_argument,
     output_options,
 )
-from couchctl.cli._run import Missing, checked, confirm_or_exit, fail, run
+from couchctl.cli._run import Missing, checked, confirm_or_exit, fail, interactive, run
 from couchctl.render import Mode
 
 if TYPE_CHECKING:
@@ -58,6 +58,37 @@ def read_document(source: str | None, data: str | None) -> dict[str, Any]:
     return json_object_argument(source if source == "-" else "@" + source, "the document")
 
 
+def _command(*words: str) -> str:
+    """A couchctl command line a user can paste (names quoted for the shell)."""
+    import shlex
+
+    return "couchctl " + " ".join(shlex.quote(word) for word in words)
+
+
+def _rev_key(rev: str) -> tuple[int, str]:
+    number, _, digest = rev.partition("-")
+    return (int(number), digest) if number.isdigit() else (0, rev)
+
+
+def conflict_note(db: str, doc_id: str, winner: str, losers: list[str]) -> str:
+    """What to say about a document that has conflicting leaf revisions."""
+    count = len(losers)
+    leaves = "revision" if count == 1 else "revisions"
+    return (
+        f"document {doc_id} has {count} conflicting {leaves} beside the winner {winner}: "
+        f"{', '.join(losers)}; list them with {_command('doc', 'conflicts', db, doc_id)}, "
+        f"keep one with {_command('doc', 'resolve', db, doc_id, '--keep', 'REV')}"
+    )
+
+
+def exists_hint(db: str, doc_id: str) -> str:
+    return (
+        f"document {doc_id} already exists: pass --rev with its current revision "
+        f"({_command('doc', 'exists', db, doc_id)} prints it), "
+        f"or change it with {_command('doc', 'edit', db, doc_id)}"
+    )
+
+
 def _rev_of(result: Any) -> str:
     rev = result.get("rev") if isinstance(result, dict) else None
     return str(rev) if rev else "(no revision yet: batch mode)"
@@ -77,7 +108,12 @@ def get(
         bool, typer.Option("--revs-info", help="Include _revs_info (each revision's status).")
     ] = False,
     conflicts: Annotated[
-        bool, typer.Option("--conflicts", help="Include _conflicts (conflicting leaves).")
+        bool,
+        typer.Option(
+            "--conflicts",
+            help="Include _conflicts (conflicting leaves) in the output. Without it, "
+            "conflicts are still asked for and said on stderr, not printed.",
+        ),
     ] = False,
     deleted_conflicts: Annotated[
         bool, typer.Option("--deleted-conflicts", help="Include _deleted_conflicts.")
@@ -117,6 +153,10 @@ def get(
 ) -> None:
     """Get a document, highlighted (or as the server's JSON with --json).
 
+    A document with conflicting revisions is said on stderr, with the losing
+    revisions and the command that resolves them (conflicts=true is always asked;
+    _conflicts is printed only with --conflicts or --meta).
+
     Example: couchctl doc get mydb doc-1 --revs-info
     """
 
@@ -153,7 +193,7 @@ def get(
             r=r,
             att_encoding_info=flag(att_encoding_info),
             attributes_since=parsed_since,
-            conflicts=flag(conflicts),
+            conflicts=True if parsed_open is None else flag(conflicts),
             deleted_conflicts=flag(deleted_conflicts),
             latest=flag(latest),
             local_seq=flag(local_seq),
@@ -163,6 +203,12 @@ def get(
             revs=flag(revs),
             revs_info=flag(revs_info),
         )
+        if isinstance(doc, dict) and isinstance(doc.get("_conflicts"), list):
+            losers = [str(leaf) for leaf in doc["_conflicts"]]
+            if losers:
+                out.warn(conflict_note(db, doc_id, str(doc.get("_rev")), losers))
+            if not (conflicts or meta):
+                doc = {key: value for key, value in doc.items() if key != "_conflicts"}
         out.document(doc)
 
     run(ctx, op, mode)
@@ -248,7 +294,8 @@ def put(
             message = f"saved document {doc_id}"
         out.result(result, message)
 
-    run(ctx, op, mode)
+    sent_rev = rev is not None or doc.get("_rev") is not None
+    run(ctx, op, mode, conflict_hint=None if sent_rev else exists_hint(db, doc_id))
 
 
 @app.command("create")
@@ -288,26 +335,55 @@ def delete(
     ] = None,
     batch: BatchOpt = False,
     w: WriteQuorumOpt = None,
+    yes: YesFlag = False,
     mode: Mode = "human",
 ) -> None:
     """Delete a document (its current revision unless --rev is given).
 
     The revision is the safety: a stale --rev is refused by the server (exit 5).
+    Deleting the winner of a conflicted document makes another leaf the winner:
+    that asks on a terminal and needs --yes elsewhere.
 
     Example: couchctl doc delete mydb doc-1 --rev 2-7051cbe5c8faecd085a3fa619e6e6337
     """
 
-    async def op(couch: CouchClient, out: Output) -> None:
-        target = rev
+    async def op(couch: CouchClient, out: Output) -> int | None:
+        from couchctl.client import NotFound
+
+        try:
+            current = await couch.doc_get(db, doc_id, conflicts=True)
+        except NotFound:
+            if rev is None:
+                raise Missing(f"document {doc_id} in {db}") from None
+            current = {}
+        winner = current.get("_rev") if isinstance(current, dict) else None
+        losers = [str(leaf) for leaf in (current.get("_conflicts") or [])] if winner else []
+        target = rev if rev is not None else winner
         if target is None:
-            target = await couch.doc_exists(db, doc_id)
-            if target is None:
-                raise Missing(f"document {doc_id} in {db}")
+            raise Missing(f"document {doc_id} in {db}")
+        if rev is None:
             out.info(f"deleting the current revision {target}")
+        if losers and target == winner:
+            successor = max(losers, key=_rev_key)
+            out.warn(
+                f"document {doc_id} is conflicted: deleting its winner {winner} makes "
+                f"{successor} the winner (leaves: {', '.join(losers)})"
+            )
+            if not yes:
+                if not interactive(out):
+                    fail(
+                        f"refusing to delete conflicted document {doc_id} without confirmation",
+                        "pass --yes to confirm, or keep one leaf with "
+                        + _command("doc", "resolve", db, doc_id, "--keep", "REV"),
+                    )
+                if not out.confirm(f"Delete {winner} of {doc_id} and let {successor} win?"):
+                    out.info(f"not deleted: document {doc_id} in {db} is unchanged")
+                    return int(ExitCode.FAILURE)
         result = await couch.doc_delete(db, doc_id, target, batch=batch, w=w)
         out.result(
             result, f"deleted document {doc_id} rev {target} (tombstone rev {_rev_of(result)})"
         )
+        return None
 
     run(ctx, op, mode)
 
@@ -381,4 +457,15 @@ def copy(
         suffix = f" rev {target_rev}" if target_rev else ""
         out.result(result, f"copied document {doc_id} to {destination}{suffix}")
 
-    run(ctx, op, mode)
+    if destination_rev is None:
+        hint = (
+            f"document {destination} already exists: to overwrite it, pass "
+            f"--destination-rev with its current revision "
+            f"({_command('doc', 'exists', db, destination)} prints it)"
+        )
+    else:
+        hint = (
+            f"--destination-rev {destination_rev} is not the current revision of "
+            f"{destination}: {_command('doc', 'exists', db, destination)} prints it"
+        )
+    run(ctx, op, mode, conflict_hint=hint)
