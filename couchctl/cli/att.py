@@ -44,18 +44,28 @@ def upload(
     ctx: typer.Context,
     db: DbArg,
     doc_id: DocIdArg,
-    file: Annotated[str, typer.Argument(help="File to upload.", show_default=False)],
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="File to upload, or - for stdin (then --name is required).",
+            metavar="FILE|-",
+            show_default=False,
+        ),
+    ],
     name: Annotated[
         str | None,
         typer.Option(
-            "--name", help="Attachment name (default: the file's name).", show_default=False
+            "--name",
+            help="Attachment name (default: the file's name; required with -).",
+            show_default=False,
         ),
     ] = None,
     content_type: Annotated[
         str | None,
         typer.Option(
             "--content-type",
-            help="Media type (default: guessed from the file name).",
+            help="Media type (default: guessed from the file name; "
+            "application/octet-stream for stdin).",
             show_default=False,
         ),
     ] = None,
@@ -66,12 +76,20 @@ def upload(
     """Upload a file as an attachment, streamed (creates the document if missing).
 
     Replacing an attachment of another size or content asks on a terminal and needs
-    --yes elsewhere; re-uploading the same bytes does not.
+    --yes elsewhere; re-uploading the same bytes does not. From stdin (-), replacing
+    always needs --yes. A large upload with a --rev that is not the current one
+    fails (exit 5) before any byte is sent.
 
     Example: couchctl att upload mydb doc-1 photo.png --content-type image/png
+    Example: pg_dump mydb | couchctl att upload backups night-1 - --name dump.sql
     """
+    from_stdin = file == "-"
 
-    def parse() -> tuple[str, str, int]:
+    def parse() -> tuple[str, str, int | None]:
+        if from_stdin:
+            if not name:
+                fail("--name is required when the attachment comes from stdin (-)")
+            return name, content_type or "application/octet-stream", None
         if not os.path.exists(file):
             fail(f"file not found: {file}")
         if not os.path.isfile(file):
@@ -93,9 +111,16 @@ def upload(
         if target is not None:
             existing = await couch.attachment_exists(db, doc_id, att_name, rev=target)
         where = (db, doc_id, att_name, target)
+        if existing is not None and not yes and size is None:
+            fail(
+                f"refusing to replace attachment {att_name} of {doc_id} from stdin "
+                "without confirmation",
+                "pass --yes to confirm",
+            )
         if (
             existing is not None
             and not yes
+            and size is not None
             and not await _same_content(couch, where, existing, file, size)
         ):
             if not interactive(out):
@@ -112,25 +137,46 @@ def upload(
             if not out.confirm(question):
                 out.info(f"not uploaded: attachment {att_name} of {doc_id} is unchanged")
                 return int(ExitCode.FAILURE)
+        sent = [0]
         with out.progress(f"uploading {att_name}", total=size) as bar:
+
+            def advance(amount: int) -> None:
+                sent[0] += amount
+                bar.advance(amount)
+
             result = await couch.attachment_upload(
                 db,
                 doc_id,
                 attachment_id=att_name,
                 content_type=media_type,
-                data=file,
+                data=_stdin_source() if from_stdin else file,
                 rev=target,
-                progress=bar.advance,
+                progress=advance,
             )
         created = " (new document)" if target is None else ""
+        shown = format_size(size if size is not None else sent[0])
         out.result(
             result,
-            f"uploaded {att_name} ({format_size(size)}, {media_type}) to {doc_id}{created} "
+            f"uploaded {att_name} ({shown}, {media_type}) to {doc_id}{created} "
             f"rev {result.get('rev')}",
         )
         return None
 
     run(ctx, op, mode)
+
+
+def _stdin_source() -> Any:
+    """A one-shot async byte stream of stdin, read in a worker thread."""
+    import sys
+
+    async def read() -> Any:
+        import anyio
+
+        stream = sys.stdin.buffer
+        while chunk := await anyio.to_thread.run_sync(stream.read, WRITE_SIZE):
+            yield chunk
+
+    return read
 
 
 async def _same_content(

@@ -28,7 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 from couchctl.client._base import BaseClient
 from couchctl.client._encoding import att_path, query
-from couchctl.client._errors import IntegrityError, InvalidArgument, NotFound, ProtocolError
+from couchctl.client._errors import (
+    IntegrityError,
+    InvalidArgument,
+    NotFound,
+    ProtocolError,
+    TransportError,
+    error_for_status,
+)
 from couchctl.client._multipart import ByteSource, RelatedAttachment
 
 if TYPE_CHECKING:
@@ -46,6 +53,10 @@ __all__ = [
 ]
 
 CHUNK_SIZE = 256 * 1024
+# A body at least this large (or of unknown length) is not streamed against a
+# revision that is not the current one: CouchDB answers 409 early and closes the
+# connection, and the answer is often lost in the reset (see attachment_upload).
+REV_CHECK_SIZE = 1024 * 1024
 Progress = Callable[[int], None]
 
 
@@ -294,6 +305,13 @@ class AttachmentMixin(BaseClient):
         without `length` is sent chunked. `content_type` None sends no Content-Type.
         Without `rev`, CouchDB creates the document (409 if it exists).
         `progress(n)` is called as bytes are sent.
+
+        CouchDB answers a stale `rev` with 409 before it has read the body, then
+        closes the connection: the client may see only a reset. So a large body
+        (REV_CHECK_SIZE or more, or of unknown length) is sent only after a `HEAD`
+        of the document shows that `rev` is current, and a connection that breaks
+        during an upload with `rev` is checked the same way: a `rev` that is not
+        current is reported as the 409 it is (Conflict), not as a reset.
         """
         body: bytes | ByteSource
         if isinstance(data, bytes):
@@ -322,12 +340,34 @@ class AttachmentMixin(BaseClient):
             headers["Content-Type"] = content_type
         if size is not None:
             headers["Content-Length"] = str(size)
-        return await self.request_json(
-            "PUT",
-            att_path(db, doc_id, attachment_id),
-            params=query({"rev": rev}),
-            content=body,
-            headers=headers,
+        path = att_path(db, doc_id, attachment_id)
+        if rev is not None and (size is None or size >= REV_CHECK_SIZE):
+            await self._check_current_rev(db, doc_id, rev, path, "before uploading")
+        try:
+            return await self.request_json(
+                "PUT", path, params=query({"rev": rev}), content=body, headers=headers
+            )
+        except TransportError:
+            if rev is not None:
+                await self._check_current_rev(db, doc_id, rev, path, "after the connection broke")
+            raise
+
+    async def _check_current_rev(
+        self, db: str, doc_id: str, rev: str, path: str, when: str
+    ) -> None:
+        """Raise the 409 CouchDB gives when `rev` is not the document's current revision."""
+        current = await self.doc_exists(db, doc_id)  # type: ignore[attr-defined]
+        if current == rev:
+            return
+        now = f"the current revision is {current}" if current else "the document does not exist"
+        raise error_for_status(
+            409,
+            {
+                "error": "conflict",
+                "reason": f"Document update conflict: {now}, not {rev} (checked {when})",
+            },
+            method="PUT",
+            url=self.url(path),
         )
 
     @asynccontextmanager
