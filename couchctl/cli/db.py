@@ -33,7 +33,7 @@ def create(
         int | None,
         typer.Option(
             "--q",
-            help="Shards (range partitions); the cluster's default (2) when not given.",
+            help="Shards (range partitions); the server's [cluster] q when not given.",
             min=1,
             show_default=False,
         ),
@@ -42,7 +42,8 @@ def create(
         int | None,
         typer.Option(
             "--n",
-            help="Replicas of each shard; the cluster's default (3) when not given.",
+            help="Replicas of each shard; the server's [cluster] n when not given "
+            "(a single node keeps one copy whatever is asked).",
             min=1,
             show_default=False,
         ),
@@ -57,6 +58,9 @@ def create(
     The name must start with a lowercase letter and hold only a-z, 0-9 and
     _ $ ( ) + - / (CouchDB's rule); anything else is refused before any request.
 
+    When the server applies another q, n or partitioned than was asked (a single
+    node keeps n=1), that is said on stderr after creating.
+
     Example: couchctl db create mydb --q 8
     """
 
@@ -70,8 +74,32 @@ def create(
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.db_create(db, q=q, n=n, partitioned=partitioned or None)
         out.result(result, f"created database {db}")
+        if q is None and n is None and not partitioned:
+            return
+        info = await couch.db_info(db)
+        for warning in _not_applied(db, info, q=q, n=n, partitioned=partitioned):
+            out.warn(warning)
 
     run(ctx, op, mode)
+
+
+def _not_applied(
+    db: str, info: Any, *, q: int | None, n: int | None, partitioned: bool
+) -> list[str]:
+    """What the server did not apply of what `db create` asked, from GET /db."""
+    if not isinstance(info, dict):
+        return []
+    cluster: dict[str, Any] = info["cluster"] if isinstance(info.get("cluster"), dict) else {}
+    props: dict[str, Any] = info["props"] if isinstance(info.get("props"), dict) else {}
+    said: list[str] = []
+    for option, asked in (("q", q), ("n", n)):
+        got = cluster.get(option)
+        if asked is not None and isinstance(got, int) and got != asked:
+            why = " (a single node keeps one copy)" if option == "n" and got == 1 else ""
+            said.append(f"database {db} has {option}={got}, not the {option}={asked} asked{why}")
+    if partitioned and props.get("partitioned") is not True:
+        said.append(f"database {db} is not partitioned: the server did not apply --partitioned")
+    return said
 
 
 @app.command("delete")

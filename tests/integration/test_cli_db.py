@@ -756,15 +756,34 @@ def test_changes_follow_default_heartbeat(cli_offline: CliRun, httpx_mock: Any) 
 
 
 def test_create_flags_on_the_wire(cli_offline: CliRun, httpx_mock: Any) -> None:
-    httpx_mock.add_response(status_code=201, json={"ok": True})
+    httpx_mock.add_response(method="PUT", status_code=201, json={"ok": True})
+    httpx_mock.add_response(
+        method="GET",
+        json={"db_name": "corpus_q", "cluster": {"q": 4, "n": 1}, "props": {"partitioned": True}},
+    )
     result = cli_offline(
         "db", "create", "corpus_q", "--q", "4", "--n", "1", "--partitioned",
         url="http://couch.test",
     )  # fmt: skip
     assert result.exit_code == 0, result.stderr
-    request = httpx_mock.get_request()
+    assert result.stderr == ""  # everything asked was applied
+    request = httpx_mock.get_requests()[0]
     assert request.method == "PUT"
     assert request.url.raw_path == b"/corpus_q?q=4&n=1&partitioned=true"
+
+
+def test_create_says_what_was_not_applied(cli_offline: CliRun, httpx_mock: Any) -> None:
+    httpx_mock.add_response(method="PUT", status_code=201, json={"ok": True})
+    httpx_mock.add_response(
+        method="GET", json={"db_name": "p", "cluster": {"q": 2, "n": 1}, "props": {}}
+    )
+    result = cli_offline(
+        "db", "create", "p", "--q", "2", "--n", "3", "--partitioned", url="http://couch.test"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "has n=1, not the n=3 asked (a single node keeps one copy)" in result.stderr
+    assert "not partitioned" in result.stderr
+    assert "q=" not in result.stderr
 
 
 def test_list_uses_dbs_info_in_chunks(cli_offline: CliRun, httpx_mock: Any) -> None:
