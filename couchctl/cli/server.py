@@ -1,4 +1,4 @@
-"""Server information: version, health, databases, tasks, uuids, membership, session."""
+"""Server information: version, health, databases, tasks, uuids, membership, session, whoami."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from couchctl.render import Mode
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
+    from couchctl.config import Settings
     from couchctl.render import Output
 
 app = typer.Typer(
-    help="Server information: version, health, databases, tasks, uuids, membership, session.",
+    help="Server information: version, health, databases, tasks, uuids, membership, session, whoami.",
     no_args_is_help=True,
 )
 
@@ -278,5 +279,89 @@ def session(ctx: typer.Context, mode: Mode = "human") -> None:
         if details.get("authentication_handlers"):
             rows.append(("handlers", ", ".join(details["authentication_handlers"])))
         out.fields(rows, whole=result)
+
+    run(ctx, op, mode)
+
+
+def _settings_rows(settings: Settings, prompted: bool) -> list[tuple[str, str, str]]:
+    """(setting, value as it may be shown, where it came from): secrets masked."""
+    rows: list[tuple[str, str, str]] = [
+        ("url", settings.url, settings.url_source),
+        ("user", settings.user or "(none)", settings.source_of("user") or ""),
+    ]
+    for name, value in (("password", settings.password), ("token", settings.token)):
+        source = settings.source_of(name) or ""
+        if value is None:
+            shown = "(asked at the prompt)" if name == "password" and prompted else "(none)"
+        elif source.endswith("_FILE") or source.endswith("-file"):
+            shown = f"(from {source})"
+        else:
+            shown = "***"
+        rows.append((name, shown, source))
+    rows += [
+        ("profile", settings.profile or "(none)", settings.source_of("profile") or ""),
+        ("config file", settings.config_file or "(none)", "COUCHCTL_CONFIG or default"),
+        ("timeout", f"{settings.timeout:g}s", settings.source_of("timeout") or "default"),
+        ("retries", str(settings.retries), settings.source_of("retries") or "default"),
+        ("cacert", settings.cacert or "(system CAs)", settings.source_of("cacert") or ""),
+        ("insecure", "yes" if settings.insecure else "no", settings.source_of("insecure") or ""),
+    ]
+    return rows
+
+
+@app.command("whoami")
+@output_options()
+def whoami(ctx: typer.Context, mode: Mode = "human") -> None:
+    """Show the effective settings, where each came from, and who the server says you are.
+
+    Sources: a flag (--url), the environment (COUCH_URL), a profile and its file, or
+    the default. Passwords and tokens are never shown. --json prints
+    {"settings": {NAME: {"value": V, "source": S}}, "session": {"name": N, "roles": [...],
+    "authenticated": HOW}}.
+
+    Example: couchctl --profile prod server whoami
+    """
+    import sys
+
+    from couchctl.cli._context import global_options
+
+    options = global_options(ctx)
+
+    async def op(couch: CouchClient, out: Output) -> None:
+        from couchctl.render import Column
+
+        settings = options.settings_quiet()
+        prompted = bool(settings.user and settings.password is None and sys.stdin.isatty())
+        rows = _settings_rows(settings, prompted)
+        result = await couch.session_info()
+        user = result.get("userCtx") or {}
+        details = result.get("info") or {}
+        roles = [str(role) for role in user.get("roles") or []]
+        session = {
+            "name": user.get("name"),
+            "roles": roles,
+            "authenticated": details.get("authenticated"),
+        }
+        if mode != "human":
+            out.json(
+                {
+                    "settings": {name: {"value": v, "source": s} for name, v, s in rows},
+                    "session": session,
+                }
+            )
+            return
+        columns = [
+            Column("setting", lambda row: row[0]),
+            Column("value", lambda row: row[1]),
+            Column("from", lambda row: row[2]),
+        ]
+        name = user.get("name")
+        rows += [
+            ("session user", name if name is not None else "(anonymous)", "GET /_session"),
+            ("session roles", ", ".join(roles) or "(none)", "GET /_session"),
+        ]
+        if details.get("authenticated"):
+            rows.append(("authenticated by", str(details["authenticated"]), "GET /_session"))
+        out.table(rows, columns)
 
     run(ctx, op, mode)
