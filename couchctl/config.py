@@ -557,6 +557,7 @@ def load_settings(
     if insecure or profile_insecure:
         sources["insecure"] = "--insecure" if insecure else profile_source
     sources["retries"] = profile_source if "retries" in table else "default"
+    sources["config file"] = "COUCHCTL_CONFIG" if env.get("COUCHCTL_CONFIG") else "default"
     if used_profile is not None:
         sources["profile"] = (
             "--profile" if profile is not None else "COUCHCTL_PROFILE" if env_profile else "default"
@@ -574,5 +575,5 @@ def load_settings(
         profile=used_profile,
         warnings=tuple(file_warnings),
         sources=tuple(sources.items()),
-        config_file=str(path) if path.exists() else None,
+        config_file=str(path),
     )

@@ -130,7 +130,7 @@ def describe_error(
         detail = f"{reason} ({exc.status} {exc.error})" if exc.error else f"{reason} ({exc.status})"
         message = f"{what}: {detail}" if what else detail
         if isinstance(exc, NotFound):
-            return ExitCode.NOT_FOUND, message, None
+            return ExitCode.NOT_FOUND, message, _prefix_hint(exc.reason or "", url, url_source)
         if isinstance(exc, ConflictError):
             hint = None
             if exc.status == 409:
@@ -175,6 +175,20 @@ def _certificate_failure(exc: BaseException) -> bool:
         seen.append(current)
         current = current.__cause__ or current.__context__
     return "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
+def _prefix_hint(reason: str, url: str, source: str) -> str | None:
+    """A hint for a missing database when the server URL has a path prefix: CouchDB
+    reads a wrong prefix as the name of a database."""
+    from urllib.parse import urlsplit
+
+    prefix = urlsplit(url).path.rstrip("/") if url else ""
+    if not prefix or "database does not exist" not in reason.lower():
+        return None
+    return (
+        f"the server URL has the path prefix {prefix} ({_name_source(source)}): "
+        "is CouchDB served under it?"
+    )
 
 
 def _name_source(source: str) -> str:

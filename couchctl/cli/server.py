@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -300,7 +301,13 @@ def _settings_rows(settings: Settings, prompted: bool) -> list[tuple[str, str, s
         rows.append((name, shown, source))
     rows += [
         ("profile", settings.profile or "(none)", settings.source_of("profile") or ""),
-        ("config file", settings.config_file or "(none)", "COUCHCTL_CONFIG or default"),
+        (
+            "config file",
+            settings.config_file
+            if settings.config_file and os.path.exists(settings.config_file)
+            else f"(none: {settings.config_file} does not exist)",
+            settings.source_of("config file") or "default",
+        ),
         ("timeout", f"{settings.timeout:g}s", settings.source_of("timeout") or "default"),
         ("retries", str(settings.retries), settings.source_of("retries") or "default"),
         ("cacert", settings.cacert or "(system CAs)", settings.source_of("cacert") or ""),
