@@ -72,12 +72,14 @@ def describe_error(
     *,
     url_source: str = "",
     conflict_hint: str | None = None,
+    credentials: str | None = None,
 ) -> tuple[ExitCode, str, str | None]:
     """Exit code, message and hint for a failure.
 
     `url_source` names where the URL came from (--url, COUCH_URL, a profile in a
     file); `conflict_hint` is the command's own reading of a 409, which depends on
-    what it sent (no --rev onto an existing document, a stale --rev, ...)."""
+    what it sent (no --rev onto an existing document, a stale --rev, ...);
+    `credentials` names where the user, password and token came from (for a 401)."""
     from couchctl.client import (
         AuthError,
         ConflictError,
@@ -138,7 +140,11 @@ def describe_error(
             return ExitCode.CONFLICT, message, hint
         if isinstance(exc, AuthError):
             hint = (
-                "check the user and password (--user, COUCHDB_USER, COUCHDB_PASSWORD) or the token"
+                (
+                    credentials
+                    or "check the user and password (--user, COUCHDB_USER, COUCHDB_PASSWORD) "
+                    "or the token"
+                )
                 if exc.status == 401
                 else "this user is not allowed to do that (server or database admin needed?)"
             )
@@ -277,10 +283,11 @@ def report(
     *,
     url_source: str = "",
     conflict_hint: str | None = None,
+    credentials: str | None = None,
 ) -> int:
     """Print the one-line error (and traceback with --debug); return the exit code."""
     code, message, hint = describe_error(
-        exc, url, url_source=url_source, conflict_hint=conflict_hint
+        exc, url, url_source=url_source, conflict_hint=conflict_hint, credentials=credentials
     )
     if options.debug and code not in (ExitCode.INTERRUPTED,):
         traceback.print_exception(exc, file=out.stderr)
@@ -313,9 +320,11 @@ def execute(
     conflict_hint: str | None = None,
 ) -> int:
     url = url_source = ""
+    credentials: str | None = None
     try:
         settings = options.settings()
         url, url_source = settings.url, settings.url_source
+        credentials = credentials_hint(settings)
         for warning in (*settings.warnings, *settings.send_warnings()):
             out.warn(warning)
         import anyio
@@ -350,7 +359,27 @@ def execute(
             plain = plain_http_probe(url)
             if plain is not None:
                 exc = PlainHTTPServer(url, plain)
-        return report(exc, out, options, url, url_source=url_source, conflict_hint=conflict_hint)
+        return report(
+            exc,
+            out,
+            options,
+            url,
+            url_source=url_source,
+            conflict_hint=conflict_hint,
+            credentials=credentials,
+        )
+
+
+def credentials_hint(settings: Any) -> str:
+    """What to check after a 401, naming where each credential came from."""
+    if settings.token:
+        return f"check the token (from {settings.source_of('token')})"
+    if settings.user:
+        said = f"check the user {settings.user} (from {settings.source_of('user')})"
+        if settings.password is not None:
+            return f"{said} and its password (from {settings.source_of('password')})"
+        return f"{said}: no password was given (COUCHDB_PASSWORD, --password-file)"
+    return "no credentials were given: set a user (--user, COUCHDB_USER) and a password"
 
 
 def quorum_warning(count: int) -> str:

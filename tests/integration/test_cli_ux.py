@@ -331,3 +331,18 @@ def test_whoami_names_the_profile_and_its_file(
     assert settings["profile"] == {"value": "ops", "source": "--profile"}
     assert settings["config file"] == {"value": str(config), "source": "COUCHCTL_CONFIG"}
     assert not leaks_password(server, result.stdout + result.stderr)
+
+
+def test_a_401_hint_names_where_the_credentials_came_from(cli: CliRun, server: Server) -> None:
+    import uuid
+
+    parts = urlsplit(server.url)
+    bare = f"{parts.scheme}://{parts.hostname}:{parts.port}"
+    # A user that does not exist: a failed login never counts against a real account.
+    user = f"nobody-{uuid.uuid4().hex[:10]}"
+    result = cli(
+        "server", "session", url=bare, env={"COUCHDB_USER": user, "COUCHDB_PASSWORD": "x1"}
+    )
+    assert result.exit_code == 6, result.stderr
+    assert f"check the user {user} (from COUCHDB_USER)" in result.stderr
+    assert "its password (from COUCHDB_PASSWORD)" in result.stderr
