@@ -367,7 +367,7 @@ def delete(
             successor = max(losers, key=_rev_key)
             out.warn(
                 f"document {doc_id} is conflicted: deleting its winner {winner} makes "
-                f"{successor} the winner (leaves: {', '.join(losers)})"
+                f"{successor} the winner (losing revisions: {', '.join(losers)})"
             )
             if not yes:
                 if not interactive(out):
