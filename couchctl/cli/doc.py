@@ -361,8 +361,6 @@ def delete(
         target = rev if rev is not None else winner
         if target is None:
             raise Missing(f"document {doc_id} in {db}")
-        if rev is None:
-            out.info(f"deleting the current revision {target}")
         if losers and target == winner:
             successor = max(losers, key=_rev_key)
             out.warn(
@@ -379,6 +377,8 @@ def delete(
                 if not out.confirm(f"Delete {winner} of {doc_id} and let {successor} win?"):
                     out.info(f"not deleted: document {doc_id} in {db} is unchanged")
                     return int(ExitCode.FAILURE)
+        if rev is None:
+            out.info(f"deleting the current revision {target}")
         result = await couch.doc_delete(db, doc_id, target, batch=batch, w=w)
         out.result(
             result, f"deleted document {doc_id} rev {target} (tombstone rev {_rev_of(result)})"
