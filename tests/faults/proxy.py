@@ -132,6 +132,7 @@ _STATUS_ERRORS = {
     503: ("service_unavailable", "Service unavailable"),
     502: ("bad_gateway", "Bad gateway"),
     500: ("internal_server_error", "Internal error"),
+    404: ("not_found", "Database does not exist."),
 }
 
 
@@ -236,10 +237,10 @@ class FaultProxy:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
+        up_reader: asyncio.StreamReader | None = None
         up_writer: asyncio.StreamWriter | None = None
         clean = False
         try:
-            up_reader, up_writer = await asyncio.open_connection(*self.upstream)
             while True:
                 request = await _read_head(reader)
                 if request is None:
@@ -259,6 +260,10 @@ class FaultProxy:
                     continue
                 if rule is not None and rule.action == "stall":
                     await asyncio.sleep(rule.seconds)
+                if up_reader is None or up_writer is None:
+                    # Opened at the first forwarded request: a proxy that only answers
+                    # by its rules needs no server behind it.
+                    up_reader, up_writer = await asyncio.open_connection(*self.upstream)
                 up_writer.write(request.head + b"".join(pieces))
                 await up_writer.drain()
                 response = await _read_head(up_reader)
@@ -269,7 +274,7 @@ class FaultProxy:
                 await self._relay(method, response, up_reader, writer, rule)
         except Reset as exc:
             clean = exc.clean
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError, ssl.SSLError):
+        except (OSError, asyncio.IncompleteReadError, ValueError, ssl.SSLError):
             pass
         finally:
             self._writers.discard(writer)
