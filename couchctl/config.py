@@ -285,12 +285,6 @@ def _read_profile(
         return {}, None, warning
     if not isinstance(table, dict):
         raise ConfigError(f"profile {wanted!r} in {path} is not a table")
-    for key in ("url", "user", "password", "token", "cacert"):
-        if key in table and not isinstance(table[key], str):
-            raise ConfigError(
-                f"{key} in profile {wanted!r} of {path} must be a string, "
-                f"got {type(table[key]).__name__}"
-            )
     return table, wanted, warning
 
 

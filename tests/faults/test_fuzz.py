@@ -328,16 +328,20 @@ def secrets_in(text: str) -> list[str]:
 
 
 @FUZZ
+@example(text='["prod"]\nuser = 0\npassword = 0\n', profile="prod")
+@example(text="[default]\nurl = 5\n", profile=None)
 @given(text=profiles(), profile=st.sampled_from([None, "prod", "missing"]))
 def test_profile_files(recorder: FaultProxy, text: str, profile: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "config.toml"
         config.write_bytes(text.encode("utf-8", "surrogatepass"))
         args = ["--profile", profile] if profile else []
-        # The environment's URL wins over the profile's: every request goes to the recorder.
+        # --url wins over the profile's: every request goes to the recorder, never elsewhere.
+        url = f"http://127.0.0.1:{recorder.port}"
         result, sent = run(
-            recorder, "profiles", *args, "db", "info", "db", env={"COUCHCTL_CONFIG": str(config)}
-        )
+            recorder, "profiles", "--url", url, *args, "db", "info", "db",
+            env={"COUCHCTL_CONFIG": str(config)},
+        )  # fmt: skip
     assert "Traceback" not in result.stderr
     assert "error: unexpected " not in result.stderr, result.stderr
     for secret in secrets_in(text):
@@ -346,6 +350,7 @@ def test_profile_files(recorder: FaultProxy, text: str, profile: str | None) -> 
         assert sent == [], result.stderr
     else:
         assert result.exit_code == 4, (result.exit_code, result.stderr)
+        assert sent  # it was the recorder that answered
 
 
 def test_zz_examples_were_run() -> None:

@@ -60,9 +60,6 @@ def test_unknown_ca_is_exit_3(tls: FaultProxy, server: Server, cli: CliRun) -> N
     assert tls.log == []  # nothing was sent over the untrusted connection
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the CLI has no --cacert hint for a TLS verification failure yet"
-)
 def test_unknown_ca_hint_names_cacert(tls: FaultProxy, server: Server, cli: CliRun) -> None:
     result = cli("db", "list", "--json", url=via(tls, server, "https"))
     assert result.exit_code == 3
@@ -118,7 +115,6 @@ def test_insecure_works(tls: FaultProxy, server: Server, cli: CliRun, db: str) -
     assert result.json()["db_name"] == db
 
 
-@pytest.mark.xfail(strict=True, reason="the CLI does not warn about --insecure yet")
 def test_insecure_warns_every_time(tls: FaultProxy, server: Server, cli: CliRun, db: str) -> None:
     for _ in range(2):
         result = cli("--insecure", "db", "info", db, "--json", url=via(tls, server, "https"))
