@@ -134,6 +134,7 @@ def test_bulk_load_rides_out_a_restart(
     assert result.exit_code == 0, result.stderr
     assert time.monotonic() - started >= 5
     assert "Traceback" not in result.stderr
+    assert any(WAITING.match(line) for line in result.stderr.splitlines()), result.stderr
     assert list(tmp_path.iterdir()) == [source]  # no journal left behind
     check_loaded(server, db, count)
 

@@ -132,3 +132,17 @@ def test_bulk_dump_cut_leaves_no_file(
     assert "Traceback" not in result.stderr
     assert not out.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("action", MID_BODY_FAULTS)
+def test_bulk_dump_retries_a_page_cut_once(
+    action: str, proxy: FaultProxy, proxy_url: str, cli: CliRun, loaded: str, tmp_path: Path
+) -> None:
+    # A page is read whole before it is written: a cut page is read again, nothing doubled.
+    rule = proxy.add(action, path=f"^/{loaded}/_all_docs.*include_docs")
+    out = tmp_path / "dump.jsonl"
+    result = cli("bulk", "dump", loaded, "-o", str(out), "--batch-size", "100", url=proxy_url)
+    assert result.exit_code == 0, result.stderr
+    assert rule.hits == 1
+    docs = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [d["_id"] for d in docs] == EXPECTED
