@@ -42,7 +42,7 @@ __all__ = [
 
 DEFAULT_URL = "http://127.0.0.1:5984"
 DEFAULT_TIMEOUT = 30.0
-DEFAULT_RETRIES = 3
+DEFAULT_RETRIES = 6  # the client's schedule: see couchctl/client/_base.py
 
 
 class ConfigError(Exception):
@@ -366,6 +366,20 @@ def _to_float(value: Any, what: str) -> float:
     return number
 
 
+def _to_retries(from_env: str | None, from_profile: Any) -> int:
+    value: Any = from_profile
+    if from_env:
+        try:
+            value = int(from_env)
+        except ValueError:
+            raise ConfigError(
+                f"COUCHCTL_RETRIES must be a whole number >= 0, got {from_env!r}"
+            ) from None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"retries must be a whole number >= 0, got {value!r}")
+    return value
+
+
 def _expand(path: Any) -> str | None:
     return None if path is None else os.path.expanduser(str(path))
 
@@ -406,6 +420,7 @@ def load_settings(
     insecure: bool | None = None,
     password_file: str | None = None,
     token_file: str | None = None,
+    retries: int | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     """Resolve the settings: the arguments (flags) win over the environment,
@@ -509,9 +524,8 @@ def load_settings(
     if profile_cacert and profile_insecure:
         raise ConfigError(f"profile {used_profile!r} sets both cacert and insecure")
     resolved_cacert = _expand(_first(cacert, profile_cacert))
-    retries = table.get("retries", DEFAULT_RETRIES)
-    if not isinstance(retries, int) or retries < 0:
-        raise ConfigError(f"retries must be a whole number >= 0, got {retries!r}")
+    if retries is None:
+        retries = _to_retries(env.get("COUCHCTL_RETRIES"), table.get("retries", DEFAULT_RETRIES))
 
     sources: dict[str, str] = {"url": source}
     if resolved_user is not None:

@@ -316,6 +316,11 @@ class Output:
         self.stderr.write(_message(message) + "\n")
         self.stderr.flush()
 
+    def notice(self, message: str) -> None:
+        """A line about what couchctl is doing (waiting to retry): `couchctl: ...`."""
+        self.stderr.write(f"couchctl: {_one_line(message)}\n")
+        self.stderr.flush()
+
     def warn(self, message: str) -> None:
         self.stderr.write(f"couchctl: warning: {_message(_one_line(message))}\n")
         self.stderr.flush()

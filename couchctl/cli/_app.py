@@ -323,6 +323,17 @@ def main_options(
             "--insecure", help="Do not verify the server's TLS certificate (warns on every run)."
         ),
     ] = False,
+    retries: Annotated[
+        int | None,
+        typer.Option(
+            "--retries",
+            help="Retries of a request that may be repeated, after 429, 502-504, a reset or "
+            "a refused connection; waits grow from 0.5 s to 5 s, about 15 s in all "
+            "(env: COUCHCTL_RETRIES; default: 6).",
+            show_default=False,
+            min=0,
+        ),
+    ] = None,
     verbose: Annotated[
         bool,
         typer.Option(
@@ -348,6 +359,7 @@ def main_options(
         timeout=timeout,
         cacert=cacert,
         insecure=insecure,
+        retries=retries,
         verbose=verbose,
         debug=debug,
     )

@@ -32,6 +32,7 @@ class GlobalOptions:
     timeout: float | None = None
     cacert: str | None = None
     insecure: bool = False
+    retries: int | None = None
     verbose: bool = False
     debug: bool = False
 
@@ -49,6 +50,7 @@ class GlobalOptions:
             timeout=self.timeout,
             cacert=self.cacert,
             insecure=self.insecure,
+            retries=self.retries,
         )
 
     def settings(self) -> Settings:

@@ -190,7 +190,12 @@ ViewArg = Annotated[
 def read_text_source(source: str, what: str) -> tuple[str, str]:
     """Text from `-` (stdin), `@file`, or a plain file path; returns (text, label)."""
     if source == "-":
-        return sys.stdin.read(), "stdin"
+        try:
+            return sys.stdin.read(), "stdin"
+        except UnicodeDecodeError as exc:
+            raise BadInput(
+                f"{what}: stdin is not UTF-8 text: {exc.reason} at byte {exc.start}"
+            ) from None
     path = Path(source[1:] if source.startswith("@") else source)
     try:
         return path.read_text(encoding="utf-8"), str(path)
@@ -202,17 +207,33 @@ def read_text_source(source: str, what: str) -> tuple[str, str]:
         raise BadInput(f"{what}: cannot read {path}: {exc}") from None
 
 
+def _not_json(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def _parse(text: str, what: str, label: str | None) -> Any:
+    where = f" in {label}" if label else ""
     try:
-        return json.loads(text)
+        value = json.loads(text, parse_constant=_not_json)
     except json.JSONDecodeError as exc:
-        where = f" in {label}" if label else ""
         raise BadInput(
             f"{what} is not valid JSON{where}: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
     except RecursionError:
-        where = f" in {label}" if label else ""
         raise BadInput(f"{what} is not valid JSON{where}: nested too deeply") from None
+    except ValueError as exc:  # NaN, Infinity: Python's extension, not JSON
+        raise BadInput(f"{what} is not valid JSON{where}: {exc}") from None
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except RecursionError:
+        raise BadInput(f"{what} is not valid JSON{where}: nested too deeply") from None
+    except UnicodeEncodeError as exc:
+        # A \ud800 escape without its pair: no UTF-8 text can carry it to the server.
+        raise BadInput(
+            f"{what} is not valid JSON{where}: an unpaired surrogate "
+            f"{exc.object[exc.start]!r} is not Unicode text"
+        ) from None
+    return value
 
 
 def json_argument(value: str, what: str) -> Any:

@@ -333,7 +333,7 @@ def execute(
 
         async def main() -> int | None:
             trace = out.trace if options.verbose else None
-            async with CouchClient.from_settings(settings, trace=trace) as couch:
+            async with CouchClient.from_settings(settings, trace=trace, notify=out.notice) as couch:
                 try:
                     return await operation(couch, out)
                 finally:

@@ -41,6 +41,8 @@ Trace = Callable[[str], None]
 # Called before a request is sent again (after the pause): may change what a body
 # factory gives, e.g. leave out what the failed attempt already did.
 BeforeRetry = Callable[[], Awaitable[None]]
+# Told one line before each wait between attempts (the CLI shows it on stderr).
+Notify = Callable[[str], None]
 
 
 class _Unset:
@@ -52,6 +54,13 @@ _UNSET: Any = _Unset()
 JSON_NULL: Any = object()
 
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# The default schedule: up to 6 retries, waits capped exponential from 0.5 s with
+# jitter in [75 %, 100 %] of 0.5, 1, 2, 4, 5, 5 s: 13.1 to 17.5 s in all, so that a
+# server restart of about 10 s is ridden out and a server that never comes back
+# fails within about 18 s.
+DEFAULT_RETRIES = 6
+DEFAULT_BACKOFF = 0.5
+DEFAULT_MAX_BACKOFF = 5.0
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Connecting (TCP and the TLS handshake) takes milliseconds on a network that
 # works; a handshake with a plain-HTTP server never ends, so it is cut short.
@@ -101,11 +110,12 @@ class BaseClient:
         timeout: float | None = 30.0,
         cacert: str | None = None,
         insecure: bool = False,
-        retries: int = 3,
-        backoff: float = 0.25,
-        max_backoff: float = 8.0,
+        retries: int = DEFAULT_RETRIES,
+        backoff: float = DEFAULT_BACKOFF,
+        max_backoff: float = DEFAULT_MAX_BACKOFF,
         transport: httpx.AsyncBaseTransport | None = None,
         trace: Trace | None = None,
+        notify: Notify | None = None,
         max_connections: int = 16,
     ) -> None:
         parts = urlsplit(url)
@@ -126,6 +136,7 @@ class BaseClient:
         self._trace = trace
         # Writes that CouchDB accepted with fewer copies than the write quorum (202).
         self.quorum_missed = 0
+        self._notify = notify
 
         verify: ssl.SSLContext | bool = True
         if insecure:
@@ -240,7 +251,7 @@ class BaseClient:
             if seconds is not None:
                 return min(max(seconds, 0.0), self.max_backoff * 4)
         ceiling = min(self.max_backoff, self.backoff * (2**attempt))
-        return random.uniform(ceiling / 2, ceiling)
+        return random.uniform(ceiling * 0.75, ceiling)
 
     def _build(
         self,
@@ -295,11 +306,11 @@ class BaseClient:
         retried like the request, so `consume` must start afresh each time).
 
         The one retry layer: a request that may be retried (`retry`, by default the
-        safe methods) is sent up to `retries + 1` times on 429/502/503/504 and
-        connection resets, after a pause of exponential backoff with jitter, or the
-        server's `Retry-After`. `retry_unreachable` also retries a refused connection
-        and a timeout (for engines that ride out a server restart; a single command
-        fails fast instead). `before_retry` runs before each resend.
+        safe methods) is sent up to `retries + 1` times on 429/502/503/504,
+        connection resets and refused connections (a server restart), after a pause
+        of exponential backoff with jitter, or the server's `Retry-After`; each pause
+        is told to `notify`. `retry_unreachable` also retries any failure to connect
+        and a timeout (for engines). `before_retry` runs before each resend.
 
         Raises the mapped HTTPError for statuses >= 400 (after reading the error body).
         """
@@ -317,7 +328,8 @@ class BaseClient:
                 if response.status_code in RETRY_STATUSES and not last:
                     await response.aclose()
                     delay = self._delay(attempt, response)
-                    self._note_retry(method, path, str(response.status_code), delay)
+                    why = f"server answered {response.status_code}"
+                    self._note_retry(method, path, why, delay, attempt, attempts)
                     await anyio.sleep(delay)
                     continue
                 if response.status_code >= 400:
@@ -339,7 +351,8 @@ class BaseClient:
                         f"{method} {_shown(request)}: timed out ({type(exc).__name__})"
                     ) from exc
                 delay = self._delay(attempt, None)
-                self._note_retry(method, path, type(exc).__name__, delay)
+                why = f"server did not answer in time ({type(exc).__name__})"
+                self._note_retry(method, path, why, delay, attempt, attempts)
                 await anyio.sleep(delay)
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
                 # A reset connection: the request may not have been processed, but
@@ -349,23 +362,37 @@ class BaseClient:
                         f"{method} {_shown(request)}: {_transport_reason(exc)}"
                     ) from exc
                 delay = self._delay(attempt, None)
-                self._note_retry(method, path, type(exc).__name__, delay)
+                why = f"server unreachable ({_transport_reason(exc)})"
+                self._note_retry(method, path, why, delay, attempt, attempts)
                 await anyio.sleep(delay)
             except httpx.TransportError as exc:
-                if last or not retry_unreachable or not isinstance(exc, httpx.ConnectError):
-                    raise ConnectionFailed(
-                        f"{method} {_shown(request)}: {_transport_reason(exc)}"
-                    ) from exc
+                # Refused: nothing was sent, the server may be restarting, so every
+                # request that may be retried waits for it; with `retry_unreachable`
+                # (engines) any failure to connect does.
+                reason = _transport_reason(exc)
+                waits = isinstance(exc, httpx.ConnectError) and (
+                    retry_unreachable or reason == "connection refused"
+                )
+                if last or not waits:
+                    raise ConnectionFailed(f"{method} {_shown(request)}: {reason}") from exc
                 delay = self._delay(attempt, None)
-                self._note_retry(method, path, _transport_reason(exc), delay)
+                self._note_retry(
+                    method, path, f"server unreachable ({reason})", delay, attempt, attempts
+                )
                 await anyio.sleep(delay)
             except httpx.DecodingError as exc:
                 raise ProtocolError(f"{method} {_shown(request)}: {exc}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _note_retry(self, method: str, path: str, why: str, delay: float) -> None:
-        if self._trace is not None:
-            self._trace(f"* {method} {path}: {why}, retrying in {delay:.2f} s")
+    def _note_retry(
+        self, method: str, path: str, why: str, delay: float, attempt: int, attempts: int
+    ) -> None:
+        """Say that we wait: `attempt` (0-based) failed, `attempts` in all."""
+        line = f"{why}, retrying in {delay:.1f} s (attempt {attempt + 2} of {attempts})"
+        if self._notify is not None:
+            self._notify(line)
+        elif self._trace is not None:
+            self._trace(f"* {method} {path}: {line}")
 
     async def _error(self, response: httpx.Response) -> HTTPError:
         try:

@@ -63,7 +63,14 @@ def segment(value: str, what: str = "name") -> str:
         raise InvalidArgument(f"the {what} is empty")
     if value.strip(".") == "":
         return "%2E" * len(value)
-    return quote(value, safe="")
+    try:
+        return quote(value, safe="")
+    except UnicodeEncodeError as exc:
+        # A lone surrogate (an undecodable byte of the command line): not Unicode text.
+        raise InvalidArgument(
+            f"the {what} {value!r} is not valid Unicode text "
+            f"({exc.object[exc.start]!r} at position {exc.start})"
+        ) from None
 
 
 def db_path(db: str) -> str:

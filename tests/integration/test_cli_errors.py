@@ -35,7 +35,7 @@ def assert_one_error_line(stderr: str, starts: str) -> None:
 
 def test_server_down(cli_offline: CliRun) -> None:
     url = closed_url()
-    result = cli_offline("server", "info", url=url)
+    result = cli_offline("--retries", "0", "server", "info", url=url)
     assert result.exit_code == 3
     assert result.stdout == ""
     assert_one_error_line(result.stderr, f"couchctl: error: cannot reach the server at {url}: ")
@@ -44,14 +44,14 @@ def test_server_down(cli_offline: CliRun) -> None:
 
 def test_server_down_real_entry_point() -> None:
     url = closed_url()
-    result = run_couchctl("db", "info", "somedb", url=url)
+    result = run_couchctl("--retries", "0", "db", "info", "somedb", url=url)
     assert result.returncode == 3
     assert result.stdout == b""
     assert_one_error_line(result.stderr.decode(), "couchctl: error: cannot reach the server")
 
 
 def test_server_down_with_debug_shows_the_traceback(cli_offline: CliRun) -> None:
-    result = cli_offline("--debug", "server", "info", url=closed_url())
+    result = cli_offline("--debug", "--retries", "0", "server", "info", url=closed_url())
     assert result.exit_code == 3
     assert "Traceback (most recent call last)" in result.stderr
     assert "ConnectionFailed" in result.stderr
@@ -160,13 +160,18 @@ def test_503_is_retried_then_succeeds(cli_offline: CliRun) -> None:
 def test_server_error_after_retries_exits_8(cli_offline: CliRun) -> None:
     httpd, seen = flaky_server(failures=100)
     try:
-        result = cli_offline("server", "info", url=f"http://127.0.0.1:{httpd.server_port}")
+        result = cli_offline(
+            "--retries", "3", "server", "info", url=f"http://127.0.0.1:{httpd.server_port}"
+        )
     finally:
         httpd.shutdown()
         httpd.server_close()
     assert result.exit_code == 8
+    waits = result.stderr.splitlines()[:3]
+    assert [w.split(", retrying in ")[0] for w in waits] == ["couchctl: server answered 503"] * 3
     assert_one_error_line(
-        result.stderr, "couchctl: error: GET /: try later (503 service_unavailable)"
+        "\n".join(result.stderr.splitlines()[3:]),
+        "couchctl: error: GET /: try later (503 service_unavailable)",
     )
     assert len(seen) == 4  # the first try and 3 retries
 

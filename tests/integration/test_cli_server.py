@@ -44,7 +44,7 @@ def test_up(cli: CliRun) -> None:
 
 
 def test_up_unreachable_server_exits_3(cli_offline: CliRun) -> None:
-    result = cli_offline("server", "up", url="http://127.0.0.1:9")
+    result = cli_offline("--retries", "0", "server", "up", url="http://127.0.0.1:9")
     assert result.exit_code == 3
     assert result.stdout == ""
     assert result.stderr.startswith("couchctl: error: cannot reach the server")

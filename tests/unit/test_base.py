@@ -253,11 +253,24 @@ async def test_answer_that_is_not_json(httpx_mock: HTTPXMock, couch: BaseClient)
         await couch.request_json("GET", "/")
 
 
-async def test_connection_refused(httpx_mock: HTTPXMock, couch: BaseClient) -> None:
-    httpx_mock.add_exception(httpx.ConnectError("[Errno 111] Connection refused"))
+async def test_connection_refused(
+    httpx_mock: HTTPXMock, couch: BaseClient, sleeps: list[float]
+) -> None:
+    httpx_mock.add_exception(httpx.ConnectError("[Errno 111] Connection refused"), is_reusable=True)
     with pytest.raises(ConnectionFailed, match="connection refused"):
         await couch.request("GET", "/")
-    assert len(httpx_mock.get_requests()) == 1  # a refused connection fails fast
+    # The server may be restarting: a read waits for it, the retries of its schedule.
+    assert len(httpx_mock.get_requests()) == 4
+    assert len(sleeps) == 3
+
+
+async def test_connection_refused_post_is_not_retried(
+    httpx_mock: HTTPXMock, couch: BaseClient
+) -> None:
+    httpx_mock.add_exception(httpx.ConnectError("[Errno 111] Connection refused"))
+    with pytest.raises(ConnectionFailed, match="connection refused"):
+        await couch.request("POST", "/db", json={})
+    assert len(httpx_mock.get_requests()) == 1
 
 
 async def test_timeout(httpx_mock: HTTPXMock, couch: BaseClient) -> None:
