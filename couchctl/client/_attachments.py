@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from couchctl.client._base import BaseClient
 from couchctl.client._encoding import att_path, query
 from couchctl.client._errors import (
+    CouchError,
     IntegrityError,
     InvalidArgument,
     NotFound,
@@ -283,6 +284,22 @@ class AttachmentDownload:
         return self.iter_bytes()
 
 
+def _made_by_upload(doc: dict[str, Any], attachment_id: str, rev: str, size: int | None) -> bool:
+    """Whether `doc`'s current revision is the one an upload of `attachment_id` on
+    `rev` made: the next generation, with that attachment changed at it."""
+    try:
+        generation = int(rev.split("-", 1)[0])
+        now = int(str(doc.get("_rev")).split("-", 1)[0])
+    except ValueError:
+        return False
+    stub = (doc.get("_attachments") or {}).get(attachment_id)
+    if now != generation + 1 or not isinstance(stub, dict) or stub.get("revpos") != now:
+        return False
+    # A stored-compressed attachment reports its encoded length; its identity length
+    # is only in `length` when CouchDB did not compress it.
+    return size is None or stub.get("length") == size or bool(stub.get("encoding"))
+
+
 class AttachmentMixin(BaseClient):
     """The attachment operations, streamed both ways."""
 
@@ -349,8 +366,44 @@ class AttachmentMixin(BaseClient):
             )
         except TransportError:
             if rev is not None:
-                await self._check_current_rev(db, doc_id, rev, path, "after the connection broke")
-            raise
+                answer = await self._after_broken_upload(db, doc_id, attachment_id, rev, size, path)
+                if answer is not None:
+                    return answer  # the answer was lost on the way, the upload was not
+            raise  # still at `rev`: the upload was not applied
+
+    async def _after_broken_upload(
+        self, db: str, doc_id: str, attachment_id: str, rev: str, size: int | None, path: str
+    ) -> dict[str, Any] | None:
+        """After a connection broke mid-upload: None if the document is still at `rev`
+        (the upload was not applied); CouchDB's answer if the current revision is the
+        one this upload made; else raise the 409 it was.
+
+        It is this upload's revision when it follows `rev` directly (generation + 1)
+        and holds the attachment changed at that very revision (`revpos`), with the
+        length sent. Another writer's revision is never claimed as this upload's.
+        """
+        try:
+            doc = await self.doc_get(db, doc_id)  # type: ignore[attr-defined]
+        except NotFound:
+            doc = {}
+        except CouchError:
+            return None  # cannot tell: the transport error stands
+        current = doc.get("_rev") if isinstance(doc, dict) else None
+        if current == rev:
+            return None
+        if isinstance(current, str) and _made_by_upload(doc, attachment_id, rev, size):
+            return {"ok": True, "id": doc_id, "rev": current}
+        now = f"the current revision is {current}" if current else "the document does not exist"
+        raise error_for_status(
+            409,
+            {
+                "error": "conflict",
+                "reason": f"Document update conflict: {now}, not {rev} "
+                "(checked after the connection broke)",
+            },
+            method="PUT",
+            url=self.url(path),
+        )
 
     async def _check_current_rev(
         self, db: str, doc_id: str, rev: str, path: str, when: str

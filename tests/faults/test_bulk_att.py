@@ -113,7 +113,9 @@ def test_att_upload_is_sent_once(
     source.write_bytes(PAYLOAD)
     proxy.add(action, method="PUT", path=f"^/{db}/holder/blob.bin")
     result = cli("att", "upload", db, "holder", str(source), url=proxy_url)
-    assert result.exit_code == 3, result.stderr
+    # The server applied the upload and its answer was lost on the way: couchctl finds
+    # its own revision on the server and says so, instead of an outage or a conflict.
+    assert result.exit_code == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert len(proxy.requests("PUT", f"^/{db}/holder/blob.bin")) == 1
     doc = direct(server, "GET", f"/{db}/holder")

@@ -81,6 +81,8 @@ def test_audit_sees_cors_with_credentials(cli: CliRun, server: Server) -> None:
 
 
 def test_tasks_watch_redraws_until_interrupted(server: Server) -> None:
+    import threading
+
     env = {**os.environ, "COUCH_URL": server.url, "NO_COLOR": "1"}
     process = subprocess.Popen(
         [sys.executable, "-m", "couchctl", "server", "tasks", "--watch", "--interval", "200ms"],
@@ -88,11 +90,21 @@ def test_tasks_watch_redraws_until_interrupted(server: Server) -> None:
         stderr=subprocess.PIPE,
         env=env,
     )
-    time.sleep(3)
+    assert process.stdout is not None
+    seen: list[bytes] = []
+    reader = threading.Thread(target=lambda: seen.extend(iter(process.stdout.readline, b"")))
+    reader.start()
+    # Two redraws, however slow the machine is to start the process (deadline 60 s).
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if b"".join(seen).count(b"active tasks (Ctrl-C to stop)") >= 2:
+            break
+        time.sleep(0.1)
     process.send_signal(signal.SIGINT)
-    stdout, stderr = process.communicate(timeout=30)
+    _, stderr = process.communicate(timeout=30)
+    reader.join(timeout=10)
     assert process.returncode == 130, stderr
-    assert stdout.decode().count("active tasks (Ctrl-C to stop)") >= 2
+    assert b"".join(seen).decode().count("active tasks (Ctrl-C to stop)") >= 2
     assert b"Traceback" not in stderr
 
 

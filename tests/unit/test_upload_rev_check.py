@@ -17,6 +17,13 @@ CURRENT = "2-7051cbe5c8faecd085a3fa619e6e6337"
 STALE = "1-967a00dff5e02add41819138abb3284d"
 
 
+def _doc(httpx_mock: HTTPXMock, rev: str, **attachments: dict[str, object]) -> None:
+    body: dict[str, object] = {"_id": "doc", "_rev": rev}
+    if attachments:
+        body["_attachments"] = attachments
+    httpx_mock.add_response(method="GET", url=f"{BASE}/db/doc", json=body)
+
+
 def _head(httpx_mock: HTTPXMock, rev: str) -> None:
     httpx_mock.add_response(
         method="HEAD", url=f"{BASE}/db/doc", headers={"ETag": f'"{rev}"'}, status_code=200
@@ -27,7 +34,7 @@ async def test_a_reset_upload_with_a_stale_rev_is_the_conflict(
     httpx_mock: HTTPXMock, couch: CouchClient
 ) -> None:
     httpx_mock.add_exception(httpx.ReadError("[Errno 104] Connection reset by peer"), method="PUT")
-    _head(httpx_mock, CURRENT)
+    _doc(httpx_mock, CURRENT)  # changed by another writer: no attachment "a" at 2-
     with pytest.raises(Conflict) as info:
         await couch.attachment_upload("db", "doc", "a", None, b"x" * 10, rev=STALE)
     assert info.value.status == 409
@@ -38,9 +45,36 @@ async def test_a_reset_upload_with_the_current_rev_stays_a_reset(
     httpx_mock: HTTPXMock, couch: CouchClient
 ) -> None:
     httpx_mock.add_exception(httpx.ReadError("[Errno 104] Connection reset by peer"), method="PUT")
-    _head(httpx_mock, CURRENT)
+    _doc(httpx_mock, CURRENT)
     with pytest.raises(ConnectionFailed):
         await couch.attachment_upload("db", "doc", "a", None, b"x" * 10, rev=CURRENT)
+
+
+async def test_a_reset_upload_that_was_applied_is_its_answer(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    """The server applied the upload and the answer was lost: the next revision holds
+    the attachment changed at that revision, with the length sent."""
+    httpx_mock.add_exception(httpx.ReadError("[Errno 104] Connection reset by peer"), method="PUT")
+    _doc(httpx_mock, CURRENT, a={"stub": True, "revpos": 2, "length": 10})
+    answer = await couch.attachment_upload("db", "doc", "a", None, b"x" * 10, rev=STALE)
+    assert answer == {"ok": True, "id": "doc", "rev": CURRENT}
+
+
+@pytest.mark.parametrize(
+    "stub",
+    [
+        {"stub": True, "revpos": 1, "length": 10},  # not changed at the new revision
+        {"stub": True, "revpos": 2, "length": 11},  # another length
+    ],
+)
+async def test_another_writers_revision_is_not_claimed(
+    httpx_mock: HTTPXMock, couch: CouchClient, stub: dict[str, object]
+) -> None:
+    httpx_mock.add_exception(httpx.ReadError("[Errno 104] Connection reset by peer"), method="PUT")
+    _doc(httpx_mock, CURRENT, a=stub)
+    with pytest.raises(Conflict):
+        await couch.attachment_upload("db", "doc", "a", None, b"x" * 10, rev=STALE)
 
 
 async def test_a_large_upload_checks_the_rev_before_sending(
