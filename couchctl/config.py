@@ -380,6 +380,24 @@ def _to_retries(from_env: str | None, from_profile: Any) -> int:
     return value
 
 
+def _to_duration(value: Any, what: str) -> float:
+    """Seconds of a duration setting: a number, or text with a unit (`30s`, `500ms`)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _to_float(value, what)
+    from couchctl._duration import parse_duration
+
+    try:
+        return parse_duration(str(value))
+    except ValueError:
+        try:
+            float(str(value))
+        except ValueError:
+            raise ConfigError(
+                f"{what} must be a number of seconds or a duration (500ms, 30s, 2m), got {value!r}"
+            ) from None
+        raise ConfigError(f"{what} must be positive, got {value!r}") from None
+
+
 def _expand(path: Any) -> str | None:
     return None if path is None else os.path.expanduser(str(path))
 
@@ -582,7 +600,7 @@ def load_settings(
         user=resolved_user,
         password=password,
         token=resolved_token,
-        timeout=DEFAULT_TIMEOUT if raw_timeout is None else _to_float(raw_timeout, "timeout"),
+        timeout=DEFAULT_TIMEOUT if raw_timeout is None else _to_duration(raw_timeout, "timeout"),
         cacert=resolved_cacert,
         insecure=bool(insecure or profile_insecure),
         retries=retries,

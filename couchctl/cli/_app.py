@@ -16,6 +16,7 @@ import typer
 from typer.core import TyperGroup
 
 from couchctl import __version__
+from couchctl._duration import parse_duration
 from couchctl.cli._context import BadInput, GlobalOptions
 from couchctl.cli._exit import ExitCode
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from _collections_abc import dict_items, dict_values
     from collections.abc import MutableMapping
 
-    from typer._click import Command, Context
+    from typer._click import Command, Context, Parameter
 
 __all__ = ["GROUPS", "MORE_COMMANDS", "app"]
 
@@ -180,7 +181,10 @@ class CouchctlGroup(TyperGroup):
     ) -> Any:
         from typer._click import exceptions as click_exceptions
 
+        if args is None:
+            args = sys.argv[1:]
         try:
+            args = hoist_global_options(list(args), self)
             code = super().main(
                 args,
                 prog_name or "couchctl",
@@ -215,6 +219,106 @@ class CouchctlGroup(TyperGroup):
         return code
 
 
+def _takes(params: Sequence[Parameter]) -> dict[str, int]:
+    """Option name (long, short, --no-x) -> the number of values it takes (0 for a flag)."""
+    table: dict[str, int] = {}
+    for param in params:
+        if param.param_type_name != "option":
+            continue
+        count = (
+            0 if getattr(param, "is_flag", False) or getattr(param, "count", False) else param.nargs
+        )
+        for name in (*param.opts, *param.secondary_opts):
+            table[name] = count
+    return table
+
+
+def _option_name(token: str) -> tuple[str, bool] | None:
+    """The option a token names and whether it carries its value (`--url=U`, `-uadmin`);
+    None for a token that is not an option (an argument, `-`)."""
+    if token.startswith("--") and len(token) > 2:
+        name, sep, _ = token.partition("=")
+        return name, bool(sep)
+    if token.startswith("-") and len(token) > 1 and token != "--":
+        return token[:2], len(token) > 2
+    return None
+
+
+def hoist_global_options(args: list[str], root: Command) -> list[str]:
+    """The command line with the global options given after the command moved in
+    front of it, so that `couchctl db info mydb --url U` means `couchctl --url U db
+    info mydb`; and the command's own options given before it (`couchctl --json db
+    info mydb`) moved after it.
+
+    The command's own options win over global ones of the same name (`db grant
+    --user`); values of options are never taken for options; nothing after `--`
+    moves. A command line that names no command comes back unchanged, for click to
+    report."""
+    from typer.core import TyperGroup as Group
+
+    globals_ = _takes(root.params)
+    front: list[str] = []  # global options, in the order given
+    early: list[str] = []  # options before the command that are not global
+    path: list[str] = []
+    command: Command = root
+    i = 0
+    # The root's options and the group and command names, up to the command.
+    while i < len(args) and isinstance(command, Group):
+        token = args[i]
+        option = _option_name(token)
+        if token == "--" or (option is None and token.startswith("-") and token != "-"):
+            return args
+        if option is not None:
+            name, inline = option
+            size = 0 if inline else globals_.get(name, 0)
+            if name in globals_:
+                front += args[i : i + 1 + size]
+            elif name in ("-h", "--help"):
+                return args
+            else:
+                early.append(token)
+            i += 1 + size
+            continue
+        sub = command.commands.get(token) if hasattr(command, "commands") else None
+        if sub is None:
+            return args
+        path.append(token)
+        command = sub
+        i += 1
+    if isinstance(command, Group):
+        return args  # no command given: click shows the help or the error
+    own = _takes(command.params)
+    if any((_option_name(t) or ("",))[0] not in own for t in early):
+        return args  # an option that neither the root nor the command has: click says so
+    rest: list[str] = list(early)
+    while i < len(args):
+        token = args[i]
+        if token == "--":
+            rest += args[i:]
+            break
+        option = _option_name(token)
+        if option is None:
+            rest.append(token)
+            i += 1
+            continue
+        name, inline = option
+        if name in own:
+            size = 0 if inline else own[name]
+            rest += args[i : i + 1 + size]
+        elif name in globals_:
+            size = 0 if inline else globals_[name]
+            if i + size >= len(args):
+                from typer._click.exceptions import BadOptionUsage
+
+                raise BadOptionUsage(name, f"Option '{name}' requires an argument.")
+            front += args[i : i + 1 + size]
+        else:
+            size = 0
+            rest.append(token)
+        i += 1 + size
+    return front + path + rest
+
+
 def _error(message: str, hint: str | None = None) -> None:
     """The one-line error of a failure outside run() (usage errors), through render.Output."""
     from couchctl.render import Output
@@ -234,6 +338,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _duration_option(value: str | None) -> str | None:
+    """Refuses a --timeout that is not a duration, as a usage error naming the option."""
+    if value is not None:
+        try:
+            parse_duration(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    return value
 
 
 def _version(value: bool) -> None:
@@ -303,12 +417,14 @@ def main_options(
         ),
     ] = None,
     timeout: Annotated[
-        float | None,
+        str | None,
         typer.Option(
             "--timeout",
-            help="Seconds to wait for the server (env: COUCHCTL_TIMEOUT; default: 30).",
+            help="How long to wait for the server: seconds, or with a unit: 500ms, 30s, 2m "
+            "(env: COUCHCTL_TIMEOUT; default: 30s).",
             show_default=False,
-            min=0.001,
+            metavar="DURATION",
+            callback=_duration_option,
         ),
     ] = None,
     cacert: Annotated[
@@ -356,7 +472,7 @@ def main_options(
         password_file=password_file,
         token_file=token_file,
         profile=profile,
-        timeout=timeout,
+        timeout=None if timeout is None else parse_duration(timeout),
         cacert=cacert,
         insecure=insecure,
         retries=retries,

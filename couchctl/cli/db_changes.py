@@ -24,7 +24,7 @@ __all__ = ["app", "changes"]
 
 app = typer.Typer()
 
-# Heartbeat of `changes --follow` when neither --heartbeat nor --timeout is given:
+# Heartbeat of `changes --follow` when neither --heartbeat nor --longpoll-timeout is given:
 # it keeps CouchDB from closing an idle continuous feed after its 60 s default timeout.
 FOLLOW_HEARTBEAT_MS = 10_000
 
@@ -70,7 +70,7 @@ def changes(
         Feed | None,
         typer.Option(
             "--feed",
-            help="normal, or longpoll: wait for a first change (see --timeout).",
+            help="normal, or longpoll: wait for a first change (see --longpoll-timeout).",
             show_default=False,
         ),
     ] = None,
@@ -111,21 +111,23 @@ def changes(
         typer.Option("--view", help="With --filter _view: DDOC/VIEW.", show_default=False),
     ] = None,
     timeout: Annotated[
-        int | None,
+        str | None,
         typer.Option(
-            "--timeout",
-            help="Milliseconds CouchDB waits for changes (longpoll, --follow) before it ends the feed.",
-            min=0,
+            "--longpoll-timeout",
+            help="How long CouchDB waits for changes (longpoll, --follow) before it ends the "
+            "feed: seconds, or with a unit: 500ms, 30s, 2m.",
             show_default=False,
+            metavar="DURATION",
         ),
     ] = None,
     heartbeat: Annotated[
-        int | None,
+        str | None,
         typer.Option(
             "--heartbeat",
-            help=f"Milliseconds between keep-alive newlines (--follow default: {FOLLOW_HEARTBEAT_MS}).",
-            min=1,
+            help="Time between keep-alive newlines: seconds, or with a unit: 500ms, 30s "
+            f"(--follow default: {FOLLOW_HEARTBEAT_MS // 1000}s).",
             show_default=False,
+            metavar="DURATION",
         ),
     ] = None,
     style: Annotated[
@@ -154,7 +156,7 @@ def changes(
 
     Without --follow: a table (seq, id, revs), --json the server's answer, --jsonl
     one change a line; the last sequence goes to stderr. With --follow the feed is
-    continuous; a heartbeat keeps it open unless --timeout is given, and on exit the
+    continuous; a heartbeat keeps it open unless --longpoll-timeout is given, and on exit the
     sequence to resume from (--since) is written to stderr.
 
     Example: couchctl db changes mydb --since now --follow --include-docs
@@ -176,8 +178,8 @@ def changes(
             "doc_ids": None if doc_ids is None else json_argument(doc_ids, "--doc-ids"),
             "selector": None if selector is None else json_object_argument(selector, "--selector"),
             "view": view,
-            "timeout": timeout,
-            "heartbeat": heartbeat,
+            "timeout": _milliseconds(timeout, "--longpoll-timeout"),
+            "heartbeat": _milliseconds(heartbeat, "--heartbeat"),
             "style": None if style is None else style.value,
             "conflicts": conflicts or None,
             "attachments": attachments or None,
@@ -249,3 +251,15 @@ def _short_seq(seq: Any) -> str:
     table shows their start (the whole value is in --json/--jsonl and in last_seq)."""
     text = _seq_text(seq)
     return text if len(text) <= 16 else text[:12] + "…"
+
+
+def _milliseconds(value: str | None, flag: str) -> int | None:
+    """A duration flag in CouchDB's unit (milliseconds, at least 1); refused as bad input."""
+    if value is None:
+        return None
+    from couchctl._duration import parse_duration
+
+    try:
+        return max(1, round(parse_duration(value) * 1000))
+    except ValueError as exc:
+        fail(f"{flag}: {exc}")

@@ -576,7 +576,7 @@ def test_changes_missing_database_exits_4(cli: CliRun) -> None:
 
 @pytest.mark.couchdb_only
 def test_changes_follow_ends_after_timeout(cli: CliRun, docs_db: str) -> None:
-    result = cli("db", "changes", docs_db, "--follow", "--timeout", "300")
+    result = cli("db", "changes", docs_db, "--follow", "--longpoll-timeout", "300ms")
     assert result.exit_code == 0, result.stderr
     # A clustered feed orders changes per shard: compare as sets.
     assert sorted(change["id"] for change in result.jsonl()) == [f"doc-{i}" for i in range(1, 6)]
@@ -596,7 +596,7 @@ def test_changes_follow_streams_until_interrupted(server: Server, docs_db: str) 
     env = {**os.environ, "NO_COLOR": "1", "COUCH_URL": server.url}
     process = subprocess.Popen(
         [sys.executable, "-m", "couchctl", "db", "changes", docs_db, "--follow", "--since", "0",
-         "--heartbeat", "500"],
+         "--heartbeat", "500ms"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
@@ -715,8 +715,8 @@ def test_design_docs_flags_on_the_wire(cli_offline: CliRun, httpx_mock: Any) -> 
 def test_changes_flags_on_the_wire(cli_offline: CliRun, httpx_mock: Any) -> None:
     httpx_mock.add_response(json={"results": [], "last_seq": "0", "pending": 0})
     result = cli_offline(
-        "db", "changes", "corpus", "--since", "now", "--feed", "longpoll", "--timeout", "1000",
-        "--heartbeat", "500", "--limit", "5", "--include-docs", "--conflicts", "--attachments",
+        "db", "changes", "corpus", "--since", "now", "--feed", "longpoll", "--longpoll-timeout", "1s",
+        "--heartbeat", "500ms", "--limit", "5", "--include-docs", "--conflicts", "--attachments",
         "--att-encoding-info", "--style", "all_docs", "--seq-interval", "10", "--selector",
         '{"type": "memo"}', "--json",
         url="http://couch.test",
