@@ -186,6 +186,38 @@ def _int_header(response: httpx.Response, name: str) -> int | None:
         return None
 
 
+class _HashThread:
+    """A hash fed in a thread of its own, so that digesting a download runs beside
+    reading it (hashlib releases the GIL on large buffers): `update` queues the bytes
+    (waiting only when the thread is 8 buffers behind); `close` waits for the thread,
+    after which `hash` holds every byte given."""
+
+    def __init__(self, hash: Any) -> None:
+        import queue
+        import threading
+
+        self.hash = hash
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
+        self._thread: threading.Thread | None = threading.Thread(
+            target=self._run, name="couchctl-md5", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        update, get = self.hash.update, self._queue.get
+        while (data := get()) is not None:
+            update(data)
+
+    def update(self, data: bytes) -> None:
+        self._queue.put(data)
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+
 class AttachmentDownload:
     """An attachment being downloaded: headers now, bytes by `iter_bytes()`.
 
@@ -231,41 +263,47 @@ class AttachmentDownload:
 
     async def iter_bytes(self) -> AsyncIterator[bytes]:
         """The attachment's bytes (gzip undone), verified when the stream ends."""
-        raw_md5 = (
+        raw_md5 = _HashThread(
             self._prefix.copy() if self._prefix is not None else hashlib.md5(usedforsecurity=False)
         )
         # CouchDB's digest covers the stored (gzip) bytes; a server or proxy that
         # compresses on the fly announces the digest of the decoded bytes instead.
         decoded_md5 = hashlib.md5(usedforsecurity=False)
         inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if self.encoding != "identity" else None
-        async for raw in self._response.aiter_raw():
-            if not raw:
-                continue
-            raw_md5.update(raw)
-            self.received += len(raw)
-            if inflater is None:
-                self.decoded += len(raw)
-                yield raw
-                continue
-            try:
-                data = inflater.decompress(raw)
-            except zlib.error as exc:
-                raise IntegrityError(f"the gzip-encoded attachment is corrupt: {exc}") from exc
-            if data:
-                decoded_md5.update(data)
-                self.decoded += len(data)
-                yield data
-        if inflater is not None:
-            try:
-                tail = inflater.flush()
-            except zlib.error as exc:  # pragma: no cover - flush rarely fails
-                raise IntegrityError(f"the gzip-encoded attachment is corrupt: {exc}") from exc
-            if tail:
-                decoded_md5.update(tail)
-                self.decoded += len(tail)
-                yield tail
-            if not inflater.eof:
-                raise IntegrityError("the gzip-encoded attachment is truncated")
+        try:
+            async for raw in self._response.aiter_raw():
+                if not raw:
+                    continue
+                raw_md5.update(raw)
+                self.received += len(raw)
+                if inflater is None:
+                    self.decoded += len(raw)
+                    yield raw
+                    continue
+                try:
+                    data = inflater.decompress(raw)
+                except zlib.error as exc:
+                    raise IntegrityError(f"the gzip-encoded attachment is corrupt: {exc}") from exc
+                if data:
+                    decoded_md5.update(data)
+                    self.decoded += len(data)
+                    yield data
+            if inflater is not None:
+                try:
+                    tail = inflater.flush()
+                except zlib.error as exc:  # pragma: no cover - flush rarely fails
+                    raise IntegrityError(f"the gzip-encoded attachment is corrupt: {exc}") from exc
+                if tail:
+                    decoded_md5.update(tail)
+                    self.decoded += len(tail)
+                    yield tail
+                if not inflater.eof:
+                    raise IntegrityError("the gzip-encoded attachment is truncated")
+        finally:
+            raw_md5.close()
+        self._check(raw_md5.hash, decoded_md5, inflater)
+
+    def _check(self, raw_md5: Any, decoded_md5: Any, inflater: Any) -> None:
         if self.transfer_length is not None and self.received != self.transfer_length:
             raise IntegrityError(
                 f"received {self.received} bytes, the server announced {self.transfer_length}"

@@ -26,7 +26,7 @@ from couchctl.client._errors import (
     RequestTimeout,
     error_for_status,
 )
-from couchctl.client._rows import RowParser, RowStream
+from couchctl.client._rows import BLOCK, RowParser, RowStream, blocks
 
 if TYPE_CHECKING:
     from couchctl.config import Settings
@@ -497,8 +497,8 @@ class BaseClient:
             got.clear()
             parser = RowParser(array_key, raw=raw)
             rows: list[Any] = []
-            async for chunk in response.aiter_bytes():
-                rows += parser.feed(chunk)
+            async for block in blocks(response.aiter_bytes(), BLOCK):
+                rows += parser.feed(block)
             rows += parser.close()
             got.append((rows, parser.meta))
 

@@ -15,7 +15,7 @@ from typing import Any, overload
 from couchctl.client._base import BaseClient, BeforeRetry
 from couchctl.client._encoding import db_path, query, quorum
 from couchctl.client._errors import InvalidArgument, ProtocolError
-from couchctl.client._rows import RowStream
+from couchctl.client._rows import BLOCK, RowStream
 from couchctl.client._view_query import view_query
 
 __all__ = ["DELETED", "UUIDS_MAX_COUNT", "BulkMixin"]
@@ -321,7 +321,7 @@ class BulkMixin(BaseClient):
             headers={"Accept-Encoding": "identity"},
             retry_unreachable=True,
         ) as response:
-            rows = RowStream(response.aiter_bytes(), "rows", raw=raw)
+            rows = RowStream(response.aiter_bytes(), "rows", raw=raw, block=BLOCK)
             async for page in rows.pages():
                 yield page
             _no_error_after_rows(rows.meta)
