@@ -219,7 +219,7 @@ def main() -> int:
             assert server.doc_count(dbs["curl"]) == args.docs
 
             out = work / "dump.jsonl"
-            dump = [*couchctl(), "bulk", "dump", dbs["couchctl"], "-o", str(out)]
+            dump = [*couchctl(), "bulk", "dump", dbs["couchctl"], "-o", str(out), "--force"]
             if args.dump_concurrency:
                 dump += ["--concurrency", str(args.dump_concurrency)]
             fetch = [
