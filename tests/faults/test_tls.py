@@ -79,10 +79,6 @@ def test_cacert_flag_trusts_the_test_ca(
     assert [r.target for r in tls.requests("GET")] == [f"/{db}"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="global options after the command (DESIGN section 4) are not accepted yet",
-)
 def test_cacert_after_the_command_works_too(
     tls: FaultProxy, server: Server, cli: CliRun, ca_file: Path, db: str
 ) -> None:
