@@ -411,13 +411,12 @@ class Output:
             TaskProgressColumn,
             TextColumn,
             TimeRemainingColumn,
-            TransferSpeedColumn,
         )
         from rich.progress import Progress as RichProgress
 
         columns: list[Any] = [TextColumn("{task.description}"), BarColumn(), TaskProgressColumn()]
         if unit == "bytes":
-            columns += [DownloadColumn(), TransferSpeedColumn()]
+            columns += [DownloadColumn(binary_units=True), _rate_column()]
         else:
             columns += [MofNCompleteColumn(), TextColumn("{task.fields[rate]} docs/s")]
         columns.append(TimeRemainingColumn())
@@ -599,6 +598,20 @@ class _Spinner:
         self._done.set()
         self.activity()
         self._thread.join()
+
+
+def _rate_column() -> Any:
+    """A progress column of bytes per second in the sizes' IEC units (rich's own
+    speed column counts in decimal megabytes)."""
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text("?" if speed is None else f"{format_size(speed)}/s")
+
+    return RateColumn()
 
 
 def _one_line(message: str) -> str:
