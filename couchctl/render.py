@@ -466,6 +466,7 @@ class RowTable:
         self._batch_started = 0.0
         self._widths: list[int] | None = None
         self._cut = out.stdout_tty
+        self._room = 0  # the terminal's width, when cells are cut to fit it
         self.count = 0
         self._spinner = _Spinner(out, "waiting for the server") if out.show_progress else None
         if self._spinner is not None:
@@ -508,7 +509,8 @@ class RowTable:
         for cells in rows:
             widths = [max(width, cell_len(cell)) for width, cell in zip(widths, cells, strict=True)]
         if self._cut:
-            widths = _fit(widths, self._out.out_console.width - len(self._GAP) * (len(widths) - 1))
+            self._room = self._out.out_console.width
+            widths = _fit(widths, self._room - len(self._GAP) * (len(widths) - 1))
         self._widths = widths
         header = self._line([column.header for column in columns])
         lines = [f"\x1b[1m{header}\x1b[0m" if self._out.color else header]
@@ -518,17 +520,27 @@ class RowTable:
         self._write(lines)
 
     def _line(self, cells: list[str]) -> str:
+        """A row in the columns' widths. A later cell wider than its column widens
+        it (the rows after it align on the new width); on a terminal, only what
+        would run past the screen's edge is cut, ending in `…`."""
         from rich.cells import cell_len, set_cell_size
 
-        assert self._widths is not None
+        widths = self._widths
+        assert widths is not None
+        room = self._room
         parts: list[str] = []
-        for column, width, text in zip(self._columns, self._widths, cells, strict=True):
-            size = cell_len(text)
-            cell = text
-            if size > width and self._cut:
-                cell, size = set_cell_size(text, max(width - 1, 0)) + "…", width
-            pad = " " * max(width - size, 0)
+        pos = 0
+        for index, (column, text) in enumerate(zip(self._columns, cells, strict=True)):
+            size, cell = cell_len(text), text
+            if size > widths[index]:
+                rest = sum(widths[index + 1 :]) + len(self._GAP) * (len(widths) - index - 1)
+                fits = max(widths[index], room - pos - rest) if room else size
+                if size > fits:
+                    cell, size = set_cell_size(text, max(fits - 1, 0)) + "…", fits
+                widths[index] = size
+            pad = " " * max(widths[index] - size, 0)
             parts.append(pad + cell if column.justify == "right" else cell + pad)
+            pos += widths[index] + len(self._GAP)
         return self._GAP.join(parts).rstrip()
 
     def _write(self, lines: list[str]) -> None:

@@ -159,3 +159,19 @@ def test_progress_bar_counts_in_iec_units(monkeypatch: pytest.MonkeyPatch) -> No
     assert "3.0/4.0 MiB" in text
     assert "MiB/s" in text
     assert "MB" not in text.replace("MiB", "")
+
+
+def test_a_later_wider_cell_is_shown_whole_when_the_screen_has_room(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TERMINAL_WIDTH", "40")
+    out = make(stdout=Terminal())
+    table = out.row_table(COLUMNS)
+    for n in range(RowTable._BATCH):
+        table.add({"id": f"d{n}", "n": n})
+    table.add({"id": "d-late", "n": 123456})
+    table.add({"id": "d", "n": 7})
+    table.close()
+    lines = out.stdout.getvalue().splitlines()  # type: ignore[attr-defined]
+    assert lines[-2].split() == ["d-late", "123456"]  # nothing cut
+    assert len(lines[-1]) == len(lines[-2])  # later rows align on the wider columns
