@@ -27,7 +27,17 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["Column", "Mode", "Output", "Progress", "escape_controls", "format_size"]
+__all__ = [
+    "ROW_CAP",
+    "Column",
+    "Mode",
+    "Output",
+    "Progress",
+    "RowTable",
+    "escape_controls",
+    "format_size",
+    "rows_footer",
+]
 
 Mode = Literal["human", "json", "jsonl"]
 
@@ -48,6 +58,7 @@ _FIELD_COLUMNS = (
 
 
 def format_size(num: float | None) -> str:
+    """A size for people, in IEC units (B, KiB, MiB, GiB, TiB): the one size formatter."""
     if num is None:
         return ""
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
@@ -55,6 +66,30 @@ def format_size(num: float | None) -> str:
             return f"{num:.0f} {unit}" if unit == "B" else f"{num:.1f} {unit}"
         num /= 1024
     return str(num)  # pragma: no cover
+
+
+# Rows a human-mode row table shows unless --limit or --all says otherwise.
+ROW_CAP = 100
+
+
+def rows_footer(
+    shown: int,
+    *,
+    total: int | None = None,
+    offset: int | None = None,
+    more: bool = False,
+    hint: str = "--limit N, --all, or --jsonl for everything",
+) -> str:
+    """The line under a row table: how many rows were shown, of how many, and, when
+    the table stopped at its cap, how to see the rest."""
+    where = f", offset {offset:,}" if offset is not None else ""
+    if total is not None:
+        line = f"{shown:,} of {total:,} rows{where}"
+    elif more:
+        line = f"{shown:,} rows shown{where}"
+    else:
+        line = f"{shown:,} rows{where}"
+    return f"{line}: {hint}" if more else line
 
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -284,6 +319,15 @@ class Output:
 
             yield draw
 
+    def row_table(
+        self,
+        columns: Sequence[Column] | Callable[[list[Any]], Sequence[Column]],
+        *,
+        empty: str | None = None,
+    ) -> RowTable:
+        """A table printed as its rows arrive (`add`, then `close`); see RowTable."""
+        return RowTable(self, columns, empty=empty)
+
     def fields(self, pairs: Iterable[tuple[str, Any]], *, whole: Any = None) -> None:
         """(field, value) pairs as a two-column table for people; `whole` as JSON otherwise."""
         if self.mode != "human":
@@ -367,13 +411,12 @@ class Output:
             TaskProgressColumn,
             TextColumn,
             TimeRemainingColumn,
-            TransferSpeedColumn,
         )
         from rich.progress import Progress as RichProgress
 
         columns: list[Any] = [TextColumn("{task.description}"), BarColumn(), TaskProgressColumn()]
         if unit == "bytes":
-            columns += [DownloadColumn(), TransferSpeedColumn()]
+            columns += [DownloadColumn(binary_units=True), _rate_column()]
         else:
             columns += [MofNCompleteColumn(), TextColumn("{task.fields[rate]} docs/s")]
         columns.append(TimeRemainingColumn())
@@ -389,6 +432,198 @@ class Output:
                     bar.update(task, rate=f"{done / elapsed:,.0f}")
 
             yield Progress(advance)
+
+
+class RowTable:
+    """A table for people printed while its rows arrive, in constant memory.
+
+    The first rows (a few dozen, or those of the first quarter second) set the
+    column widths; the header and they are then printed, and every later row as
+    soon as it is added, in those widths. On a terminal the table fits its width:
+    a cell too long for its column ends in `…` (the whole value is in --json and
+    --jsonl). `columns` may be a function of those first rows (a find's fields).
+
+    While nothing arrives for more than a second, a spinner with the time waited
+    runs on stderr (on a terminal only): a view index being built says so.
+    """
+
+    _BATCH = 25
+    _BATCH_SECONDS = 0.25
+    _GAP = "  "
+
+    def __init__(
+        self,
+        out: Output,
+        columns: Sequence[Column] | Callable[[list[Any]], Sequence[Column]],
+        *,
+        empty: str | None = None,
+    ) -> None:
+        self._out = out
+        self._columns_for = columns if callable(columns) else None
+        self._columns: list[Column] = [] if callable(columns) else list(columns)
+        self._empty = empty
+        self._batch: list[Any] = []
+        self._batch_started = 0.0
+        self._widths: list[int] | None = None
+        self._cut = out.stdout_tty
+        self._room = 0  # the terminal's width, when cells are cut to fit it
+        self.count = 0
+        self._spinner = _Spinner(out, "waiting for the server") if out.show_progress else None
+        if self._spinner is not None:
+            self._spinner.start()
+
+    def add(self, row: Any) -> None:
+        self.count += 1
+        if self._widths is not None:
+            self._write([self._line([_cell(column.get(row)) for column in self._columns])])
+            return
+        if not self._batch:
+            self._batch_started = _now()
+        self._batch.append(row)
+        if len(self._batch) >= self._BATCH or _now() - self._batch_started >= self._BATCH_SECONDS:
+            self._print_batch()
+        elif self._spinner is not None:
+            self._spinner.activity()
+
+    def close(self, *, ended: bool = True) -> None:
+        """The end of the rows shown: the rest of the table, or `empty` when there
+        were none and the rows `ended` (rather than failed)."""
+        if self._spinner is not None:
+            self._spinner.stop()
+            self._spinner = None
+        if self._widths is None and self._batch:
+            self._print_batch()
+        elif self._widths is None and self._empty is not None and ended:
+            self._out.info(self._empty)
+        self._out.stdout.flush()
+
+    def _print_batch(self) -> None:
+        from rich.cells import cell_len
+
+        if self._columns_for is not None:
+            self._columns = list(self._columns_for(self._batch))
+        columns = self._columns
+        rows = [[_cell(column.get(row)) for column in columns] for row in self._batch]
+        self._batch = []
+        widths = [cell_len(column.header) for column in columns]
+        for cells in rows:
+            widths = [max(width, cell_len(cell)) for width, cell in zip(widths, cells, strict=True)]
+        if self._cut:
+            self._room = self._out.out_console.width
+            widths = _fit(widths, self._room - len(self._GAP) * (len(widths) - 1))
+        self._widths = widths
+        header = self._line([column.header for column in columns])
+        lines = [f"\x1b[1m{header}\x1b[0m" if self._out.color else header]
+        if self._out.color:
+            lines.append(self._GAP.join("─" * width for width in widths))
+        lines += [self._line(cells) for cells in rows]
+        self._write(lines)
+
+    def _line(self, cells: list[str]) -> str:
+        """A row in the columns' widths. A later cell wider than its column widens
+        it (the rows after it align on the new width); on a terminal, only what
+        would run past the screen's edge is cut, ending in `…`."""
+        from rich.cells import cell_len, set_cell_size
+
+        widths = self._widths
+        assert widths is not None
+        room = self._room
+        parts: list[str] = []
+        pos = 0
+        for index, (column, text) in enumerate(zip(self._columns, cells, strict=True)):
+            size, cell = cell_len(text), text
+            if size > widths[index]:
+                rest = sum(widths[index + 1 :]) + len(self._GAP) * (len(widths) - index - 1)
+                fits = max(widths[index], room - pos - rest) if room else size
+                if size > fits:
+                    cell, size = set_cell_size(text, max(fits - 1, 0)) + "…", fits
+                widths[index] = size
+            pad = " " * max(widths[index] - size, 0)
+            parts.append(pad + cell if column.justify == "right" else cell + pad)
+            pos += widths[index] + len(self._GAP)
+        return self._GAP.join(parts).rstrip()
+
+    def _write(self, lines: list[str]) -> None:
+        if self._spinner is not None:
+            self._spinner.activity()
+        self._out.stdout.write("".join(line + "\n" for line in lines))
+        if self._out.stdout_tty:
+            self._out.stdout.flush()
+
+
+def _fit(widths: list[int], room: int, floor: int = 8) -> list[int]:
+    """Column widths narrowed, widest first (none below `floor`), until the row fits
+    in `room` cells."""
+    widths = list(widths)
+    while sum(widths) > room:
+        widest = max(range(len(widths)), key=widths.__getitem__)
+        if widths[widest] <= floor:
+            break
+        second = max((w for i, w in enumerate(widths) if i != widest), default=floor)
+        narrower = max(floor, second, widths[widest] - (sum(widths) - room))
+        widths[widest] = narrower if narrower < widths[widest] else widths[widest] - 1
+    return widths
+
+
+class _Spinner:
+    """A spinner with the time waited, on stderr, shown once nothing happened for a
+    second and hidden again as soon as something does (`activity`)."""
+
+    _DELAY = 1.0
+
+    def __init__(self, out: Output, text: str) -> None:
+        import threading
+
+        self._out = out
+        self._text = text
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._started = self._last = _now()
+        self._status: Any = None
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._done.wait(0.1):
+            with self._lock:
+                if self._done.is_set() or _now() - self._last < self._DELAY:
+                    continue
+                text = f"{self._text}… {_now() - self._started:.0f}s"
+                if self._status is None:
+                    from rich.status import Status
+
+                    self._status = Status(text, console=self._out.err_console)
+                    self._status.start()
+                else:
+                    self._status.update(text)
+
+    def activity(self) -> None:
+        with self._lock:
+            self._last = _now()
+            if self._status is not None:
+                self._status.stop()
+                self._status = None
+
+    def stop(self) -> None:
+        self._done.set()
+        self.activity()
+        self._thread.join()
+
+
+def _rate_column() -> Any:
+    """A progress column of bytes per second in the sizes' IEC units (rich's own
+    speed column counts in decimal megabytes)."""
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
+
+    class RateColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text("?" if speed is None else f"{format_size(speed)}/s")
+
+    return RateColumn()
 
 
 def _one_line(message: str) -> str:

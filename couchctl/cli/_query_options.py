@@ -20,6 +20,7 @@ from couchctl.cli._options import Command, FlagSpecs, flag_group, json_argument
 from couchctl.cli._run import fail
 
 if TYPE_CHECKING:
+    from couchctl.cli._row_table import Shown
     from couchctl.render import Column, Output
 
 __all__ = [
@@ -324,19 +325,26 @@ def row_query_options(
 
 async def write_rows(
     out: Output,
-    stream: Callable[[], AsyncIterator[Any]],
+    stream: Callable[[dict[str, Any], dict[str, Any]], AsyncIterator[Any]],
     fetch: Callable[[], Awaitable[Any]],
-    columns: Sequence[Column],
+    options: dict[str, Any],
+    columns: Sequence[Column] | Callable[[list[Any]], Sequence[Column]],
     *,
-    empty: str,
-) -> dict[str, Any] | None:
-    """Rows of a view-style answer in the output's mode; returns the whole answer
-    (None with --jsonl, which streams the rows in constant memory instead)."""
+    all_rows: bool = False,
+    empty: str | None,
+) -> Shown | None:
+    """Rows of a view-style answer in the output's mode: `stream(options, meta)`
+    one JSON line a row (--jsonl, constant memory), `fetch()` the whole answer
+    (--json), or a table printed as the rows arrive, stopped at its cap (people).
+    Returns what the table showed (None with --json/--jsonl)."""
     if out.mode == "jsonl":
-        async for row in stream():
+        async for row in stream(options, {}):
             out.jsonl(row)
         out.flush()
         return None
-    result: dict[str, Any] = await fetch()
-    out.rows(result.get("rows", []), columns, whole=result, empty=empty)
-    return result
+    if out.mode == "json":
+        out.json(await fetch())
+        return None
+    from couchctl.cli._row_table import table_rows
+
+    return await table_rows(out, stream, options, columns, all_rows=all_rows, empty=empty)

@@ -290,6 +290,8 @@ def download(
     target = checked(ctx, parse)
 
     async def op(couch: CouchClient, out: Output) -> None:
+        from couchctl.render import format_size
+
         if target == "-":
             async with couch.attachment_get(db, doc_id, name, rev) as download:
                 async for chunk in download:
@@ -314,7 +316,7 @@ def download(
             result = await _download_to_file(couch, out, db, doc_id, name, rev, target, force)
         out.result(
             result,
-            f"downloaded {name} to {target} ({result['length']} bytes, "
+            f"downloaded {name} to {target} ({format_size(result['length'])}, "
             + (f"resumed at byte {result['resumed_from']}, " if result.get("resumed_from") else "")
             + f"{'digest verified' if result['digest'] else 'no digest to verify'})",
         )
@@ -437,7 +439,7 @@ def list_(
     rev: ReadRevOpt = None,
     mode: Mode = "human",
 ) -> None:
-    """List a document's attachments: name, content type, length, digest.
+    """List a document's attachments: name, content type, size, digest.
 
     --json prints the document's _attachments object; --jsonl one
     {"name", ...stub} object a line.
@@ -446,7 +448,7 @@ def list_(
     """
 
     async def op(couch: CouchClient, out: Output) -> None:
-        from couchctl.render import Column
+        from couchctl.render import Column, format_size
 
         doc = await couch.doc_get(db, doc_id, rev=rev)
         stubs = doc.get("_attachments") or {} if isinstance(doc, dict) else {}
@@ -456,7 +458,7 @@ def list_(
             [
                 Column("name", lambda r: r["name"]),
                 Column("content type", lambda r: r.get("content_type")),
-                Column("length", lambda r: r.get("length"), justify="right"),
+                Column("size", lambda r: format_size(r.get("length")), justify="right"),
                 Column("digest", lambda r: r.get("digest")),
             ],
             whole=stubs,

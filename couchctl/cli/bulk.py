@@ -173,7 +173,9 @@ def get_command(
                 out.jsonl(result)
             out.flush()
         else:
-            out.table(rows, _columns("id", "rev", "error", "doc"))
+            # id, rev and status a row: the documents are --json's and --jsonl's.
+            status = ({**row, "status": row["error"] or "ok"} for row in rows)
+            out.table(status, _columns("id", "rev", "status"))
         if missing:
             out.warn(f"{missing} of {len(rows)} requested documents or revisions were not found")
             return 1

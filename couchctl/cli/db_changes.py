@@ -13,12 +13,15 @@ import typer
 
 from couchctl.cli._options import DbArg, json_argument, json_object_argument, output_options
 from couchctl.cli._query_options import AttachmentsOption, AttEncodingInfoOption, ConflictsOption
+from couchctl.cli._row_table import AllRowsOption
 from couchctl.cli._run import checked, fail, run
 from couchctl.render import Mode
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from couchctl.client import CouchClient
-    from couchctl.render import Output
+    from couchctl.render import Column, Output
 
 __all__ = ["app", "changes"]
 
@@ -150,13 +153,15 @@ def changes(
             show_default=False,
         ),
     ] = None,
+    all_rows: AllRowsOption = False,
     mode: Mode = "human",
 ) -> None:
     """Show the changes of a database; --follow streams them as JSON Lines until Ctrl-C.
 
-    Without --follow: a table (seq, id, revs), --json the server's answer, --jsonl
-    one change a line; the last sequence goes to stderr. With --follow the feed is
-    continuous; a heartbeat keeps it open unless --longpoll-timeout is given, and on exit the
+    Without --follow: a table (seq, id, revs) of 100 changes unless --limit or --all
+    is given, --json the server's answer, --jsonl one change a line; the sequence
+    to go on from goes to stderr. With --follow the feed is continuous; a heartbeat
+    keeps it open unless --longpoll-timeout is given, and on exit (Ctrl-C included) the
     sequence to resume from (--since) is written to stderr.
 
     Example: couchctl db changes mydb --since now --follow --include-docs
@@ -195,22 +200,33 @@ def changes(
     if follow:
         mode = "jsonl"
 
-    async def follow_feed(couch: CouchClient, out: Output) -> None:
+    async def follow_feed(couch: CouchClient, out: Output) -> int:
+        import anyio
+
         meta: dict[str, Any] = {}
+        interrupted = False
         try:
             async for change in couch.changes_continuous(db, meta=meta, **options):
                 out.jsonl(change)
                 out.flush()
+        except anyio.get_cancelled_exc_class():
+            # Ctrl-C: the event loop cancels the command. Following ends that way, so
+            # it is no error: say where to resume and exit 130, quietly.
+            interrupted = True
         finally:
-            if meta.get("last_seq") is not None:
+            seq = meta.get("last_seq", since)
+            if interrupted:
+                resume = f"; resume with --since {_seq_text(seq)}" if seq is not None else ""
+                out.info(f"interrupted{resume}")
+            elif meta.get("last_seq") is not None:
                 out.info(f"last_seq: {_seq_text(meta['last_seq'])}")
+        return 130 if interrupted else 0
 
-    async def op(couch: CouchClient, out: Output) -> None:
+    async def op(couch: CouchClient, out: Output) -> int:
         from couchctl.render import Column
 
         if follow:
-            await follow_feed(couch, out)
-            return
+            return await follow_feed(couch, out)
         if mode == "jsonl" and feed is not Feed.longpoll:
             meta: dict[str, Any] = {}
             async for change in couch.iter_changes(db, meta=meta, **options):
@@ -218,9 +234,7 @@ def changes(
             out.flush()
             if meta.get("last_seq") is not None:
                 out.info(f"last_seq: {_seq_text(meta['last_seq'])}")
-            return
-        result = await couch.changes(db, feed=feed.value if feed is not None else None, **options)
-        results = result.get("results", [])
+            return 0
         columns = [
             Column("seq", lambda change: _short_seq(change.get("seq"))),
             Column("id", lambda change: change.get("id")),
@@ -229,16 +243,53 @@ def changes(
         ]
         if include_docs:
             columns.append(Column("doc", lambda change: change.get("doc")))
+        if mode == "human":
+            await table(couch, out, columns)
+            return 0
+        result = await couch.changes(db, feed=feed.value if feed is not None else None, **options)
         if mode == "jsonl":
-            for change in results:
+            for change in result.get("results", []):
                 out.jsonl(change)
             out.flush()
+            if result.get("last_seq") is not None:
+                out.info(f"last_seq: {_seq_text(result['last_seq'])}")
         else:
-            out.rows(results, columns, whole=result, empty="no changes")
-        if mode != "json" and result.get("last_seq") is not None:
-            out.info(f"last_seq: {_seq_text(result['last_seq'])}")
+            out.json(result)
+        return 0
+
+    async def table(couch: CouchClient, out: Output, columns: list[Column]) -> None:
+        from couchctl.cli._row_table import table_rows
+        from couchctl.render import rows_footer
+
+        def stream(asked: dict[str, Any], meta: dict[str, Any]) -> AsyncIterator[Any]:
+            if feed is Feed.longpoll:
+                return _longpoll(couch, db, asked, meta)
+            return couch.iter_changes(db, meta=meta, **asked)
+
+        shown = await table_rows(
+            out, stream, options, columns, all_rows=all_rows, empty="no changes"
+        )
+        # Past the cap, go on from the last change shown, not the last one read.
+        last = shown.last if shown.more else None
+        seq = last.get("seq") if isinstance(last, dict) else shown.meta.get("last_seq")
+        if seq is not None:
+            out.info(f"last_seq: {_seq_text(seq)}")
+        if shown.more:
+            pending = shown.meta.get("pending")
+            total = shown.count + 1 + pending if isinstance(pending, int) else None
+            out.info(rows_footer(shown.count, total=total, more=True))
 
     run(ctx, op, mode)
+
+
+async def _longpoll(
+    couch: CouchClient, db: str, options: dict[str, Any], meta: dict[str, Any]
+) -> AsyncIterator[Any]:
+    """The results of a longpoll feed (one answer, once a change came), as a stream."""
+    result = await couch.changes(db, feed="longpoll", **options)
+    for change in result.get("results", []):
+        yield change
+    meta.update({name: value for name, value in result.items() if name != "results"})
 
 
 def _seq_text(seq: Any) -> str:

@@ -11,10 +11,12 @@ import typer
 
 from couchctl.cli._options import DbArg, output_options
 from couchctl.cli._query_options import RowFlags, row_query_flags, row_query_options, write_rows
+from couchctl.cli._row_table import AllRowsOption
 from couchctl.cli._run import checked, run
 from couchctl.render import Mode
 
 if TYPE_CHECKING:
+    from couchctl.cli._row_table import Shown
     from couchctl.client import CouchClient
     from couchctl.render import Column, Output
 
@@ -78,10 +80,16 @@ def _doc_row_columns(with_keys: bool, with_docs: bool) -> list[Column]:
     return columns
 
 
-def _row_summary(out: Output, shown: int, result: dict[str, Any]) -> None:
-    total = result.get("total_rows")
-    if isinstance(total, int):
-        out.info(f"{shown} of {total} rows")
+def _footer(out: Output, shown: Shown | None, *, with_total: bool) -> None:
+    """How many rows were shown, of how many (total_rows), and how to see the rest."""
+    from couchctl.render import rows_footer
+
+    if shown is None or not shown.count:
+        return
+    total = shown.meta.get("total_rows")
+    total = total if with_total and isinstance(total, int) else None
+    if shown.more or total is not None:
+        out.info(rows_footer(shown.count, total=total, more=shown.more))
 
 
 @app.command("all-docs")
@@ -91,12 +99,14 @@ def all_docs(
     ctx: typer.Context,
     db: DbArg,
     rows: RowFlags,
+    all_rows: AllRowsOption = False,
     mode: Mode = "human",
 ) -> None:
     """List the documents of a database (_all_docs): id and rev, optionally the docs.
 
     Keys are JSON: --key '"doc-1"', --keys '["a","b"]', --start-key '"doc-"'.
-    --jsonl streams one row a line in constant memory.
+    The table shows 100 rows unless --limit or --all is given; --jsonl streams
+    every row, one a line, in constant memory.
 
     Example: couchctl db all-docs mydb --start-key '"user:"' --end-key '"user:\\ufff0"' --limit 20
     """
@@ -111,15 +121,16 @@ def all_docs(
     columns = _doc_row_columns("keys" in options, bool(options.get("include_docs")))
 
     async def op(couch: CouchClient, out: Output) -> None:
-        result = await write_rows(
+        shown = await write_rows(
             out,
-            lambda: couch.iter_all_docs(db, **options),
+            lambda asked, meta: couch.iter_all_docs(db, meta=meta, **asked),
             lambda: couch.db_all_docs(db, **options),
+            options,
             columns,
+            all_rows=all_rows,
             empty="no documents",
         )
-        if mode == "human" and result and result.get("rows") and "keys" not in options:
-            _row_summary(out, len(result["rows"]), result)
+        _footer(out, shown, with_total="keys" not in options)
 
     run(ctx, op, mode)
 
@@ -131,6 +142,7 @@ def design_docs(
     ctx: typer.Context,
     db: DbArg,
     rows: RowFlags,
+    all_rows: AllRowsOption = False,
     mode: Mode = "human",
 ) -> None:
     """List the design documents of a database (_design_docs).
@@ -144,12 +156,15 @@ def design_docs(
     columns = _doc_row_columns("keys" in options, bool(options.get("include_docs")))
 
     async def op(couch: CouchClient, out: Output) -> None:
-        await write_rows(
+        shown = await write_rows(
             out,
-            lambda: couch.iter_design_docs(db, **options),
+            lambda asked, meta: couch.iter_design_docs(db, meta=meta, **asked),
             lambda: couch.db_design_docs(db, **options),
+            options,
             columns,
+            all_rows=all_rows,
             empty="no design documents",
         )
+        _footer(out, shown, with_total="keys" not in options)
 
     run(ctx, op, mode)

@@ -91,30 +91,33 @@ def query(
         bool,
         typer.Option(
             "--all",
-            help="Follow bookmarks and stream every match as JSON Lines (--limit sets the page size).",
+            help="Every match: follow bookmarks (--limit sets the page size); "
+            "a table without its 100-row stop, or JSON Lines with --jsonl.",
         ),
     ] = False,
     mode: Mode = "human",
 ) -> None:
     """Find documents with a Mango selector: a table of documents (id + fields).
 
-    The server's warning (e.g. no matching index) is shown on stderr.
+    The table shows 100 documents unless --limit or --all is given; the server's
+    warning (e.g. no matching index) is shown on stderr.
 
     Example: couchctl find query mydb '{"type": "note", "n": {"$gt": 1}}' --fields _id,n --sort n
     """
 
     def parse() -> tuple[dict[str, Any], dict[str, Any]]:
         if all_pages and mode == "json":
-            fail("--all streams JSON Lines: use it without --json")
+            fail("--all streams every page: use it without --json (a table, or --jsonl)")
         return find_arguments(selector, flags)
 
     parsed, options = checked(ctx, parse)
-    if all_pages:
-        mode = "jsonl"
 
     async def op(couch: CouchClient, out: Output) -> None:
         from couchctl.client import FIND_PAGE_SIZE
 
+        if mode == "human":
+            await table(couch, out)
+            return
         if mode == "jsonl":
             meta: dict[str, Any] = {}
             count = 0
@@ -138,16 +141,35 @@ def query(
                 )
             return
         result = await couch.db_find(db, parsed, partition=partition, **options)
-        docs = result.get("docs", [])
-        if mode == "json":
-            out.json(result)
-            _report_meta(out, result, stats=False)
+        out.json(result)
+        _report_meta(out, result, stats=False)
+
+    async def table(couch: CouchClient, out: Output) -> None:
+        from couchctl.cli._row_table import table_rows
+        from couchctl.render import rows_footer
+
+        shown = await table_rows(
+            out,
+            lambda asked, meta: couch.iter_find(
+                db, parsed, partition=partition, meta=meta, follow_bookmarks=all_pages, **asked
+            ),
+            options,
+            lambda first: _doc_columns(first, options.get("fields")),
+            all_rows=all_pages,
+            empty="no documents",
+        )
+        _report_meta(out, shown.meta)
+        if shown.more:
+            out.info(rows_footer(shown.count, more=True, hint="--limit N, --all, or --all --jsonl"))
             return
-        out.table(docs, _doc_columns(docs, options.get("fields")), empty="no documents")
-        _report_meta(out, result)
         page = options.get("limit", SERVER_DEFAULT_LIMIT)
-        next_bookmark = result.get("bookmark")
-        if docs and len(docs) >= page and isinstance(next_bookmark, str) and next_bookmark:
+        next_bookmark = shown.meta.get("bookmark")
+        if (
+            not all_pages
+            and shown.count >= page
+            and isinstance(next_bookmark, str)
+            and next_bookmark
+        ):
             out.info(f"more may follow: --bookmark {next_bookmark}")
 
     run(ctx, op, mode)
@@ -164,7 +186,8 @@ def explain(
     partition: PartitionOpt = None,
     mode: Mode = "human",
 ) -> None:
-    """Show which index a Mango query would use, and how (the server's _explain answer).
+    """Show which index a Mango query would use, and how: a short summary (index,
+    range, fields, covering); --json gives the server's whole _explain answer.
 
     Example: couchctl find explain mydb '{"type": "note"}' --sort type
     """
@@ -173,9 +196,52 @@ def explain(
 
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.explain(db, parsed, partition=partition, **options)
-        out.document(result)
+        out.fields(_explain_summary(result), whole=result)
 
     run(ctx, op, mode)
+
+
+def _compact(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _explain_summary(result: Any) -> list[tuple[str, Any]]:
+    """The few lines of an _explain answer a person reads: the index chosen and how
+    it is used. The whole answer is --json's."""
+    if not isinstance(result, dict):
+        return [("explain", result)]
+    rows: list[tuple[str, Any]] = []
+    index = result.get("index")
+    scan = isinstance(index, dict) and index.get("name") == "_all_docs"
+    if isinstance(index, dict):
+        ddoc, name, kind = index.get("ddoc"), index.get("name"), index.get("type")
+        where = f"{ddoc}/{name}" if ddoc else str(name)
+        rows.append(("index", f"{where} ({kind})"))
+        if scan:
+            rows.append(("note", "no usable index: every document is read"))
+        elif _index_fields_text(index):
+            rows.append(("index fields", _index_fields_text(index)))
+    mrargs = result.get("mrargs")
+    if not scan and isinstance(mrargs, dict) and ("start_key" in mrargs or "end_key" in mrargs):
+        start, end = mrargs.get("start_key"), mrargs.get("end_key")
+        rows.append(("range", f"{_compact(start)} .. {_compact(end)}"))
+    if "selector" in result:
+        rows.append(("selector", _compact(result["selector"])))
+    fields = result.get("fields")
+    if isinstance(fields, list):
+        rows.append(("fields", ", ".join(str(field) for field in fields) or "all"))
+    opts = result.get("opts")
+    sort = opts.get("sort") if isinstance(opts, dict) else None
+    if isinstance(sort, dict) and sort:
+        rows.append(("sort", ", ".join(f"{name} {way}" for name, way in sort.items())))
+    for name in ("limit", "skip"):
+        if name in result:
+            rows.append((name, result[name]))
+    if isinstance(result.get("covering"), bool):
+        rows.append(("covering", "yes" if result["covering"] else "no"))
+    return rows
 
 
 def _index_fields_text(index: Any) -> str:

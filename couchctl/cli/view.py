@@ -8,12 +8,15 @@ import typer
 
 from couchctl.cli._options import DbArg, DdocArg, ViewArg, output_options
 from couchctl.cli._query_options import RowFlags, row_query_flags, row_query_options, write_rows
+from couchctl.cli._row_table import AllRowsOption
 from couchctl.cli._run import checked, run
 from couchctl.render import Mode
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from couchctl.client import CouchClient
-    from couchctl.render import Output
+    from couchctl.render import Column, Output
 
 app = typer.Typer(help="Views and design documents: query, info, list.", no_args_is_help=True)
 
@@ -35,11 +38,14 @@ def query(
             show_default=False,
         ),
     ] = None,
+    all_rows: AllRowsOption = False,
     mode: Mode = "human",
 ) -> None:
-    """Query a view: rows as a table (id, key, value[, doc]).
+    """Query a view: rows as a table (id, key, value[, doc]; key, value when reduced).
 
     Keys are JSON: --key '"note"', --start-key '["note"]' --end-key '["note",{}]'.
+    The table shows 100 rows unless --limit or --all is given, and total_rows and
+    offset under it on stderr (--limit 0 counts the rows).
 
     Example: couchctl view query mydb dd by_type --group-level 1
     """
@@ -47,27 +53,48 @@ def query(
     options = checked(ctx, lambda: row_query_options(**rows))
 
     async def op(couch: CouchClient, out: Output) -> None:
-        await write_rows(
+        from couchctl.render import rows_footer
+
+        shown = await write_rows(
             out,
-            lambda: couch.iter_view(db, ddoc, view, partition=partition, **options),
+            lambda asked, meta: couch.iter_view(
+                db, ddoc, view, partition=partition, meta=meta, **asked
+            ),
             lambda: couch.view_exec(db, ddoc, view, partition=partition, **options),
+            options,
             _row_columns(bool(options.get("include_docs"))),
-            empty="no rows",
+            all_rows=all_rows,
+            empty=None,
         )
+        if shown is None:
+            return
+        total, offset = shown.meta.get("total_rows"), shown.meta.get("offset")
+        total = total if isinstance(total, int) else None
+        offset = offset if isinstance(offset, int) else None
+        if total is None and not shown.count:
+            out.info("no rows")
+        elif total is not None or shown.more:
+            out.info(rows_footer(shown.count, total=total, offset=offset, more=shown.more))
 
     run(ctx, op, mode)
 
 
-def _row_columns(with_docs: bool) -> list[Any]:
-    from couchctl.render import Column
+def _row_columns(with_docs: bool) -> Callable[[list[Any]], list[Column]]:
+    """The columns, from the first rows: a reduced view's rows have no id, so no id column."""
 
-    columns = [
-        Column("id", lambda row: row.get("id")),
-        Column("key", lambda row: _json_cell(row.get("key"))),
-        Column("value", lambda row: _json_cell(row.get("value"))),
-    ]
-    if with_docs:
-        columns.append(Column("doc", lambda row: row.get("doc")))
+    def columns(first: list[Any]) -> list[Column]:
+        from couchctl.render import Column
+
+        reduced = bool(first) and all(isinstance(row, dict) and "id" not in row for row in first)
+        chosen = [] if reduced else [Column("id", lambda row: row.get("id"))]
+        chosen += [
+            Column("key", lambda row: _json_cell(row.get("key"))),
+            Column("value", lambda row: _json_cell(row.get("value"))),
+        ]
+        if with_docs:
+            chosen.append(Column("doc", lambda row: row.get("doc")))
+        return chosen
+
     return columns
 
 

@@ -123,8 +123,8 @@ def test_list(cli: CliRun, server: Server, db: str, in_tmp: Path) -> None:
     table = cli("att", "list", db, "d")
     assert table.exit_code == 0, table.stderr
     lines = table.stdout.strip().splitlines()
-    assert lines[0].split() == ["name", "content", "type", "length", "digest"]
-    assert any(line.split()[:3] == ["a.txt", "text/plain", str(len(TEXT))] for line in lines)
+    assert lines[0].split() == ["name", "content", "type", "size", "digest"]
+    assert any(line.split()[:4] == ["a.txt", "text/plain", str(len(TEXT)), "B"] for line in lines)
     as_json = cli("att", "list", db, "d", "--json")
     assert set(as_json.json()) == {"a.txt", "b.json"}
     assert as_json.json() == stubs(server, db, "d")

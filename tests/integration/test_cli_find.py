@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import httpx
@@ -114,14 +116,16 @@ def test_query_read_flags(cli: CliRun, seeded: str) -> None:
 
 
 def test_query_all_on_one_page(cli: CliRun, seeded: str) -> None:
-    result = ok(cli("find", "query", seeded, '{"n": {"$gt": 0}}', "--all"))
+    result = ok(cli("find", "query", seeded, '{"n": {"$gt": 0}}', "--all", "--jsonl"))
     assert sorted(doc["_id"] for doc in result.jsonl()) == sorted(doc["_id"] for doc in DOCS)
     assert "incomplete" not in result.stderr
 
 
 @pytest.mark.couchdb_only
 def test_query_all_follows_bookmarks(cli: CliRun, seeded: str) -> None:
-    result = ok(cli("find", "query", seeded, '{"n": {"$gt": 0}}', "--all", "--limit", "2"))
+    result = ok(
+        cli("find", "query", seeded, '{"n": {"$gt": 0}}', "--all", "--limit", "2", "--jsonl")
+    )
     assert sorted(doc["_id"] for doc in result.jsonl()) == sorted(doc["_id"] for doc in DOCS)
     assert "incomplete" not in result.stderr
 
@@ -232,7 +236,29 @@ def test_explain(cli: CliRun, seeded: str) -> None:
     assert body["dbname"] == seeded
     assert body["index"]["name"] == "_all_docs"
     human = ok(cli("find", "explain", seeded, '{"type": "note"}'))
-    assert '"dbname": "' + seeded + '"' in human.stdout
+    summary = _fields(human.stdout)
+    assert summary["index"] == "_all_docs (special)"
+    assert summary["selector"] == json.dumps(body["selector"], separators=(",", ":"))
+    assert "dbname" not in human.stdout  # a summary, not the whole answer
+
+
+def _fields(stdout: str) -> dict[str, str]:
+    """A field/value table as a dict (columns are two or more spaces apart)."""
+    pairs = (re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in stdout.splitlines()[1:])
+    return {pair[0]: pair[1] for pair in pairs}
+
+
+@pytest.mark.couchdb_only
+def test_explain_summary_of_an_index(cli: CliRun, seeded: str) -> None:
+    ok(cli("find", "index-create", seeded, "type", "n", "--name", "type-n", "--ddoc", "idx"))
+    human = ok(
+        cli("find", "explain", seeded, '{"type": "note", "n": {"$gt": 0}}', "--fields", "_id,n")
+    )
+    summary = _fields(human.stdout)
+    assert summary["index"] == "_design/idx/type-n (json)"
+    assert summary["range"] == '["note",0] .. ["note","<MAX>"]'
+    assert summary["fields"] == "_id, n"
+    assert summary["covering"] in ("yes", "no")
 
 
 @pytest.mark.couchdb_only
