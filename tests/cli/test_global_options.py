@@ -105,7 +105,9 @@ def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("text", ["", "s", "ms", "-1", "0", "0ms", "nan", "inf", "5x", "1 d"])
+@pytest.mark.parametrize(
+    "text", ["", "s", "ms", "-1", "0", "0ms", "nan", "inf", "5x", "1 d", "0.5ms", "5.7e-133"]
+)
 def test_not_durations(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
