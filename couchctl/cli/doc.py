@@ -160,24 +160,22 @@ def get(
     Example: couchctl doc get mydb doc-1 --revs-info
     """
 
-    def parse() -> tuple[Any, Any]:
+    def parse() -> tuple[Any, Any]:  # checked by the client's rules, before any request
+        from couchctl.client import InvalidArgument, check_revisions
+
         parsed_open: Any = None
-        if open_revs is not None:
-            if open_revs == "all":
-                parsed_open = "all"
-            else:
-                parsed_open = json_argument(open_revs, "--open-revs")
-                if not isinstance(parsed_open, list) or not all(
-                    isinstance(r, str) for r in parsed_open
-                ):
-                    fail('--open-revs must be "all" or a JSON array of revision strings')
         parsed_since: Any = None
-        if atts_since is not None:
-            parsed_since = json_argument(atts_since, "--atts-since")
-            if not isinstance(parsed_since, list) or not all(
-                isinstance(r, str) for r in parsed_since
-            ):
-                fail("--atts-since must be a JSON array of revision strings")
+        try:
+            if open_revs is not None:
+                parsed_open = (
+                    "all" if open_revs == "all" else json_argument(open_revs, "--open-revs")
+                )
+                check_revisions(parsed_open, "--open-revs", allow_all=True)
+            if atts_since is not None:
+                parsed_since = json_argument(atts_since, "--atts-since")
+                check_revisions(parsed_since, "--atts-since")
+        except InvalidArgument as exc:
+            fail(str(exc))
         return parsed_open, parsed_since
 
     parsed_open, parsed_since = checked(ctx, parse)
@@ -443,9 +441,13 @@ def copy(
     Example: couchctl doc copy mydb doc-1 doc-1-backup
     """
 
-    def parse() -> None:
-        if "?" in destination:
-            fail(f"cannot copy to {destination!r}: CouchDB reads '?' in the destination as ?rev=")
+    def parse() -> None:  # the client's rule, before any request
+        from couchctl.client import InvalidArgument, check_copy_destination
+
+        try:
+            check_copy_destination(destination)
+        except InvalidArgument as exc:
+            fail(str(exc))
 
     checked(ctx, parse)
 

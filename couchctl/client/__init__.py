@@ -16,6 +16,7 @@ from couchctl.client._client import CouchClient
 from couchctl.client._cluster import NodeStatus, SetupStep
 from couchctl.client._config import REDACTED, is_secret, redact_config
 from couchctl.client._databases import check_changes
+from couchctl.client._documents import check_copy_destination, check_revisions
 from couchctl.client._encoding import att_path, db_path, doc_path, dumps, validate_db_name
 from couchctl.client._errors import (
     AuthError,
@@ -94,7 +95,9 @@ __all__ = [
     "Unauthorized",
     "att_path",
     "check_changes",
+    "check_copy_destination",
     "check_find",
+    "check_revisions",
     "db_path",
     "doc_path",
     "dumps",

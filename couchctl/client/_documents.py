@@ -103,8 +103,10 @@ class DocumentMixin(BaseClient):
         attachments or open revisions asks for CouchDB's multipart answer and decodes
         it into that same JSON shape (attachment `data` as base64 of the bytes).
         """
-        if isinstance(open_revs, str) and open_revs != "all":
-            raise InvalidArgument('open_revs must be "all" or a list of revisions')
+        if open_revs is not None:
+            check_revisions(open_revs, "open_revs", allow_all=True)
+        if attributes_since is not None:
+            check_revisions(attributes_since, "attributes_since")
         params = query(
             {
                 "attachments": attachments,
@@ -262,16 +264,32 @@ class DocumentMixin(BaseClient):
         Destination id literally (no percent-decoding, `?` starts the revision), so an
         id with `?` cannot be a destination.
         """
-        if not destination:
-            raise InvalidArgument("the destination document id is empty")
-        if "?" in destination:
-            raise InvalidArgument(
-                f"cannot copy to {destination!r}: CouchDB reads '?' in the Destination header "
-                "as the start of ?rev="
-            )
-        if re.match(r"https?://", destination, re.IGNORECASE):
-            raise InvalidArgument("the destination must be a document id, not a URL")
+        check_copy_destination(destination)
         target = destination if destination_rev is None else f"{destination}?rev={destination_rev}"
         headers: dict[str, Any] = {"Destination": target.encode("utf-8")}
         params = query({"rev": rev, "batch": _batch(batch)})
         return await self.request_json("COPY", doc_path(db, doc_id), params=params, headers=headers)
+
+
+def check_copy_destination(destination: str) -> None:
+    """Refuse (InvalidArgument) a `doc_copy` destination CouchDB would misread, without
+    sending anything: for callers that check input first."""
+    if not destination:
+        raise InvalidArgument("the destination document id is empty")
+    if "?" in destination:
+        raise InvalidArgument(
+            f"cannot copy to {destination!r}: CouchDB reads '?' in the Destination header "
+            "as the start of ?rev="
+        )
+    if re.match(r"https?://", destination, re.IGNORECASE):
+        raise InvalidArgument("the destination must be a document id, not a URL")
+
+
+def check_revisions(value: Any, name: str, *, allow_all: bool = False) -> None:
+    """Refuse (InvalidArgument) a revision list that is not a list of strings (or, with
+    `allow_all`, the string "all"), as `doc_get` takes `open_revs` and `attributes_since`."""
+    if allow_all and value == "all":
+        return
+    if not isinstance(value, list | tuple) or not all(isinstance(r, str) for r in value):
+        what = '"all" or a list of revisions' if allow_all else "a list of revisions"
+        raise InvalidArgument(f"{name} must be {what}")
