@@ -189,6 +189,12 @@ class ReplicationMixin(BaseClient):
             except ConflictError as exc:
                 conflict = exc
                 continue  # changed meanwhile: read it again
+            except NotFound:
+                # An older revision read from a lagging copy, of a document already
+                # deleted: nothing is left to stop.
+                if result is None:
+                    raise
+                return result
             deleted.add(rev)
         if result is None and conflict is not None:
             raise conflict

@@ -415,3 +415,23 @@ async def test_a_database_deleted_during_the_audit_is_skipped(
     assert (
         checks["cors"].status == "warn" and "cannot read the configuration" in checks["cors"].detail
     )
+
+
+async def test_replication_stop_ends_when_a_lagging_copy_shows_an_older_revision(
+    couch: CouchClient, httpx_mock: HTTPXMock
+) -> None:
+    """On a cluster the re-read may come from a copy that still has an older revision
+    of the deleted document; deleting that one answers 404 deleted: it is stopped."""
+    url = f"{BASE}/_replicator/job"
+    httpx_mock.add_response(method="GET", url=url, json={"_id": "job", "_rev": "2-b"})
+    httpx_mock.add_response(
+        method="DELETE", url=f"{url}?rev=2-b", json={"ok": True, "id": "job", "rev": "3-c"}
+    )
+    httpx_mock.add_response(method="GET", url=url, json={"_id": "job", "_rev": "1-a"})
+    httpx_mock.add_response(
+        method="DELETE",
+        url=f"{url}?rev=1-a",
+        status_code=404,
+        json={"error": "not_found", "reason": "deleted"},
+    )
+    assert await couch.replication_stop("job") == {"ok": True, "id": "job", "rev": "3-c"}
