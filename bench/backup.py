@@ -1,7 +1,7 @@
 """`db backup` / `db restore` against `bulk dump` / `bulk load` on the same data, on the
 CouchDB named by COUCH_URL.
 
-    COUCH_URL=http://admin:secret@127.0.0.1:5984 python bench/backup.py [--docs 100000]
+    COUCH_URL=http://admin:$COUCHDB_PASSWORD@127.0.0.1:5984 python bench/backup.py [--docs 100000]
 
 Seeds N documents of about 300 bytes (bench/gen_docs.py, with ids), then times
 each command under /usr/bin/time -v (wall seconds, docs/s, peak RSS):

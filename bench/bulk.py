@@ -1,6 +1,6 @@
 """`couchctl bulk load` and `bulk dump` against curl, on any CouchDB named by COUCH_URL.
 
-    COUCH_URL=http://admin:secret@127.0.0.1:5984 python bench/bulk.py [--docs 200000]
+    COUCH_URL=http://admin:$COUCHDB_PASSWORD@127.0.0.1:5984 python bench/bulk.py [--docs 200000]
     python bench/bulk.py --standin --docs 20000     # small run on pouchdb-server
 
 Generates N documents of about 300 bytes without `_id` (bench/gen_docs.py) and

@@ -1,6 +1,6 @@
 """`couchctl db diff` against curl reading both `_all_docs`, on the CouchDB named by COUCH_URL.
 
-    COUCH_URL=http://admin:secret@127.0.0.1:5984 python bench/diff.py [--docs 1000000]
+    COUCH_URL=http://admin:$COUCHDB_PASSWORD@127.0.0.1:5984 python bench/diff.py [--docs 1000000]
 
 Creates two databases with the same N small documents (ids doc-0000000...; the
 same bodies give the same revisions), then times, under /usr/bin/time -v:

@@ -1,6 +1,6 @@
 """Eight `couchctl bulk load` processes at once, each into its own database.
 
-    COUCH_URL=http://admin:secret@127.0.0.1:5984 python bench/load.py
+    COUCH_URL=http://admin:$COUCHDB_PASSWORD@127.0.0.1:5984 python bench/load.py
     python bench/load.py --processes 8 --docs 2000 --json     # the test suite's size
 
 Writes one JSON Lines file of N small documents (every other one without `_id`,

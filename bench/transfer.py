@@ -1,6 +1,6 @@
 """`att download` and `att upload` against curl, in alternating pairs, on a real CouchDB.
 
-    COUCH_URL=http://admin:secret@127.0.0.1:5984 python bench/transfer.py [--size-mib 256] [--pairs 5]
+    COUCH_URL=http://admin:$COUCHDB_PASSWORD@127.0.0.1:5984 python bench/transfer.py [--size-mib 256] [--pairs 5]
 
 Makes a file of SIZE random bytes and a database `bench-transfer-<id>` (deleted at
 the end), then runs PAIRS alternating pairs of each:
