@@ -96,7 +96,10 @@ async def resolve(
     """
     if (keep is None) == (merged is None):
         raise InvalidArgument("give either a revision to keep or a merged document")
-    current: dict[str, Any] = await couch.doc_get(db, doc_id, conflicts=True)
+    # On a cluster, write to and read from every copy (`w`/`r` = n): a copy that has
+    # not caught up yet would show leaves that are already deleted.
+    copies = (await couch.db_info(db)).get("cluster", {}).get("n")
+    current: dict[str, Any] = await couch.doc_get(db, doc_id, conflicts=True, r=copies)
     winner = str(current["_rev"])
     live = [winner, *[str(rev) for rev in current.get("_conflicts", [])]]
     if keep is not None and keep not in live:
@@ -111,7 +114,7 @@ async def resolve(
     losers = [rev for rev in live if rev not in (keep, winner if merged is not None else None)]
     if losers:
         results = await couch.db_bulk_docs(
-            db, [{"_id": doc_id, "_rev": rev, "_deleted": True} for rev in losers]
+            db, [{"_id": doc_id, "_rev": rev, "_deleted": True} for rev in losers], w=copies
         )
         failed = [r for r in results if isinstance(r, dict) and "error" in r]
         if failed:
@@ -120,10 +123,24 @@ async def resolve(
                 f"could not delete revision {first.get('rev', '?')} of {doc_id}: "
                 f"{first.get('reason') or first.get('error')}"
             )
-    after: dict[str, Any] = await couch.doc_get(db, doc_id, conflicts=True)
+    after = await _settled(couch, db, doc_id, copies)
     return ResolveResult(
         kept=str(after.get("_rev", kept)),
         deleted=losers,
         remaining=[str(rev) for rev in after.get("_conflicts", [])],
         merged=merged is not None,
     )
+
+
+async def _settled(couch: CouchClient, db: str, doc_id: str, copies: int | None) -> dict[str, Any]:
+    """The document with `conflicts=true` once the deletions reached the copies read
+    (eventual consistency: a few seconds at most), or as it is after that."""
+    import anyio
+
+    after: dict[str, Any] = {}
+    for attempt in range(10):
+        after = await couch.doc_get(db, doc_id, conflicts=True, r=copies)
+        if not after.get("_conflicts"):
+            break
+        await anyio.sleep(0.1 * (attempt + 1))
+    return after
