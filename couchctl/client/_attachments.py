@@ -431,27 +431,21 @@ class AttachmentMixin(BaseClient):
             return None
         if isinstance(current, str) and _made_by_upload(doc, attachment_id, rev, size):
             return {"ok": True, "id": doc_id, "rev": current}
-        now = f"the current revision is {current}" if current else "the document does not exist"
-        raise error_for_status(
-            409,
-            {
-                "error": "conflict",
-                "reason": f"Document update conflict: {now}, not {rev} "
-                "(checked after the connection broke)",
-            },
-            method="PUT",
-            url=self.url(path),
-        )
+        raise self._stale_rev(current, rev, path, "after the connection broke")
 
     async def _check_current_rev(
         self, db: str, doc_id: str, rev: str, path: str, when: str
     ) -> None:
         """Raise the 409 CouchDB gives when `rev` is not the document's current revision."""
         current = await self.doc_exists(db, doc_id)  # type: ignore[attr-defined]
-        if current == rev:
-            return
+        if current != rev:
+            raise self._stale_rev(current, rev, path, when)
+
+    def _stale_rev(self, current: str | None, rev: str, path: str, when: str) -> Exception:
+        """The 409 CouchDB gives for an upload on `rev` when `current` is the document's
+        revision (None: the document does not exist), saying when it was checked."""
         now = f"the current revision is {current}" if current else "the document does not exist"
-        raise error_for_status(
+        return error_for_status(
             409,
             {
                 "error": "conflict",
