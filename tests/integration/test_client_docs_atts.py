@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from couchctl.client import Conflict, CouchClient, IntegrityError, NotFound
+from tests.conftest import Server
 
 pytestmark = pytest.mark.anyio
 
@@ -187,9 +188,12 @@ async def test_missing_attachment(couch: CouchClient, db: str) -> None:
         await fetch(couch, db, "no-such-doc", "nope.txt")
 
 
-async def test_stale_rev_upload_is_a_conflict(couch: CouchClient, db: str) -> None:
-    first = await couch.doc_create_or_update(db, "d", {})
-    await couch.doc_create_or_update(db, "d", {"_rev": first["rev"], "x": 1})
+async def test_stale_rev_upload_is_a_conflict(couch: CouchClient, db: str, server: Server) -> None:
+    # Both setup writes reach every copy: on a cluster, a copy still holding the
+    # first revision would otherwise take the upload on it.
+    w = int(server.all_copies(db).get("w", 0)) or None
+    first = await couch.doc_create_or_update(db, "d", {}, w=w)
+    await couch.doc_create_or_update(db, "d", {"_rev": first["rev"], "x": 1}, w=w)
     with pytest.raises(Conflict):
         await couch.attachment_upload(db, "d", "a.txt", "text/plain", b"x", rev=first["rev"])
 
