@@ -182,9 +182,9 @@ async def _batches(
                 value = row.get("value") if isinstance(row, dict) else None
                 if isinstance(value, dict) and "rev" in value:
                     batch.append({"id": str(row["id"]), "rev": str(value["rev"])})
-            if len(batch) >= BATCH_SIZE:
-                yield batch
-                batch = []
+                    if len(batch) >= BATCH_SIZE:  # a page holds thousands of rows
+                        yield batch
+                        batch = []
         if batch:
             yield batch
         return

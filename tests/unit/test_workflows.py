@@ -6,9 +6,12 @@ import json
 import os
 from pathlib import Path
 
+import httpx
 import pytest
+from pytest_httpx import HTTPXMock
 
-from couchctl.client import InvalidArgument
+from couchctl.client import CouchClient, InvalidArgument
+from couchctl.workflows import backup
 from couchctl.workflows._archive import (
     ArchiveError,
     ArchiveWriter,
@@ -17,6 +20,7 @@ from couchctl.workflows._archive import (
 )
 from couchctl.workflows.diff import same_server
 from couchctl.workflows.edit import changed_keys, editor_command, merge_edit
+from tests.unit._wire import BASE
 
 
 def write_archive(path: Path, docs: list[dict[str, object]]) -> dict[str, object]:
@@ -132,3 +136,40 @@ def test_same_server() -> None:
     assert same_server("https://h", "https://h:443")
     assert not same_server("http://h:5984", "http://h:5985")
     assert not same_server("http://h:5984/a", "http://h:5984/b")
+
+
+@pytest.mark.anyio
+async def test_backup_cuts_a_listing_page_into_batches(
+    httpx_mock: HTTPXMock, couch: CouchClient, tmp_path: Path
+) -> None:
+    """One `_all_docs` chunk holds thousands of rows: each `_bulk_get` still asks for
+    at most BATCH_SIZE documents, so memory does not grow with the listing's chunks."""
+    total = backup.BATCH_SIZE * 2 + 7
+    rows = [{"id": f"d{i:05d}", "key": f"d{i:05d}", "value": {"rev": "1-a"}} for i in range(total)]
+    info = {"db_name": "db", "update_seq": "9-x", "doc_count": total, "cluster": {"q": 2, "n": 1}}
+    httpx_mock.add_response(url=f"{BASE}/db", json=info, is_reusable=True)
+    httpx_mock.add_response(url=f"{BASE}/db/_security", json={})
+    httpx_mock.add_response(
+        url=f"{BASE}/db/_all_docs",
+        content=json.dumps({"total_rows": total, "offset": 0, "rows": rows}).encode(),
+    )
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked = json.loads(request.content)["docs"]
+        results = [
+            {"id": d["id"], "docs": [{"ok": {"_id": d["id"], "_rev": d["rev"]}}]} for d in asked
+        ]
+        return httpx.Response(200, json={"results": results})
+
+    httpx_mock.add_callback(
+        answer, url=f"{BASE}/db/_bulk_get?revs=true&latest=true&attachments=true", is_reusable=True
+    )
+    result = await backup.backup_db(couch, "db", str(tmp_path / "db.jsonl"))
+    sizes = [
+        len(json.loads(r.content)["docs"])
+        for r in httpx_mock.get_requests()
+        if r.url.path.endswith("/_bulk_get")
+    ]
+    assert sorted(sizes, reverse=True) == [backup.BATCH_SIZE, backup.BATCH_SIZE, 7]
+    assert result.docs == total
+    assert check_archive(str(tmp_path / "db.jsonl")).trailer["docs"] == total
