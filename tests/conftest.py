@@ -79,6 +79,11 @@ class Server:
         n = info.json().get("cluster", {}).get("n") if info.status_code == 200 else None
         return {"w": str(n)} if n else {}
 
+    def w_option(self, db: str) -> list[str]:
+        """The same for a write made through the CLI: `--w n`, or nothing off a cluster."""
+        params = self.all_copies(db)
+        return ["--w", params["w"]] if params else []
+
     def read_repaired(self, db: str, doc_id: str) -> None:
         """Read `doc_id` from every copy of `db` (`r` = n), which repairs lagging copies."""
         params = self.all_copies(db)

@@ -6,7 +6,8 @@ pytest finds it in the test module.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -16,6 +17,22 @@ from tests.integration.test_client_views import seed
 
 UNREACHABLE = "http://127.0.0.1:9"  # a request there would exit 3, not 2
 HEADERS = {"Accept": "application/json"}
+
+
+def eventually(run: Callable[[], CliResult], holds: Callable[[CliResult], bool]) -> CliResult:
+    """`run()` until its result `holds`, for at most 15 s; the last result either way.
+
+    For a read of what was just written through an endpoint that has no `w`: on a
+    cluster the write returns once a quorum of copies has it, and the read may meet a
+    copy that has not caught up yet (CouchDB promises eventual consistency). A check
+    of the returned result still fails when the data never arrives.
+    """
+    deadline = time.monotonic() + 15
+    result = run()
+    while not holds(result) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        result = run()
+    return result
 
 
 @pytest.fixture

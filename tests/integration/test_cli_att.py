@@ -25,6 +25,7 @@ def put_doc(server: Server, db: str, doc_id: str) -> str:
     response = httpx.put(
         f"{server.url}/{db}/{quote(doc_id, safe='')}",
         json={},
+        params=server.all_copies(db),  # on every copy of a cluster
         headers={"Accept": "application/json"},
     )
     assert response.status_code == 201, response.text
@@ -91,7 +92,7 @@ def test_upload_with_a_stale_rev_exits_5(
     cli: CliRun, server: Server, db: str, in_tmp: Path
 ) -> None:
     first = put_doc(server, db, "d")
-    httpx.put(f"{server.url}/{db}/d", json={"_rev": first, "v": 2})
+    httpx.put(f"{server.url}/{db}/d", json={"_rev": first, "v": 2}, params=server.all_copies(db))
     (in_tmp / "a.txt").write_text("x")
     result = cli("att", "upload", db, "d", "a.txt", "--rev", first)
     assert result.exit_code == 5

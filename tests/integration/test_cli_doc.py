@@ -18,6 +18,7 @@ def put_raw(server: Server, db: str, doc_id: str, doc: dict[str, Any]) -> str:
     response = httpx.put(
         f"{server.url}/{db}/{quote(doc_id, safe='')}",
         json=doc,
+        params=server.all_copies(db),  # on every copy of a cluster
         headers={"Accept": "application/json"},
     )
     assert response.status_code in (201, 202), response.text
@@ -135,7 +136,9 @@ def test_put_from_file_stdin_and_data(cli: CliRun, server: Server, db: str, tmp_
 
 def test_put_update_with_rev_and_stale_rev(cli: CliRun, server: Server, db: str) -> None:
     first = put_raw(server, db, "d", {"v": 1})
-    ok = cli("doc", "put", db, "d", "--data", '{"v": 2}', "--rev", first, "--json")
+    ok = cli(
+        "doc", "put", db, "d", "--data", '{"v": 2}', "--rev", first, "--json", *server.w_option(db)
+    )
     assert ok.exit_code == 0, ok.stderr
     assert ok.json()["rev"].startswith("2-")
     stale = cli("doc", "put", db, "d", "--data", '{"v": 3}', "--rev", first)

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import CliRun, Server
 from tests.integration import _data
-from tests.integration._data import error, ok, table
+from tests.integration._data import error, eventually, ok, table
 from tests.integration.test_client_views import DOCS, HEADERS, make_index
 
 seeded = _data.seeded  # shared fixtures: a database with the design document dd,
@@ -344,8 +344,10 @@ def test_index_partial_filter_and_delete(cli: CliRun, seeded: str) -> None:
             '{"type": "note"}',
         )
     )
-    listed = ok(cli("find", "index-list", seeded))
-    assert "partial filter" in listed.stdout
+    listed = eventually(
+        lambda: cli("find", "index-list", seeded), lambda r: "partial filter" in r.stdout
+    )
+    assert "partial filter" in ok(listed).stdout
     deleted = ok(cli("find", "index-delete", seeded, "pidx", "notes"))
     assert deleted.stdout == "deleted index notes from _design/pidx\n"
     error(cli("find", "index-delete", seeded, "_design/pidx", "notes"), 4)

@@ -39,9 +39,12 @@ async def test_document_round_trip_with_odd_ids(couch: CouchClient, db: str, doc
         await couch.doc_get(db, doc_id)
 
 
-async def test_update_with_rev_parameter_and_stale_rev(couch: CouchClient, db: str) -> None:
-    first = await couch.doc_create_or_update(db, "d", {"v": 1})
-    second = await couch.doc_create_or_update(db, "d", {"v": 2}, rev=first["rev"])
+async def test_update_with_rev_parameter_and_stale_rev(
+    couch: CouchClient, db: str, server: Server
+) -> None:
+    w = int(server.all_copies(db).get("w", 0)) or None  # setup writes on every copy
+    first = await couch.doc_create_or_update(db, "d", {"v": 1}, w=w)
+    second = await couch.doc_create_or_update(db, "d", {"v": 2}, rev=first["rev"], w=w)
     assert second["rev"].startswith("2-")
     with pytest.raises(Conflict):
         await couch.doc_create_or_update(db, "d", {"v": 3}, rev=first["rev"])
@@ -93,9 +96,11 @@ async def test_db_create_doc(couch: CouchClient, db: str) -> None:
     assert (named["ok"], named["id"]) == (True, "named")
 
 
-async def test_copy(couch: CouchClient, db: str) -> None:
-    await couch.doc_create_or_update(db, "src", {"v": 1})
+async def test_copy(couch: CouchClient, db: str, server: Server) -> None:
+    w = int(server.all_copies(db).get("w", 0)) or None
+    await couch.doc_create_or_update(db, "src", {"v": 1}, w=w)
     await couch.doc_copy(db, "src", "dst")
+    server.read_repaired(db, "dst")  # on every copy before the copy that must conflict
     copied = await couch.doc_get(db, "dst")
     assert copied["v"] == 1
     with pytest.raises(Conflict):
