@@ -2,16 +2,20 @@
 
     python bench/startup.py [--runs N]
 
-Reports the median wall time of:
+Reports the median and minimum wall time, and the median CPU time, of:
   python -c pass                       the interpreter alone
   python -c 'import httpx, anyio'      the yardstick: the HTTP stack a request needs
-  couchctl --version                   the fast path (no Typer)
+  httpx GET URL/DB                     the same request with httpx alone (an AsyncClient
+                                       under anyio.run, as couchctl sends it): the floor
+  couchctl --version                   no Typer, no client
   couchctl --help                      the command tree and rich help
-  couchctl db info DB --json           one request: settings, client, one GET
+  couchctl db info DB --json           one request on the fast path (no Typer)
+  couchctl db exists DB --json         one request through the Typer app
   curl URL/DB                          the same request without Python
 
 against COUCH_URL, or else the stand-in server (pouchdb-server) started here.
-Uses hyperfine when it is installed, else its own timing loop. Measure with a
+Uses hyperfine when it is installed, else its own timing loop, which runs the
+commands in turn, round after round, so that all see the same load. Measure with a
 non-editable install (`pip install .`): the editable finder alone costs ~25 ms.
 Targets: --version < 50 ms, `db info DB --json` < 120 ms (median).
 """
@@ -40,6 +44,19 @@ ROOT = Path(__file__).resolve().parents[1]
 CPU_MS: dict[str, list[float]] = {}
 TARGETS_MS = {"couchctl --version": 50.0, "couchctl db info DB --json": 120.0}
 
+# One GET with httpx alone, as couchctl sends it (AsyncClient under anyio.run, no CA
+# bundle for http://). The URL, with its credentials, comes from the environment.
+HTTPX_GET = """\
+import os, anyio, httpx
+url = os.environ["BENCH_DB_URL"]
+async def main():
+    async with httpx.AsyncClient(verify=not url.startswith("http:")) as client:
+        response = await client.get(url, headers={"Accept": "application/json"})
+        response.raise_for_status()
+        print(response.text)
+anyio.run(main)
+"""
+
 
 def couchctl() -> list[str]:
     exe = shutil.which("couchctl", path=str(Path(sys.executable).parent))
@@ -65,22 +82,30 @@ def http(method: str, url: str, userinfo: str | None) -> None:
         response.read()
 
 
-def time_loop(command: list[str], runs: int, env: dict[str, str]) -> list[float]:
-    subprocess.run(command, env=env, capture_output=True, check=False)  # warm the caches
-    times = []
+def run_once(command: list[str], env: dict[str, str]) -> float:
+    """Wall milliseconds of one run (its CPU time goes to CPU_MS); exits on a failure."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    result = subprocess.run(command, env=env, capture_output=True, check=False)
+    wall = (time.perf_counter() - started) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU_MS.setdefault(shlex.join(command), []).append(
+        (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"{command} failed ({result.returncode}): {result.stderr.decode()[-500:]}")
+    return wall
+
+
+def time_loop(commands: list[list[str]], runs: int, env: dict[str, str]) -> list[list[float]]:
+    """Wall times of each command, run in turn round after round: on a machine whose
+    load changes, every command sees the same load (the yardsticks included)."""
+    for command in commands:
+        subprocess.run(command, env=env, capture_output=True, check=False)  # warm the caches
+    times: list[list[float]] = [[] for _ in commands]
     for _ in range(runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        result = subprocess.run(command, env=env, capture_output=True, check=False)
-        times.append((time.perf_counter() - started) * 1000)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        CPU_MS.setdefault(shlex.join(command), []).append(
-            (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
-        )
-        if result.returncode != 0:
-            raise SystemExit(
-                f"{command} failed ({result.returncode}): {result.stderr.decode()[-500:]}"
-            )
+        for index, command in enumerate(commands):
+            times[index].append(run_once(command, env))
     return times
 
 
@@ -132,16 +157,19 @@ def main() -> int:
     base, userinfo = split_credentials(env["COUCH_URL"])
     db = f"bench-{uuid.uuid4().hex[:8]}"
     use_hyperfine = shutil.which("hyperfine") is not None and not args.no_hyperfine
-    timer = time_hyperfine if use_hyperfine else time_loop
     curl = shutil.which("curl")
     try:
         http("PUT", f"{base}/{db}", userinfo)
+        parts = urlsplit(env["COUCH_URL"].rstrip("/"))
+        env["BENCH_DB_URL"] = urlunsplit(parts._replace(path=f"{parts.path}/{db}"))
         cases: list[tuple[str, list[str]]] = [
             ("python -c pass", [sys.executable, "-c", "pass"]),
             ("python -c 'import httpx, anyio'", [sys.executable, "-c", "import httpx, anyio"]),
+            ("httpx GET URL/DB", [sys.executable, "-c", HTTPX_GET]),
             ("couchctl --version", [*couchctl(), "--version"]),
             ("couchctl --help", [*couchctl(), "--help"]),
             ("couchctl db info DB --json", [*couchctl(), "db", "info", db, "--json"]),
+            ("couchctl db exists DB --json", [*couchctl(), "db", "exists", db, "--json"]),
         ]
         if curl:
             auth = ["-u", userinfo] if userinfo else []
@@ -153,12 +181,15 @@ def main() -> int:
             )
         print(
             f"timer: {'hyperfine' if use_hyperfine else 'Python loop'}, {args.runs} runs each, "
-            f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}"
+            f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the start"
         )
         print(f"{'command':32} {'median ms':>10} {'min ms':>8} {'cpu ms':>8}  target")
         failed = False
-        for name, command in cases:
-            times = timer(command, args.runs, env)
+        if use_hyperfine:
+            timings = [time_hyperfine(command, args.runs, env) for _, command in cases]
+        else:
+            timings = time_loop([command for _, command in cases], args.runs, env)
+        for (name, command), times in zip(cases, timings, strict=True):
             median = statistics.median(times)
             target = TARGETS_MS.get(name)
             mark = ""
@@ -169,6 +200,7 @@ def main() -> int:
             cpu = CPU_MS.get(shlex.join(command))
             cpu_text = f"{statistics.median(cpu):8.1f}" if cpu else f"{'-':>8}"
             print(f"{name:32} {median:10.1f} {min(times):8.1f} {cpu_text}  {mark}")
+        print(f"load average {os.getloadavg()[0]:.2f} at the end")
         return 1 if failed else 0
     finally:
         try:

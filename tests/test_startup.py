@@ -55,6 +55,24 @@ def test_version_fast_path_skips_typer() -> None:
     assert loaded_after(code) == []
 
 
+def test_fast_path_skips_typer_and_rich() -> None:
+    # An unreachable server: the request fails at once, and the error is reported
+    # through the same mapping, still without Typer.
+    code = (
+        "import sys\n"
+        "sys.argv = ['couchctl', 'db', 'info', 'x', '--json', '--url', 'http://127.0.0.1:9',"
+        " '--retries', '0']\n"
+        "from couchctl.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 3, exc.code\n"
+        "slow = [m for m in ('typer', 'click', 'rich', 'couchctl.cli._app') if m in sys.modules]\n"
+        "assert slow == [], slow\n"
+    )
+    assert "couchctl.client" in loaded_after(code)
+
+
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "couchctl", *args],

@@ -1,4 +1,7 @@
-"""The couchctl command line (Typer). Heavy imports happen inside the commands."""
+"""The couchctl command line (Typer). Heavy imports happen inside the commands.
+
+`--version` and the read-only commands of the fast path (`_fast`: `db info DB
+--json`, ...) run without importing Typer at all."""
 
 from __future__ import annotations
 
@@ -16,6 +19,12 @@ def main() -> None:
 
         sys.stdout.write(f"couchctl {__version__}\n")
         return
+    if "--json" in sys.argv[1:]:
+        from couchctl.cli._fast import run_fast
+
+        code = run_fast(sys.argv[1:])
+        if code is not None:
+            sys.exit(code)
     from couchctl.cli._app import app
 
     app()

@@ -1,13 +1,14 @@
-"""The global options, as parsed by the app callback and read by every command."""
+"""The global options, as parsed by the app callback (or the fast path) and read by
+every command. Typer-free: the fast path uses them without importing Typer."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import typer
-
 if TYPE_CHECKING:
+    import typer
+
     from couchctl.config import Settings
 
 __all__ = ["BadInput", "GlobalOptions", "global_options"]

@@ -8,6 +8,9 @@ import typer
 
 from couchctl.cli._exit import ExitCode
 from couchctl.cli._options import DbArg, YesFlag, json_object_argument, output_options
+from couchctl.cli._reads import db_info as db_info_op
+from couchctl.cli._reads import db_list as db_list_op
+from couchctl.cli._reads import size_of
 from couchctl.cli._run import checked, confirm_or_exit, run
 from couchctl.render import Mode
 
@@ -155,40 +158,6 @@ def exists(ctx: typer.Context, db: DbArg, mode: Mode = "human") -> None:
     run(ctx, op, mode)
 
 
-def _size(sizes: Any, name: str) -> str | None:
-    from couchctl.render import format_size
-
-    if isinstance(sizes, dict) and isinstance(sizes.get(name), int | float):
-        return format_size(sizes[name])
-    return None
-
-
-def _info_rows(info: dict[str, Any]) -> list[tuple[str, Any]]:
-    """The fields of GET /{db} worth reading, skipping those the server did not send."""
-    sizes = info.get("sizes")
-    props = info.get("props")
-    cluster = info.get("cluster")
-    candidates: list[tuple[str, Any]] = [
-        ("name", info.get("db_name")),
-        ("documents", info.get("doc_count")),
-        ("deleted documents", info.get("doc_del_count")),
-        ("size (active)", _size(sizes, "active")),
-        ("size (external)", _size(sizes, "external")),
-        ("size (file)", _size(sizes, "file")),
-        ("update_seq", info.get("update_seq")),
-        ("purge_seq", info.get("purge_seq")),
-        ("compact running", info.get("compact_running")),
-        (
-            "partitioned",
-            bool(props.get("partitioned")) if isinstance(props, dict) else None,
-        ),
-        ("shards (q)", cluster.get("q") if isinstance(cluster, dict) else None),
-        ("replicas (n)", cluster.get("n") if isinstance(cluster, dict) else None),
-        ("disk format", info.get("disk_format_version")),
-    ]
-    return [(name, value) for name, value in candidates if value is not None]
-
-
 @app.command("info")
 @output_options()
 def info(ctx: typer.Context, db: DbArg, mode: Mode = "human") -> None:
@@ -197,19 +166,10 @@ def info(ctx: typer.Context, db: DbArg, mode: Mode = "human") -> None:
     Example: couchctl db info mydb
     """
 
-    async def op(couch: CouchClient, out: Output) -> None:
-        result = await couch.db_info(db)
-        out.fields(_info_rows(result), whole=result)
-
-    run(ctx, op, mode)
+    run(ctx, db_info_op(db), mode)
 
 
 # -- list ----------------------------------------------------------------------------------------
-
-
-def _entry_info(entry: dict[str, Any]) -> dict[str, Any]:
-    info = entry.get("info")
-    return info if isinstance(info, dict) else {}
 
 
 @app.command("list")
@@ -224,24 +184,7 @@ def list_(ctx: typer.Context, mode: Mode = "human") -> None:
     Example: couchctl db list
     """
 
-    async def op(couch: CouchClient, out: Output) -> None:
-        from couchctl.render import Column
-
-        entries = await couch.databases_info()
-        if mode == "human":
-            entries = [entry for entry in entries if "info" in entry]
-        columns = [
-            Column("name", lambda entry: entry.get("key")),
-            Column("docs", lambda entry: _entry_info(entry).get("doc_count"), "right"),
-            Column("deleted", lambda entry: _entry_info(entry).get("doc_del_count"), "right"),
-            Column(
-                "active", lambda entry: _size(_entry_info(entry).get("sizes"), "active"), "right"
-            ),
-            Column("file", lambda entry: _size(_entry_info(entry).get("sizes"), "file"), "right"),
-        ]
-        out.rows(entries, columns, whole=None, empty="no databases")
-
-    run(ctx, op, mode)
+    run(ctx, db_list_op(mode), mode)
 
 
 # -- maintenance -------------------------------------------------------------------------------
@@ -452,8 +395,8 @@ def partition_info(
             ("partition", result.get("partition")),
             ("documents", result.get("doc_count")),
             ("deleted documents", result.get("doc_del_count")),
-            ("size (active)", _size(sizes, "active")),
-            ("size (external)", _size(sizes, "external")),
+            ("size (active)", size_of(sizes, "active")),
+            ("size (external)", size_of(sizes, "external")),
         ]
         out.fields([row for row in candidates if row[1] is not None], whole=result)
 

@@ -18,6 +18,8 @@ from couchctl.cli._options import (
     json_object_argument,
     output_options,
 )
+from couchctl.cli._reads import command_line
+from couchctl.cli._reads import doc_get as doc_get_op
 from couchctl.cli._run import Missing, checked, confirm_or_exit, fail, interactive, run
 from couchctl.render import Mode
 
@@ -58,34 +60,16 @@ def read_document(source: str | None, data: str | None) -> dict[str, Any]:
     return json_object_argument(source if source == "-" else "@" + source, "the document")
 
 
-def _command(*words: str) -> str:
-    """A couchctl command line a user can paste (names quoted for the shell)."""
-    import shlex
-
-    return "couchctl " + " ".join(shlex.quote(word) for word in words)
-
-
 def _rev_key(rev: str) -> tuple[int, str]:
     number, _, digest = rev.partition("-")
     return (int(number), digest) if number.isdigit() else (0, rev)
 
 
-def conflict_note(db: str, doc_id: str, winner: str, losers: list[str]) -> str:
-    """What to say about a document that has conflicting leaf revisions."""
-    count = len(losers)
-    leaves = "revision" if count == 1 else "revisions"
-    return (
-        f"document {doc_id} has {count} conflicting {leaves} beside the winner {winner}: "
-        f"{', '.join(losers)}; list them with {_command('doc', 'conflicts', db, doc_id)}, "
-        f"keep one with {_command('doc', 'resolve', db, doc_id, '--keep', 'REV')}"
-    )
-
-
 def exists_hint(db: str, doc_id: str) -> str:
     return (
         f"document {doc_id} already exists: pass --rev with its current revision "
-        f"({_command('doc', 'exists', db, doc_id)} prints it), "
-        f"or change it with {_command('doc', 'edit', db, doc_id)}"
+        f"({command_line('doc', 'exists', db, doc_id)} prints it), "
+        f"or change it with {command_line('doc', 'edit', db, doc_id)}"
     )
 
 
@@ -183,33 +167,25 @@ def get(
     def flag(value: bool) -> bool | None:
         return True if value else None
 
-    async def op(couch: CouchClient, out: Output) -> None:
-        doc = await couch.doc_get(
-            db,
-            doc_id,
-            attachments=flag(attachments),
-            r=r,
-            att_encoding_info=flag(att_encoding_info),
-            attributes_since=parsed_since,
-            conflicts=True if parsed_open is None else flag(conflicts),
-            deleted_conflicts=flag(deleted_conflicts),
-            latest=flag(latest),
-            local_seq=flag(local_seq),
-            meta=flag(meta),
-            open_revs=parsed_open,
-            rev=rev,
-            revs=flag(revs),
-            revs_info=flag(revs_info),
-        )
-        if isinstance(doc, dict) and isinstance(doc.get("_conflicts"), list):
-            losers = [str(leaf) for leaf in doc["_conflicts"]]
-            if losers:
-                out.warn(conflict_note(db, doc_id, str(doc.get("_rev")), losers))
-            if not (conflicts or meta):
-                doc = {key: value for key, value in doc.items() if key != "_conflicts"}
-        out.document(doc)
-
-    run(ctx, op, mode)
+    operation = doc_get_op(
+        db,
+        doc_id,
+        show_conflicts=conflicts or meta,
+        attachments=flag(attachments),
+        r=r,
+        att_encoding_info=flag(att_encoding_info),
+        attributes_since=parsed_since,
+        conflicts=True if parsed_open is None else flag(conflicts),
+        deleted_conflicts=flag(deleted_conflicts),
+        latest=flag(latest),
+        local_seq=flag(local_seq),
+        meta=flag(meta),
+        open_revs=parsed_open,
+        rev=rev,
+        revs=flag(revs),
+        revs_info=flag(revs_info),
+    )
+    run(ctx, operation, mode)
 
 
 @app.command("put")
@@ -370,7 +346,7 @@ def delete(
                     fail(
                         f"refusing to delete conflicted document {doc_id} without confirmation",
                         "pass --yes to confirm, or keep one leaf with "
-                        + _command("doc", "resolve", db, doc_id, "--keep", "REV"),
+                        + command_line("doc", "resolve", db, doc_id, "--keep", "REV"),
                     )
                 if not out.confirm(f"Delete {winner} of {doc_id} and let {successor} win?"):
                     out.info(f"not deleted: document {doc_id} in {db} is unchanged")
@@ -463,11 +439,11 @@ def copy(
         hint = (
             f"document {destination} already exists: to overwrite it, pass "
             f"--destination-rev with its current revision "
-            f"({_command('doc', 'exists', db, destination)} prints it)"
+            f"({command_line('doc', 'exists', db, destination)} prints it)"
         )
     else:
         hint = (
             f"--destination-rev {destination_rev} is not the current revision of "
-            f"{destination}: {_command('doc', 'exists', db, destination)} prints it"
+            f"{destination}: {command_line('doc', 'exists', db, destination)} prints it"
         )
     run(ctx, op, mode, conflict_hint=hint)

@@ -9,6 +9,7 @@ import typer
 
 from couchctl.cli._admin import IntervalOption, parse_duration
 from couchctl.cli._options import output_options
+from couchctl.cli._reads import server_info as server_info_op
 from couchctl.cli._run import checked, run
 from couchctl.render import Mode
 
@@ -23,15 +24,6 @@ app = typer.Typer(
 )
 
 
-def _flat(value: Any) -> Any:
-    """A value for one table cell: lists joined, objects as name=value pairs."""
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return ", ".join(value)
-    if isinstance(value, dict):
-        return ", ".join(f"{key}={_flat(item)}" for key, item in value.items())
-    return value
-
-
 @app.command("info")
 @output_options()
 def info(ctx: typer.Context, mode: Mode = "human") -> None:
@@ -40,11 +32,7 @@ def info(ctx: typer.Context, mode: Mode = "human") -> None:
     Example: couchctl server info
     """
 
-    async def op(couch: CouchClient, out: Output) -> None:
-        result = await couch.server_info()
-        out.fields([(name, _flat(value)) for name, value in result.items()], whole=result)
-
-    run(ctx, op, mode)
+    run(ctx, server_info_op(), mode)
 
 
 @app.command("up")

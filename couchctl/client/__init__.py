@@ -3,6 +3,8 @@
 No printing, no CLI: a library in its own right.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from couchctl.client._attachments import (
     AttachmentDownload,
     AttachmentInfo,
@@ -39,7 +41,6 @@ from couchctl.client._errors import (
     Unauthorized,
     error_for_status,
 )
-from couchctl.client._multipart import RelatedAttachment
 from couchctl.client._replication import (
     REPLICATION_DONE,
     REPLICATION_FAILED,
@@ -57,6 +58,9 @@ from couchctl.client._users import (
     without_secrets,
 )
 from couchctl.client._views import FIND_PAGE_SIZE, check_find
+
+if TYPE_CHECKING:
+    from couchctl.client._multipart import RelatedAttachment
 
 __all__ = [
     "DELETED",
@@ -116,3 +120,13 @@ __all__ = [
     "validate_user_name",
     "without_secrets",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """`RelatedAttachment` on first use: the multipart module is loaded only by the
+    commands that send or receive multipart bodies (start-up of the others)."""
+    if name == "RelatedAttachment":
+        from couchctl.client._multipart import RelatedAttachment
+
+        return RelatedAttachment
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

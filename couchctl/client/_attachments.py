@@ -37,10 +37,12 @@ from couchctl.client._errors import (
     TransportError,
     error_for_status,
 )
-from couchctl.client._multipart import ByteSource, RelatedAttachment
 
 if TYPE_CHECKING:
     import httpx
+
+    # Imported when an attachment is sent (multipart is not needed before).
+    from couchctl.client._multipart import ByteSource, RelatedAttachment
 
 __all__ = [
     "CHUNK_SIZE",
@@ -92,6 +94,8 @@ def file_attachment(
     path: str | os.PathLike[str], name: str | None = None, content_type: str | None = None
 ) -> RelatedAttachment:
     """A file to send as an attachment: name = base name, type guessed from the name."""
+    from couchctl.client._multipart import RelatedAttachment
+
     size = _file_size(path)
     return RelatedAttachment(
         name=name or os.path.basename(os.fspath(path)),

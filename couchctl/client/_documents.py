@@ -13,28 +13,23 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from couchctl.client._attachments import file_attachment
 from couchctl.client._base import BaseClient
 from couchctl.client._encoding import db_path, doc_path, query, quorum
 from couchctl.client._errors import InvalidArgument, NotFound, ProtocolError
-from couchctl.client._multipart import (
-    RelatedAttachment,
-    boundary_of,
-    content_type_params,
-    decode_mixed_revisions,
-    decode_related_document,
-    parse_multipart,
-    related_body,
-)
+
+if TYPE_CHECKING:
+    # multipart is imported when a request needs it (attachments, open_revs).
+    from couchctl.client._multipart import RelatedAttachment
+
+    AttachmentArg: TypeAlias = RelatedAttachment | str | os.PathLike[str]
 
 __all__ = ["DocumentMixin", "etag_value"]
 
 # A revision as CouchDB writes it: generation, dash, hash (`0-N` for _local docs).
 REV_RE = re.compile(r"[0-9]+-[0-9a-zA-Z]+")
-
-AttachmentArg = RelatedAttachment | str | os.PathLike[str]
 
 
 def etag_value(header: str | None) -> str | None:
@@ -138,6 +133,14 @@ class DocumentMixin(BaseClient):
         if accept is None:
             return await self.request_json("GET", path, params=params)
         response = await self.request("GET", path, params=params, headers={"Accept": accept})
+        from couchctl.client._multipart import (
+            boundary_of,
+            content_type_params,
+            decode_mixed_revisions,
+            decode_related_document,
+            parse_multipart,
+        )
+
         content_type = response.headers.get("Content-Type", "")
         media, _ = content_type_params(content_type)
         keep = bool(att_encoding_info)
@@ -203,6 +206,8 @@ class DocumentMixin(BaseClient):
         path = doc_path(db, doc_id)
         if not attachments:
             return await self.request_json("PUT", path, params=params, json=doc)
+        from couchctl.client._multipart import RelatedAttachment, related_body
+
         related = [
             att if isinstance(att, RelatedAttachment) else file_attachment(att)
             for att in attachments
