@@ -342,8 +342,11 @@ def test_a_silent_server_completes_nothing_within_the_deadline(
     silent_server: str, line: str
 ) -> None:
     env = {"COUCH_URL": silent_server}
-    baseline = start_up(line)
+    before = start_up(line)
     elapsed, stdout, stderr = run_completion(line, env)
+    # Start-up is measured on both sides of the run: on a busy machine it alone varies
+    # by most of a second from one interpreter to the next.
+    baseline = max(before, start_up(line))
     assert (stdout.split(), stderr) == ([], "")
     assert elapsed - baseline < 1.5  # seconds
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,14 @@ def input_docs() -> list[dict[str, Any]]:
 
 
 def check_exactly_once(server: Server, db: str) -> None:
+    # The load's writes return once a quorum of copies has them: on a cluster, a read
+    # straight after may meet a copy still catching up (fewer documents, never more),
+    # so it is read again for a while until every document shows or the time is up.
+    deadline = time.monotonic() + 15
     docs = all_docs(server, db)
+    while len(docs) < COUNT and time.monotonic() < deadline:
+        time.sleep(0.2)
+        docs = all_docs(server, db)
     seqs = Counter(d["seq"] for d in docs)
     assert len(docs) == COUNT
     assert sorted(seqs) == list(range(COUNT))

@@ -217,10 +217,28 @@ def test_query_descending_limit_skip(cli: CliRun, seeded: str) -> None:
         ["--include-docs", "--conflicts", "--attachments", "--att-encoding-info"],
     ],
 )
-def test_query_index_and_doc_flags(cli: CliRun, seeded: str, flags: list[str]) -> None:
+def test_query_index_and_doc_flags(
+    cli: CliRun, server: Server, seeded: str, flags: list[str]
+) -> None:
     ok(cli("view", "query", seeded, "dd", "ids", "--limit", "1"))  # build the index first
     result = ok(cli("view", "query", seeded, "dd", "ids", "--jsonl", *flags))
-    assert [row["id"] for row in result.jsonl()] == sorted_ids()
+    ids = [row["id"] for row in result.jsonl()]
+    if (
+        flags[:2]
+        in (
+            ["--stale", "ok"],
+            ["--stale", "update_after"],
+            ["--update", "lazy"],
+            ["--update", "false"],
+        )
+        and server.all_copies(seeded).get("w", "1") != "1"
+    ):
+        # A read that does not update answers from each shard copy's index as it is; on
+        # a cluster those may be copies the first query did not bring up to date, so
+        # CouchDB promises a subset in key order (test_client_views has the same).
+        assert ids == [i for i in sorted_ids() if i in set(ids)]
+    else:
+        assert ids == sorted_ids()
 
 
 @pytest.mark.couchdb_only
