@@ -39,7 +39,7 @@ KeyArg = Annotated[str, typer.Argument(help="Key in the section, e.g. max_http_r
 async def _nodes(couch: CouchClient, node: str | None, all_nodes: bool) -> list[str]:
     """The nodes to act on, each checked against _membership before anything is changed."""
     if all_nodes:
-        return await couch.cluster_node_names()
+        return await couch.cluster_node_names(all_connected=True)
     return [await couch.check_node(node or "_local")]
 
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from couchctl.client._base import BaseClient
 from couchctl.client._encoding import db_path, doc_path, query, segment
-from couchctl.client._errors import InvalidArgument
+from couchctl.client._errors import CouchError, InvalidArgument
 
 __all__ = [
     "USER_PREFIX",
@@ -178,10 +178,23 @@ class UsersMixin(BaseClient):
             "DELETE", doc_path("_users", doc_id), params=query({"rev": doc["_rev"]})
         )
 
-    async def cluster_node_names(self) -> list[str]:
-        """The nodes of the cluster (`cluster_nodes` of `GET /_membership`)."""
+    async def cluster_node_names(self, *, all_connected: bool = False) -> list[str]:
+        """The nodes of the cluster (`cluster_nodes` of `GET /_membership`).
+
+        With `all_connected`, a node that the answering node is not connected to (in
+        `cluster_nodes` but not `all_nodes`: stopped or cut off) is a CouchError, so
+        that a change meant for every node is refused before any node is changed."""
         membership = await self.request_json("GET", "/_membership")
-        return [str(node) for node in membership.get("cluster_nodes", [])]
+        nodes = [str(node) for node in membership.get("cluster_nodes", [])]
+        if all_connected:
+            connected = {str(node) for node in membership.get("all_nodes", [])}
+            down = [node for node in nodes if node not in connected]
+            if down:
+                raise CouchError(
+                    f"not connected to the cluster: {', '.join(down)}; nothing was changed "
+                    "(see couchctl cluster status)"
+                )
+        return nodes
 
     async def admin_create(self, name: str, password: str) -> dict[str, Any]:
         """Make `name` a server admin on every node
@@ -190,7 +203,7 @@ class UsersMixin(BaseClient):
         if not password:
             raise InvalidArgument("a password cannot be empty")
         old: dict[str, Any] = {}
-        for node in await self.cluster_node_names():
+        for node in await self.cluster_node_names(all_connected=True):
             old[node] = await self.request_json(
                 "PUT",
                 f"/_node/{segment(node)}/_config/admins/{segment(name)}",

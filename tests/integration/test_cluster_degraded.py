@@ -80,5 +80,14 @@ def test_writes_below_the_quorum_are_said(cli: CliRun, two_nodes_down: str) -> N
         assert len(body["cluster_nodes"]) == 3 and len(body["all_nodes"]) == 1
         table = cli("server", "membership", url=url).stdout
         assert sum(1 for line in table.splitlines() if " no " in f" {line} ") == 2
+
+        # A change meant for every node is refused while nodes are down, before any
+        # node is changed (the running node keeps its value).
+        before = httpx.get(f"{url}/_node/_local/_config/log/level", timeout=30).json()
+        refused = cli("config", "set", "log", "level", "debug", "--all-nodes", url=url)
+        assert refused.exit_code == 1
+        assert "not connected to the cluster" in refused.stderr
+        assert "nothing was changed" in refused.stderr
+        assert httpx.get(f"{url}/_node/_local/_config/log/level", timeout=30).json() == before
     finally:
         httpx.delete(f"{url}/{name}", timeout=30)

@@ -13,6 +13,7 @@ from pytest_httpx import HTTPXMock
 
 from couchctl.client import (
     CouchClient,
+    CouchError,
     InvalidArgument,
     NotFound,
     SetupStep,
@@ -263,6 +264,19 @@ async def test_admin_create_on_every_cluster_node(
         "/_node/n2%40h/_config/admins/root2",
     ]
     assert all(json.loads(r.content) == "s3cret" for r in puts)
+
+
+async def test_admin_create_refused_while_a_node_is_down(
+    couch: CouchClient, httpx_mock: HTTPXMock
+) -> None:
+    """A node in cluster_nodes but not all_nodes (not connected): nothing is written."""
+    httpx_mock.add_response(
+        url=f"{BASE}/_membership",
+        json={"all_nodes": ["n1@h"], "cluster_nodes": ["n1@h", "n2@h", "n3@h"]},
+    )
+    with pytest.raises(CouchError, match=r"not connected to the cluster: n2@h, n3@h; nothing"):
+        await couch.admin_create("root2", "s3cret")
+    assert [r.method for r in httpx_mock.get_requests()] == ["GET"]
 
 
 # -- configuration ---------------------------------------------------------------------
