@@ -85,10 +85,12 @@ class Server:
 class Measure:
     seconds: float
     rss_kb: int
+    cpu: float = 0.0  # user + system seconds
 
 
 def timed(command: list[str], env: dict[str, str], shell: bool = False) -> Measure:
-    """Run under /usr/bin/time -v; wall seconds and peak RSS (of the largest process)."""
+    """Run under /usr/bin/time -v; wall seconds, peak RSS (of the largest process) and
+    CPU seconds (user + system)."""
     full = [TIME, "-v", "sh", "-c", command[0]] if shell else [TIME, "-v", *command]
     result = subprocess.run(full, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
@@ -100,7 +102,11 @@ def timed(command: list[str], env: dict[str, str], shell: bool = False) -> Measu
     assert wall is not None and rss is not None, result.stderr[-800:]
     hours, minutes, seconds = wall.groups()
     total = int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds)
-    return Measure(total, int(rss.group(1)))
+    cpu = sum(
+        float(found.group(1))
+        for found in re.finditer(r"(?:User|System) time \(seconds\): ([\d.]+)", result.stderr)
+    )
+    return Measure(total, int(rss.group(1)), cpu)
 
 
 def split_bodies(source: Path, target: Path, batch: int) -> int:
