@@ -293,9 +293,8 @@ def download(
         from couchctl.render import format_size
 
         if target == "-":
-            async with couch.attachment_get(db, doc_id, name, rev) as download:
-                async for chunk in download:
-                    out.raw(chunk)
+            async with couch.attachment_get(db, doc_id, name, rev, threaded=True) as download:
+                await download.save(out.raw)
             return
         if resume:
             from couchctl.workflows.download import download_resumable
@@ -336,28 +335,15 @@ async def _download_to_file(
 ) -> dict[str, Any]:
     """Stream into TARGET.part (created exclusively), renamed only when complete and
     verified; only the .part this download created is removed on failure."""
-    import anyio
-
     from couchctl._files import PartFile
 
-    async with couch.attachment_get(db, doc_id, name, rev) as download:
+    async with couch.attachment_get(db, doc_id, name, rev, threaded=True) as download:
         with (
             out.progress(f"downloading {name}", total=download.transfer_length) as bar,
             PartFile(target, force=force).open("wb") as raw,
         ):
-            handle = anyio.wrap_file(raw)
-            seen = 0
-            # network reads are ~64 KiB: write 1 MiB at a time (fewer thread hops)
-            pending = bytearray()
-            async for chunk in download:
-                pending += chunk
-                if len(pending) >= WRITE_SIZE:
-                    await handle.write(bytes(pending))
-                    pending.clear()
-                bar.advance(download.received - seen)
-                seen = download.received
-            if pending:
-                await handle.write(bytes(pending))
+            # read, hashed and written in one worker thread, a network read at a time
+            await download.save(raw.write, bar.advance)
         return {
             "file": target,
             "name": name,

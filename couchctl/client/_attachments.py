@@ -26,7 +26,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from couchctl.client._base import BaseClient
+from couchctl.client._base import BaseClient, Stopper, in_thread, is_sync
 from couchctl.client._encoding import att_path, query
 from couchctl.client._errors import (
     CouchError,
@@ -56,6 +56,9 @@ __all__ = [
 ]
 
 CHUNK_SIZE = 256 * 1024
+# Writes of a download that is not threaded, and the steps of a threaded one's progress.
+WRITE_SIZE = 1024 * 1024
+PROGRESS_STEP = 1024 * 1024
 # A body at least this large (or of unknown length) is not streamed against a
 # revision that is not the current one: CouchDB answers 409 early and closes the
 # connection, and the answer is often lost in the reset (see attachment_upload).
@@ -223,18 +226,21 @@ class _HashThread:
 
 
 class AttachmentDownload:
-    """An attachment being downloaded: headers now, bytes by `iter_bytes()`.
+    """An attachment being downloaded: headers now, bytes by `iter_bytes()` or `save()`.
 
-    Iterating to the end checks the raw byte count against Content-Length and
+    Reading to the end checks the raw byte count against Content-Length and
     the MD5 against the ETag (when `verify`): of the raw bytes (CouchDB's digest
     of gzip-stored attachments) or, for a gzip answer, of the decoded ones (what
     a server compressing on the fly announces). A mismatch raises IntegrityError,
     so a caller that writes chunks to a temporary file keeps it only when the
-    iteration ends normally.
+    reading ends normally.
 
     A download resumed at `offset` (a 206 answer to a Range request) has `partial`
     set; its digest is checked over `prefix` (the MD5 of the bytes before `offset`,
     which the caller already has) and the bytes received, so the whole file is covered.
+
+    A download opened `threaded` (`attachment_get(..., threaded=True)`) came through
+    the sync client: `save()` reads, hashes and hands on its body in one worker thread.
     """
 
     def __init__(
@@ -244,8 +250,10 @@ class AttachmentDownload:
         verify: bool = True,
         offset: int = 0,
         prefix: Any = None,
+        stopper: Stopper | None = None,
     ) -> None:
         self._response = response
+        self._stopper = stopper
         self.verify = verify
         self.partial = response.status_code == 206
         self.offset = offset if self.partial else 0
@@ -264,58 +272,146 @@ class AttachmentDownload:
             raise ProtocolError(f"unsupported attachment Content-Encoding: {encoding}")
         if self.partial and encoding != "identity":
             raise ProtocolError("a partial attachment answer must not be encoded")
+        self._raw_md5: Any = None
+        # CouchDB's digest covers the stored (gzip) bytes; a server or proxy that
+        # compresses on the fly announces the digest of the decoded bytes instead.
+        self._decoded_md5 = hashlib.md5(usedforsecurity=False)
+        self._inflater: Any = None
+
+    def _begin(self, threaded: bool) -> Any:
+        """A fresh raw MD5 (continuing `prefix`), fed in a thread of its own beside
+        an event loop that reads the network, in the reading thread otherwise."""
+        md5 = (
+            self._prefix.copy() if self._prefix is not None else hashlib.md5(usedforsecurity=False)
+        )
+        self._raw_md5 = md5 if threaded else _HashThread(md5)
+        if self.encoding != "identity":
+            self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        return self._raw_md5
+
+    def _feed(self, raw: bytes) -> bytes:
+        """The attachment's bytes in `raw` (a piece of the body as received)."""
+        self._raw_md5.update(raw)
+        self.received += len(raw)
+        if self._inflater is None:
+            self.decoded += len(raw)
+            return raw
+        try:
+            data: bytes = self._inflater.decompress(raw)
+        except zlib.error as exc:
+            raise IntegrityError(f"the gzip-encoded attachment is corrupt: {exc}") from exc
+        self._decoded_md5.update(data)
+        self.decoded += len(data)
+        return data
+
+    def _end(self) -> bytes:
+        """The bytes still held by the gzip decoder, which must be at its end."""
+        if self._inflater is None:
+            return b""
+        try:
+            tail: bytes = self._inflater.flush()
+        except zlib.error as exc:  # pragma: no cover - flush rarely fails
+            raise IntegrityError(f"the gzip-encoded attachment is corrupt: {exc}") from exc
+        self._decoded_md5.update(tail)
+        self.decoded += len(tail)
+        if not self._inflater.eof:
+            raise IntegrityError("the gzip-encoded attachment is truncated")
+        return tail
 
     async def iter_bytes(self) -> AsyncIterator[bytes]:
         """The attachment's bytes (gzip undone), verified when the stream ends."""
-        raw_md5 = _HashThread(
-            self._prefix.copy() if self._prefix is not None else hashlib.md5(usedforsecurity=False)
-        )
-        # CouchDB's digest covers the stored (gzip) bytes; a server or proxy that
-        # compresses on the fly announces the digest of the decoded bytes instead.
-        decoded_md5 = hashlib.md5(usedforsecurity=False)
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if self.encoding != "identity" else None
+        threaded = is_sync(self._response)
+        hashing = self._begin(threaded)
         try:
-            async for raw in self._response.aiter_raw():
-                if not raw:
-                    continue
-                raw_md5.update(raw)
-                self.received += len(raw)
-                if inflater is None:
-                    self.decoded += len(raw)
-                    yield raw
-                    continue
-                try:
-                    data = inflater.decompress(raw)
-                except zlib.error as exc:
-                    raise IntegrityError(f"the gzip-encoded attachment is corrupt: {exc}") from exc
-                if data:
-                    decoded_md5.update(data)
-                    self.decoded += len(data)
-                    yield data
-            if inflater is not None:
-                try:
-                    tail = inflater.flush()
-                except zlib.error as exc:  # pragma: no cover - flush rarely fails
-                    raise IntegrityError(f"the gzip-encoded attachment is corrupt: {exc}") from exc
-                if tail:
-                    decoded_md5.update(tail)
-                    self.decoded += len(tail)
-                    yield tail
-                if not inflater.eof:
-                    raise IntegrityError("the gzip-encoded attachment is truncated")
-        finally:
-            raw_md5.close()
-        self._check(raw_md5.hash, decoded_md5, inflater)
+            if threaded:
+                import anyio
 
-    def _check(self, raw_md5: Any, decoded_md5: Any, inflater: Any) -> None:
+                raw_chunks = self._response.iter_raw()
+                while raw := await anyio.to_thread.run_sync(next, raw_chunks, b""):
+                    if data := self._feed(raw):
+                        yield data
+            else:
+                async for raw in self._response.aiter_raw():
+                    if raw and (data := self._feed(raw)):
+                        yield data
+            if tail := self._end():
+                yield tail
+        finally:
+            if isinstance(hashing, _HashThread):
+                hashing.close()
+                self._raw_md5 = hashing.hash
+        self._check()
+
+    async def save(
+        self, write: Callable[[bytes], object], progress: Progress | None = None
+    ) -> None:
+        """Read the whole body, giving the attachment's bytes (gzip undone) to `write`,
+        and check them as `iter_bytes` does.
+
+        A `threaded` download is read, hashed and written in one worker thread, in
+        the pieces the network gives (up to 64 KiB): `write` may block (a file's
+        `write`), and `progress(n)` (raw bytes, about every MiB) is called from that
+        thread. A cancelled `save` stops the thread (its connection is shut down)
+        and waits for it, so that `write`'s file can be closed safely afterwards.
+        Otherwise the bytes are given to `write` in a worker thread, 1 MiB at a time.
+        """
+        if not is_sync(self._response):
+            await self._save_async(write, progress)
+            return
+        network = self._response.extensions.get("network_stream")
+        stopper = self._stopper or Stopper()
+        stopper.watch(network)
+        stopped = stopper.stopped
+
+        def pump() -> None:
+            self._begin(threaded=True)
+            told = 0
+            for raw in self._response.iter_raw():
+                if stopped.is_set():
+                    raise _Stopped
+                if data := self._feed(raw):
+                    write(data)
+                if progress is not None and self.received - told >= PROGRESS_STEP:
+                    progress(self.received - told)
+                    told = self.received
+            if tail := self._end():
+                write(tail)
+            if progress is not None and self.received > told:
+                progress(self.received - told)
+
+        await in_thread(pump, stopper)
+        self._check()
+
+    async def _save_async(
+        self, write: Callable[[bytes], object], progress: Progress | None
+    ) -> None:
+        import anyio
+
+        pending = bytearray()
+        seen = 0
+        try:
+            async for chunk in self.iter_bytes():
+                pending += chunk
+                if len(pending) >= WRITE_SIZE:
+                    await anyio.to_thread.run_sync(write, bytes(pending))
+                    pending.clear()
+                if progress is not None:
+                    progress(self.received - seen)
+                    seen = self.received
+        finally:
+            # what arrived is written even when the body was cut (a resume continues it)
+            if pending:
+                await anyio.to_thread.run_sync(write, bytes(pending))
+
+    def _check(self) -> None:
         if self.transfer_length is not None and self.received != self.transfer_length:
             raise IntegrityError(
                 f"received {self.received} bytes, the server announced {self.transfer_length}"
             )
         if self.verify and self.digest is not None:
-            got = {_md5_digest(raw_md5)}
-            if inflater is not None:
-                got.add(_md5_digest(decoded_md5))
+            got = {_md5_digest(self._raw_md5)}
+            if self._inflater is not None:
+                got.add(_md5_digest(self._decoded_md5))
             if self.digest not in got:
                 raise IntegrityError(
                     f"digest mismatch: the server announced {self.digest}, "
@@ -324,6 +420,10 @@ class AttachmentDownload:
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self.iter_bytes()
+
+
+class _Stopped(Exception):
+    """A threaded download told to stop (its caller was cancelled)."""
 
 
 def _made_by_upload(doc: dict[str, Any], attachment_id: str, rev: str, size: int | None) -> bool:
@@ -470,6 +570,7 @@ class AttachmentMixin(BaseClient):
         verify: bool = True,
         offset: int = 0,
         prefix: Any = None,
+        threaded: bool = False,
     ) -> AsyncIterator[AttachmentDownload]:
         """Download an attachment (`GET /{db}/{docid}/{attname}`) as a stream.
 
@@ -485,17 +586,24 @@ class AttachmentMixin(BaseClient):
         may be partial (206, `download.partial`) or the whole attachment (200: the
         server ignored the range, as CouchDB does for attachments stored gzipped);
         416 (nothing after `offset`) raises ClientError.
+
+        `threaded`: for a long body that is read whole (`download.save()`): it is
+        sent and read by the sync client in a worker thread (see `BaseClient._send`).
         """
         headers = {"Accept-Encoding": "gzip"}
         if offset:
             headers["Range"] = f"bytes={offset}-"
+        stopper = Stopper() if threaded else None
         async with self.stream(
             "GET",
             att_path(db, doc_id, attachment_id),
             params=query({"rev": rev}),
             headers=headers,
+            threaded=stopper,
         ) as response:
-            yield AttachmentDownload(response, verify=verify, offset=offset, prefix=prefix)
+            yield AttachmentDownload(
+                response, verify=verify, offset=offset, prefix=prefix, stopper=stopper
+            )
 
     async def attachment_exists(
         self, db: str, doc_id: str, attachment_id: str, rev: str | None = None

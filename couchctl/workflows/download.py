@@ -25,7 +25,7 @@ from typing import IO, TYPE_CHECKING, Any
 from couchctl.client import ClientError, IntegrityError
 
 if TYPE_CHECKING:
-    from couchctl.client import AttachmentDownload, CouchClient
+    from couchctl.client import CouchClient
 
 __all__ = ["download_resumable"]
 
@@ -70,29 +70,6 @@ def _finish(part: str, target: str, force: bool) -> None:
     os.unlink(part)
 
 
-async def _write(
-    download: AttachmentDownload, handle: IO[bytes], advance: Callable[[int], None]
-) -> None:
-    import anyio
-
-    wrapped = anyio.wrap_file(handle)
-    pending = bytearray()
-    seen = 0
-    try:
-        async for chunk in download:
-            pending += chunk
-            if len(pending) >= WRITE_SIZE:
-                await wrapped.write(bytes(pending))
-                pending.clear()
-            advance(download.received - seen)
-            seen = download.received
-    finally:
-        # what arrived is kept even when the body was cut: the next run resumes after it
-        if pending:
-            await wrapped.write(bytes(pending))
-        await wrapped.flush()
-
-
 async def download_resumable(
     couch: CouchClient,
     db: str,
@@ -116,7 +93,7 @@ async def download_resumable(
         short = [False]  # the body ended before its Content-Length
         try:
             async with couch.attachment_get(
-                db, doc_id, name, rev, offset=offset, prefix=prefix
+                db, doc_id, name, rev, offset=offset, prefix=prefix, threaded=True
             ) as download:
                 partial = download.partial
                 if offset and not partial:
@@ -126,7 +103,9 @@ async def download_resumable(
                 with _open_part(part, append=download.partial, create=not exists) as handle:
                     exists = True
                     try:
-                        await _write(download, handle, advance)
+                        # each piece is written as it arrives: a cut body leaves a
+                        # FILE.part that holds all it got, for the next run to resume
+                        await download.save(handle.write, advance)
                     finally:
                         expected = download.transfer_length
                         short[0] = expected is not None and download.received < expected
