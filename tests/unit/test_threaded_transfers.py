@@ -1,6 +1,6 @@
 """Long bodies through the sync client in a worker thread (`threaded`): the same bytes,
 checks and errors as the async path, the client's settings shared, a cancelled
-download stopped promptly."""
+download stopped promptly, and block reads (SO_RCVLOWAT) that keep the read timeout."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from couchctl.client import (
     NotFound,
     RequestTimeout,
 )
+from couchctl.client._attachments import _BlockReads
 from couchctl.client._base import is_sync
 from tests.conftest import recorded, recorded_body
 from tests.unit._wire import BASE, only_request
@@ -292,6 +293,52 @@ async def test_a_cut_body_is_a_connection_failure(body_server: Any) -> None:
     assert sink.data == b"y" * 30_000  # all that came was handed on (a resume keeps it)
 
 
+async def test_block_reads_give_whole_blocks(body_server: Any) -> None:
+    data = bytes(range(256)) * (4096 * 4)  # 4 MiB in 4 KiB sends, 64 KiB each 5 ms
+
+    def in_small_pieces(conn: socket.socket) -> None:
+        for i in range(0, len(data), 4096):
+            conn.sendall(data[i : i + 4096])
+            if i % (16 * 4096) == 0:
+                time.sleep(0.005)
+
+    server = body_server(len(data), in_small_pieces)
+    sink = Sink()
+    pieces: list[int] = []
+
+    def write(chunk: bytes) -> None:
+        pieces.append(len(chunk))
+        sink.write(chunk)
+
+    async with (
+        CouchClient(server.url) as couch,
+        couch.attachment_get("db", "d", "a.bin", threaded=True) as download,
+    ):
+        await download.save(write)
+    assert bytes(sink.data) == data
+    # once the rate is known (0.1 s), each read waits for a whole 64 KiB block
+    assert pieces.count(64 * 1024) >= 16, pieces
+
+
+async def test_block_reads_keep_the_read_timeout_of_a_slow_server(body_server: Any) -> None:
+    # 20 KB/s, a 0.5 s read timeout: one 64 KiB block would take 3 s to fill
+    data = b"s" * 40_000
+
+    def slowly(conn: socket.socket) -> None:
+        for i in range(0, len(data), 1000):
+            conn.sendall(data[i : i + 1000])
+            time.sleep(0.05)
+
+    server = body_server(len(data), slowly)
+    sink = Sink()
+    async with (
+        CouchClient(server.url, timeout=0.5, retries=0) as couch,
+        couch.attachment_get("db", "d", "a.bin", threaded=True) as download,
+    ):
+        await download.save(sink.write)
+    assert bytes(sink.data) == data
+
+
 async def test_a_stalled_server_still_times_out(body_server: Any) -> None:
     stop = threading.Event()
 
@@ -307,3 +354,60 @@ async def test_a_stalled_server_still_times_out(body_server: Any) -> None:
                     await download.save(Sink().write)
     finally:
         stop.set()
+
+
+class FakeSocket(socket.socket):
+    def __init__(self) -> None:
+        super().__init__(socket.AF_INET, socket.SOCK_STREAM)
+        self.lows: list[int] = []
+
+    def setsockopt(self, *args: Any) -> None:  # type: ignore[override]
+        self.lows.append(args[-1])
+
+
+class Network:
+    def __init__(self, sock: Any, tls: Any = None) -> None:
+        self.info = {"socket": sock, "ssl_object": tls}
+
+    def get_extra_info(self, name: str) -> Any:
+        return self.info.get(name)
+
+
+def test_block_reads_size_their_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    sock = FakeSocket()
+    try:
+        clock = [100.0]
+        monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+        blocks = _BlockReads.of(Network(sock), 100_000_000)
+        assert blocks is not None
+        blocks.next(16_384)  # the first piece: where the rate is measured from
+        clock[0] += 0.05
+        blocks.next(5_000_000)  # not yet settled: no call
+        assert sock.lows == []
+        clock[0] += 0.05
+        blocks.next(10_016_384)  # 100 MB/s: a whole block
+        clock[0] += 0.01
+        blocks.next(11_000_000)  # unchanged: no call
+        clock[0] += 0.5
+        blocks.next(99_990_000)  # 10,000 bytes left: 8192, a power of two
+        blocks.next(99_999_999)
+        assert sock.lows == [65536, 8192, 1]
+        slow = _BlockReads.of(Network(sock), 1_000_000)
+        assert slow is not None
+        slow.next(1_000)
+        clock[0] += 1.0
+        slow.next(3_000)  # 2 KB/s: 100 bytes in WAIT seconds, so 64
+        assert sock.lows[-1] == 64
+    finally:
+        sock.close()
+
+
+def test_block_reads_not_under_tls_nor_without_a_length() -> None:
+    sock = FakeSocket()
+    try:
+        assert _BlockReads.of(Network(sock, tls=object()), 10) is None
+        assert _BlockReads.of(Network(sock), None) is None
+        assert _BlockReads.of(None, 10) is None
+        assert _BlockReads.of(Network(object()), 10) is None
+    finally:
+        sock.close()
