@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import mimetypes
 import os
@@ -24,7 +25,7 @@ import socket
 import ssl
 import time
 import zlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -62,6 +63,8 @@ CHUNK_SIZE = 256 * 1024
 # Writes of a download that is not threaded, and the steps of a threaded one's progress.
 WRITE_SIZE = 1024 * 1024
 PROGRESS_STEP = 1024 * 1024
+# The pieces of a file sent by a threaded upload.
+UPLOAD_CHUNK = 1024 * 1024
 # A body at least this large (or of unknown length) is not streamed against a
 # revision that is not the current one: CouchDB answers 409 early and closes the
 # connection, and the answer is often lost in the reset (see attachment_upload).
@@ -126,6 +129,27 @@ def digest_of_etag(etag: str | None) -> str | None:
     except (binascii.Error, ValueError):
         return None
     return f"md5-{value}" if len(raw) == 16 else None
+
+
+def _file_chunks(
+    path: str | os.PathLike[str], length: int, progress: Progress | None, stopped: Any
+) -> Iterator[bytes]:
+    """`path` read in UPLOAD_CHUNK pieces in the sending thread (a threaded upload),
+    checked to give exactly `length` bytes, reporting progress; it ends (raising)
+    when `stopped` (a threading.Event) is set."""
+    sent = 0
+    with open(path, "rb", buffering=0) as handle:
+        while chunk := handle.read(UPLOAD_CHUNK):
+            if stopped.is_set():
+                raise _Stopped
+            sent += len(chunk)
+            if sent > length:
+                raise IntegrityError(f"the source grew while uploading: more than {length} bytes")
+            if progress is not None:
+                progress(len(chunk))
+            yield chunk
+    if sent != length:
+        raise IntegrityError(f"the source gave {sent} bytes, {length} were announced")
 
 
 def _exact(source: ByteSource, length: int, progress: Progress | None) -> ByteSource:
@@ -541,7 +565,8 @@ class AttachmentMixin(BaseClient):
         during an upload with `rev` is checked the same way: a `rev` that is not
         current is reported as the 409 it is (Conflict), not as a reset.
         """
-        body: bytes | ByteSource
+        body: bytes | ByteSource | Callable[[], Iterator[bytes]]
+        threaded: Stopper | None = None
         if isinstance(data, bytes):
             size: int | None = len(data)
             body = data
@@ -554,7 +579,13 @@ class AttachmentMixin(BaseClient):
                 body = _exact(once, len(whole), progress)
         elif isinstance(data, str | os.PathLike):
             size = _file_size(data) if length is None else length
-            body = _exact(file_source(data), size, progress)
+            if self.threaded_http() is not None:
+                # read and sent in one worker thread, no event-loop hop per chunk
+                stopper = Stopper()
+                body = functools.partial(_file_chunks, data, size, progress, stopper.stopped)
+                threaded = stopper
+            else:
+                body = _exact(file_source(data), size, progress)
         elif callable(data):
             size = length
             if length is not None:
@@ -573,7 +604,12 @@ class AttachmentMixin(BaseClient):
             await self._check_current_rev(db, doc_id, rev, path, "before uploading")
         try:
             return await self.request_json(
-                "PUT", path, params=query({"rev": rev}), content=body, headers=headers
+                "PUT",
+                path,
+                params=query({"rev": rev}),
+                content=body,
+                headers=headers,
+                threaded=threaded,
             )
         except TransportError:
             if rev is not None:

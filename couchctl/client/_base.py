@@ -19,7 +19,7 @@ import random
 import socket
 import ssl
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -46,8 +46,9 @@ T = TypeVar("T")
 
 Params = Sequence[tuple[str, str]] | None
 # A request body: bytes, or a factory of fresh bytes or a fresh async byte stream
-# (called for every attempt, so that a retried request can send it again).
-Body = bytes | Callable[[], bytes | AsyncIterator[bytes]] | None
+# (called for every attempt, so that a retried request can send it again); a sync
+# byte iterator only for a request sent `threaded`.
+Body = bytes | Callable[[], bytes | AsyncIterator[bytes] | Iterator[bytes]] | None
 Trace = Callable[[str], None]
 # Called before a request is sent again (after the pause): may change what a body
 # factory gives, e.g. leave out what the failed attempt already did.

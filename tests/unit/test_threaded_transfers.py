@@ -1,5 +1,5 @@
-"""Long bodies through the sync client in a worker thread (`threaded`): the same bytes,
-checks and errors as the async path, the client's settings shared, a cancelled
+"""Long bodies through the sync client in a worker thread (`threaded`), downloads and
+uploads: the same bytes, checks and errors as the async path, the client's settings shared, a cancelled
 download stopped promptly, and block reads (SO_RCVLOWAT) that keep the read timeout."""
 
 from __future__ import annotations
@@ -8,11 +8,13 @@ import base64
 import contextlib
 import gzip
 import hashlib
+import os
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -27,7 +29,7 @@ from couchctl.client import (
     NotFound,
     RequestTimeout,
 )
-from couchctl.client._attachments import _BlockReads
+from couchctl.client._attachments import UPLOAD_CHUNK, _BlockReads
 from couchctl.client._base import is_sync
 from tests.conftest import recorded, recorded_body
 from tests.unit._wire import BASE, only_request
@@ -411,3 +413,74 @@ def test_block_reads_not_under_tls_nor_without_a_length() -> None:
         assert _BlockReads.of(Network(object()), 10) is None
     finally:
         sock.close()
+
+
+# -- uploads ------------------------------------------------------------------------------
+
+
+async def test_threaded_upload_of_a_file(
+    couch: CouchClient, httpx_mock: HTTPXMock, tmp_path: Path
+) -> None:
+    data = os.urandom(2 * UPLOAD_CHUNK + 5)
+    source = tmp_path / "big.bin"
+    source.write_bytes(data)
+    seen: dict[str, Any] = {}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen["thread"] = threading.current_thread().name
+        seen["body"] = request.read()
+        return httpx.Response(201, json={"ok": True, "id": "d", "rev": "1-a"})
+
+    httpx_mock.add_callback(answer)
+    told: list[int] = []
+    result = await couch.attachment_upload(
+        "db", "d", "big.bin", "application/octet-stream", source, progress=told.append
+    )
+    assert result["rev"] == "1-a"
+    assert seen["thread"] != threading.current_thread().name
+    assert seen["body"] == data
+    assert told == [UPLOAD_CHUNK, UPLOAD_CHUNK, 5]
+    request = only_request(httpx_mock)
+    assert request.headers["Content-Length"] == str(len(data))
+    assert request.headers["Content-Type"] == "application/octet-stream"
+
+
+async def test_threaded_upload_of_a_growing_file_fails(
+    couch: CouchClient, httpx_mock: HTTPXMock, tmp_path: Path
+) -> None:
+    source = tmp_path / "grows.bin"
+    source.write_bytes(b"g" * 100)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        request.read()
+        return httpx.Response(201, json={"ok": True})
+
+    httpx_mock.add_callback(answer, is_optional=True)
+    with pytest.raises(IntegrityError, match="grew"):
+        await couch.attachment_upload("db", "d", "g.bin", None, source, length=60)
+
+
+async def test_a_cancelled_upload_stops_its_thread(tmp_path: Path) -> None:
+    source = tmp_path / "big.bin"
+    source.write_bytes(b"u" * (64 * 1024 * 1024))
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def never_read() -> None:  # takes the connection and reads nothing: the sender blocks
+        with contextlib.suppress(OSError):
+            accepted.append(listener.accept()[0])
+
+    thread = threading.Thread(target=never_read, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    try:
+        async with CouchClient(
+            f"http://127.0.0.1:{listener.getsockname()[1]}", timeout=60
+        ) as couch:
+            with anyio.move_on_after(0.5):
+                await couch.attachment_upload("db", "d", "big.bin", None, source)
+        assert time.monotonic() - started < 5
+    finally:
+        listener.close()
+        for conn in accepted:
+            conn.close()
