@@ -26,6 +26,7 @@ from couchctl.client import InvalidArgument
 __all__ = [
     "FileRefused",
     "PartFile",
+    "SyncedWrites",
     "check_new_file",
     "check_output",
     "open_appending",
@@ -155,6 +156,29 @@ class PartFile:
         except BaseException:
             self.discard()
             raise
+
+
+class SyncedWrites:
+    """`write` for a long download into a binary file: every STEP bytes the file is
+    flushed and its data synced (fdatasync), so that the fsync before the rename
+    has only the last few MiB to wait for, not the whole file (about 100 ms for
+    256 MiB here). Called in the thread that reads the network, which has time to
+    spare while the server sends."""
+
+    STEP = 16 * 1024 * 1024
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._handle = handle
+        self._sync = getattr(os, "fdatasync", os.fsync)
+        self._unsynced = 0
+
+    def write(self, data: bytes) -> None:
+        self._handle.write(data)
+        self._unsynced += len(data)
+        if self._unsynced >= self.STEP:
+            self._handle.flush()
+            self._sync(self._handle.fileno())
+            self._unsynced = 0
 
 
 def open_new(path: str | os.PathLike[str], *, force: bool = False) -> IO[str]:

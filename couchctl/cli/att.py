@@ -335,7 +335,7 @@ async def _download_to_file(
 ) -> dict[str, Any]:
     """Stream into TARGET.part (created exclusively), renamed only when complete and
     verified; only the .part this download created is removed on failure."""
-    from couchctl._files import PartFile
+    from couchctl._files import PartFile, SyncedWrites
 
     async with couch.attachment_get(db, doc_id, name, rev, threaded=True) as download:
         with (
@@ -343,7 +343,7 @@ async def _download_to_file(
             PartFile(target, force=force).open("wb") as raw,
         ):
             # read, hashed and written in one worker thread, a network read at a time
-            await download.save(raw.write, bar.advance)
+            await download.save(SyncedWrites(raw).write, bar.advance)
         return {
             "file": target,
             "name": name,

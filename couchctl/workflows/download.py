@@ -85,6 +85,8 @@ async def download_resumable(
     """Download into TARGET.part, continuing it if it exists; rename when verified."""
     import anyio
 
+    from couchctl._files import SyncedWrites
+
     part = target + ".part"
     offset, prefix = await anyio.to_thread.run_sync(_part_state, part)
     exists = prefix is not None
@@ -105,7 +107,7 @@ async def download_resumable(
                     try:
                         # each piece is written as it arrives: a cut body leaves a
                         # FILE.part that holds all it got, for the next run to resume
-                        await download.save(handle.write, advance)
+                        await download.save(SyncedWrites(handle).write, advance)
                     finally:
                         expected = download.transfer_length
                         short[0] = expected is not None and download.received < expected

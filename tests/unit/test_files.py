@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from couchctl._files import FileRefused, PartFile, check_new_file, open_appending, open_new
+from couchctl._files import (
+    FileRefused,
+    PartFile,
+    SyncedWrites,
+    check_new_file,
+    open_appending,
+    open_new,
+)
 
 
 def test_written_through_part_and_renamed(tmp_path: Path) -> None:
@@ -143,3 +150,15 @@ def test_a_missing_directory_or_a_directory_target_is_refused(tmp_path: Path) ->
         check_new_file(tmp_path / "nope" / "out.txt")
     with pytest.raises(FileRefused, match="is a directory"):
         check_new_file(tmp_path, force=True)
+
+
+def test_synced_writes_sync_every_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    synced: list[int] = []
+    monkeypatch.setattr(SyncedWrites, "STEP", 100)
+    monkeypatch.setattr(os, "fdatasync", lambda fd: synced.append(os.fstat(fd).st_size))
+    with (tmp_path / "f.bin").open("wb") as handle:
+        writes = SyncedWrites(handle)
+        for _ in range(5):
+            writes.write(b"x" * 60)
+    assert synced == [120, 240]  # flushed to the file before each sync
+    assert (tmp_path / "f.bin").read_bytes() == b"x" * 300
