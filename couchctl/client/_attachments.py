@@ -1,14 +1,16 @@
 """The attachment operations, streamed both ways.
 
-Uploads read their source chunk by chunk (a file through `anyio.open_file`),
-with Content-Type and Content-Length set, so nothing is held in memory.
-Downloads are async context managers whose body is read chunk by chunk and
-checked at the end against what the server announced.
+Uploads read their source chunk by chunk, with Content-Type and Content-Length
+set, so nothing is held in memory: a file is read and sent in one worker thread
+through the client's sync twin (`BaseClient.threaded_http`), other sources on
+the event loop. Downloads are async context managers whose body is read chunk by
+chunk and checked at the end against what the server announced; one opened
+`threaded` is read, hashed and written by `save()` in one worker thread.
 
 CouchDB sends no Content-MD5. Its attachment ETag is the quoted base64 MD5 of
 the bytes *as stored*, and `text/*`, JSON, JavaScript and XML attachments are
 stored gzip-compressed. So a download asks for `Accept-Encoding: gzip`, hashes
-the raw bytes as they arrive (`aiter_raw`), counts them against Content-Length,
+the raw bytes as they arrive (`aiter_raw` / `iter_raw`), counts them against Content-Length,
 and inflates gzip itself. (A server or proxy that gzips on the fly announces the
 MD5 of the decoded bytes: that digest is accepted too.)
 """

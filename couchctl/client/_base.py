@@ -6,10 +6,10 @@ and `stream`.
 
 Long bodies (attachment downloads and uploads) may be sent `threaded`: through a
 sync httpx.Client built from the very same options (auth, TLS context, timeouts,
-headers, cookies), in a worker thread, so that the body moves in 64 KiB reads with
-no event-loop round trip per read (bench/README.md, "Transfers": a third of the
-CPU of the async stream). Everything else, the retries and the errors included,
-is the same code for both.
+headers; the async client's cookies go with each request), in a worker thread, so
+that the body moves with no event-loop round trip per read (bench/README.md,
+"Transfers"). The retries, the error mapping and the tracing are the same code
+for both.
 """
 
 from __future__ import annotations
@@ -451,8 +451,9 @@ class BaseClient:
         thread, the body read there too unless `stream`; a body factory then gives
         bytes or a sync iterator, which should end when `threaded.stopped` is set
         (the caller was cancelled). The body of a `stream` is the caller's to read,
-        in a worker thread (`iter_raw`, `read`). Without a sync client the async
-        one sends the request (a sync iterator as its body is read in the event loop).
+        in a worker thread (`iter_raw`, `read`). Without a sync client
+        (`threaded_http()` is None) the async one sends the request: a caller that
+        sends a body gives an async one then.
         """
         sync_http = self.threaded_http() if threaded is not None else None
         may_retry = (method in SAFE_METHODS) if retry is None else retry
