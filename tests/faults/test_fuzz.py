@@ -364,9 +364,30 @@ def test_profile_files(recorder: FaultProxy, text: str, profile: str | None) -> 
         assert secret not in result.stderr + result.stdout
     if result.exit_code == 2:
         assert sent == [], result.stderr
+    elif result.exit_code == 3 and short_timeout(text):
+        # A profile's timeout of a few milliseconds may run out on a busy machine:
+        # then the request timed out, said once (exit 3), and nothing else happened.
+        assert "timed out" in result.stderr, result.stderr
     else:
         assert result.exit_code == 4, (result.exit_code, result.stderr)
         assert sent  # it was the recorder that answered
+
+
+def short_timeout(text: str) -> bool:
+    """Whether a profile of `text` sets a timeout under a second."""
+    import tomllib
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        return False
+    return any(
+        isinstance(table, dict)
+        and isinstance(table.get("timeout"), int | float)
+        and not isinstance(table.get("timeout"), bool)
+        and table["timeout"] < 1
+        for table in data.values()
+    )
 
 
 def test_zz_examples_were_run() -> None:
