@@ -139,37 +139,47 @@ def _file_chunks(
     """`path` read in UPLOAD_CHUNK pieces in the sending thread (a threaded upload),
     checked to give exactly `length` bytes, reporting progress; it ends (raising)
     when `stopped` (a threading.Event) is set."""
-    sent = 0
+    count = _Exactly(length, progress)
     with open(path, "rb", buffering=0) as handle:
         while chunk := handle.read(UPLOAD_CHUNK):
             if stopped.is_set():
                 raise _Stopped
-            sent += len(chunk)
-            if sent > length:
-                raise IntegrityError(f"the source grew while uploading: more than {length} bytes")
-            if progress is not None:
-                progress(len(chunk))
-            yield chunk
-    if sent != length:
-        raise IntegrityError(f"the source gave {sent} bytes, {length} were announced")
+            yield count(chunk)
+    count.end()
 
 
 def _exact(source: ByteSource, length: int, progress: Progress | None) -> ByteSource:
     """`source`, checked to give exactly `length` bytes, reporting progress."""
 
     async def stream() -> AsyncIterator[bytes]:
-        sent = 0
+        count = _Exactly(length, progress)
         async for chunk in source():
-            sent += len(chunk)
-            if sent > length:
-                raise IntegrityError(f"the source grew while uploading: more than {length} bytes")
-            if progress is not None:
-                progress(len(chunk))
-            yield chunk
-        if sent != length:
-            raise IntegrityError(f"the source gave {sent} bytes, {length} were announced")
+            yield count(chunk)
+        count.end()
 
     return stream
+
+
+class _Exactly:
+    """Counts an upload's chunks against the announced `length` (IntegrityError when
+    the source gives more, or at `end()` fewer), reporting progress."""
+
+    def __init__(self, length: int, progress: Progress | None) -> None:
+        self.length = length
+        self.progress = progress
+        self.sent = 0
+
+    def __call__(self, chunk: bytes) -> bytes:
+        self.sent += len(chunk)
+        if self.sent > self.length:
+            raise IntegrityError(f"the source grew while uploading: more than {self.length} bytes")
+        if self.progress is not None:
+            self.progress(len(chunk))
+        return chunk
+
+    def end(self) -> None:
+        if self.sent != self.length:
+            raise IntegrityError(f"the source gave {self.sent} bytes, {self.length} were announced")
 
 
 def _counted(source: ByteSource, progress: Progress) -> ByteSource:
