@@ -102,6 +102,18 @@ class Server:
         assert response.status_code == 200, response.text
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Some tests interrupt a couchctl with SIGINT, as Ctrl-C does. A suite started as a
+    # background job of a non-interactive shell (`cmd &` in a script, as some CI runners
+    # do) has SIGINT ignored, and an ignored signal stays ignored in every child: those
+    # couchctl processes would never see it. A handled one is reset to the default when
+    # a child starts, so the children are interruptible again.
+    import signal
+
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         in_folder = "tests/integration" in str(item.fspath).replace(os.sep, "/")
