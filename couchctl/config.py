@@ -20,6 +20,7 @@ is a pair that goes with that URL only.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -357,12 +358,18 @@ def _read_profile(
 
 
 def _to_float(value: Any, what: str) -> float:
+    """Seconds of a number setting, checked as `parse_duration` checks text: finite,
+    positive, at least a millisecond (TOML has `nan` and `inf`)."""
     try:
         number = float(value)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{what} must be a number of seconds, got {value!r}") from exc
+    if not math.isfinite(number):
+        raise ConfigError(f"{what} must be a finite number of seconds, got {value!r}")
     if number <= 0:
         raise ConfigError(f"{what} must be positive, got {value!r}")
+    if number < 0.001:
+        raise ConfigError(f"{what} is shorter than a millisecond (1ms), got {value!r}")
     return number
 
 

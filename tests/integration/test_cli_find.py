@@ -284,7 +284,7 @@ def test_explain_options(cli: CliRun, seeded: str) -> None:
 # -- indexes ------------------------------------------------------------------------------------
 
 
-def test_index_create_and_list(cli: CliRun, seeded: str) -> None:
+def test_index_create_and_list(cli: CliRun, server: Server, seeded: str) -> None:
     created = ok(
         cli("find", "index-create", seeded, "type", "n", "--name", "type-n", "--ddoc", "idx")
     )
@@ -311,6 +311,7 @@ def test_index_create_and_list(cli: CliRun, seeded: str) -> None:
         ).stdout
     )
 
+    server.read_repaired(seeded, "_design/idx")  # `_index` takes no `w`: on every copy
     listed = ok(cli("find", "index-list", seeded))
     lines = table(listed)
     assert lines[0][:4] == ["ddoc", "name", "type", "fields"]
@@ -318,9 +319,12 @@ def test_index_create_and_list(cli: CliRun, seeded: str) -> None:
     assert any(line[:3] == ["_all_docs", "special", "_id"] for line in lines)
 
 
-def test_index_create_descending_and_default_names(cli: CliRun, seeded: str) -> None:
+def test_index_create_descending_and_default_names(
+    cli: CliRun, server: Server, seeded: str
+) -> None:
     body = ok(cli("find", "index-create", seeded, "n:desc", "--json")).json()
     assert body["result"] == "created"
+    server.read_repaired(seeded, body["id"])  # `_index` takes no `w`: on every copy
     indexes = ok(cli("find", "index-list", seeded, "--json")).json()["indexes"]
     ours = next(index for index in indexes if index["ddoc"] == body["id"])
     assert ours["def"]["fields"] == [{"n": "desc"}]
@@ -362,10 +366,16 @@ def test_index_delete_json(cli: CliRun, seeded: str) -> None:
 
 
 @pytest.mark.couchdb_only
-def test_index_create_global_in_partitioned_db(cli: CliRun, partitioned_db: str) -> None:
+def test_index_create_global_in_partitioned_db(
+    cli: CliRun, server: Server, partitioned_db: str
+) -> None:
     name = partitioned_db
-    ok(cli("find", "index-create", name, "n", "--name", "global-n", "--global"))
-    ok(cli("find", "index-create", name, "type", "--name", "part-type", "--partitioned"))
+    for flags in (
+        ["n", "--name", "global-n", "--global"],
+        ["type", "--name", "part-type", "--partitioned"],
+    ):
+        created = ok(cli("find", "index-create", name, *flags, "--json")).json()
+        server.read_repaired(name, created["id"])  # `_index` takes no `w`: on every copy
     indexes = {
         index["name"]: index
         for index in ok(cli("find", "index-list", name, "--json")).json()["indexes"]

@@ -343,11 +343,12 @@ async def test_partition_find_and_explain(couch: CouchClient, partitioned_db: st
     assert explained["opts"]["partition"] == "p1"
 
 
-async def test_index_create_list_exists(couch: CouchClient, seeded: str) -> None:
+async def test_index_create_list_exists(couch: CouchClient, server: Server, seeded: str) -> None:
     created = await couch.index_create(
         seeded, ["type", "n"], ddoc="_design/idx-type-n", name="type-n"
     )
     assert created == {"id": "_design/idx-type-n", "name": "type-n", "result": "created"}
+    server.read_repaired(seeded, created["id"])  # `_index` takes no `w`: on every copy
     again = await couch.index_create(seeded, ["type", "n"], ddoc="idx-type-n", name="type-n")
     assert again["result"] == "exists"
     listed = await couch.index_list(seeded)
@@ -366,7 +367,9 @@ async def test_index_create_list_exists(couch: CouchClient, seeded: str) -> None
 
 
 @pytest.mark.couchdb_only
-async def test_index_partial_filter_and_delete(couch: CouchClient, seeded: str) -> None:
+async def test_index_partial_filter_and_delete(
+    couch: CouchClient, server: Server, seeded: str
+) -> None:
     await couch.index_create(
         seeded,
         [{"n": "asc"}],
@@ -374,6 +377,7 @@ async def test_index_partial_filter_and_delete(couch: CouchClient, seeded: str) 
         name="notes-by-n",
         partial_filter_selector={"type": "note"},
     )
+    server.read_repaired(seeded, "_design/idx-p")  # `_index` takes no `w`: on every copy
     listed = await couch.index_list(seeded)
     ours = next(index for index in listed["indexes"] if index["name"] == "notes-by-n")
     # CouchDB stores the selector normalised.

@@ -178,6 +178,26 @@ def test_bad_settings(
         load_settings(environ={**env, **environ}, **kwargs)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("nan", "must be a finite number of seconds, got nan"),
+        ("inf", "must be a finite number of seconds, got inf"),
+        ("-inf", "must be a finite number of seconds"),
+        ("0.0001", "shorter than a millisecond"),
+        ("0", "must be positive"),
+    ],
+)
+def test_a_profile_number_timeout_is_checked_like_text(
+    tmp_path: Path, value: str, message: str
+) -> None:
+    """TOML numbers (nan and inf included) are refused as the same text would be."""
+    path = tmp_path / "c.toml"
+    path.write_text(f"[default]\ntimeout = {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_settings(environ={"COUCHCTL_CONFIG": str(path)})
+
+
 def test_missing_named_profile_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(profile="x", environ={"COUCHCTL_CONFIG": str(tmp_path / "no.toml")})
