@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -100,6 +100,27 @@ class Server:
             headers={"Accept": "application/json"},
         )
         assert response.status_code == 200, response.text
+
+
+T = TypeVar("T")
+
+
+def eventually(read: Callable[[], T], holds: Callable[[T], bool], seconds: float = 15) -> T:
+    """`read()` until its result `holds`, for at most `seconds`; the last result either way.
+
+    For a read of what was just written where the write could not ask for every copy:
+    on a cluster it returns once a quorum of copies has it, and the read may meet a
+    copy that has not caught up yet (CouchDB promises eventual consistency). The
+    caller's check of the returned result still fails when the data never arrives.
+    """
+    import time
+
+    deadline = time.monotonic() + seconds
+    result = read()
+    while not holds(result) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        result = read()
+    return result
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import CliRun, Server
+from tests.conftest import CliRun, Server, eventually
 from tests.faults.conftest import all_docs, direct, put_docs
 from tests.faults.proxy import FaultProxy
 
@@ -51,11 +50,7 @@ def check_exactly_once(server: Server, db: str) -> None:
     # The load's writes return once a quorum of copies has them: on a cluster, a read
     # straight after may meet a copy still catching up (fewer documents, never more),
     # so it is read again for a while until every document shows or the time is up.
-    deadline = time.monotonic() + 15
-    docs = all_docs(server, db)
-    while len(docs) < COUNT and time.monotonic() < deadline:
-        time.sleep(0.2)
-        docs = all_docs(server, db)
+    docs = eventually(lambda: all_docs(server, db), lambda docs: len(docs) >= COUNT)
     seqs = Counter(d["seq"] for d in docs)
     assert len(docs) == COUNT
     assert sorted(seqs) == list(range(COUNT))

@@ -6,8 +6,8 @@ pytest finds it in the test module.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -19,19 +19,16 @@ UNREACHABLE = "http://127.0.0.1:9"  # a request there would exit 3, not 2
 HEADERS = {"Accept": "application/json"}
 
 
-def eventually(run: Callable[[], CliResult], holds: Callable[[CliResult], bool]) -> CliResult:
-    """`run()` until its result `holds`, for at most 15 s; the last result either way.
-
-    For a read of what was just written through an endpoint that has no `w`: on a
-    cluster the write returns once a quorum of copies has it, and the read may meet a
-    copy that has not caught up yet (CouchDB promises eventual consistency). A check
-    of the returned result still fails when the data never arrives.
-    """
-    deadline = time.monotonic() + 15
-    result = run()
-    while not holds(result) and time.monotonic() < deadline:
-        time.sleep(0.2)
-        result = run()
+def post_docs(server: Server, db: str, docs: list[dict[str, Any]]) -> list[Any]:
+    """`_bulk_docs` straight to the server, on every copy of a cluster; the answers."""
+    response = httpx.post(
+        f"{server.url}/{db}/_bulk_docs",
+        json={"docs": docs},
+        params=server.all_copies(db),
+        headers=HEADERS,
+    )
+    assert response.status_code == 201, response.text
+    result: list[Any] = response.json()
     return result
 
 

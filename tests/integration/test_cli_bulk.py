@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import CliRun, Server
+from tests.integration._data import post_docs
 
 JSON = {"Accept": "application/json"}
 
@@ -33,18 +34,6 @@ def all_docs(server: Server, db: str) -> list[dict[str, Any]]:
 
 def doc_count(server: Server, db: str) -> int:
     return int(get(server, f"/{db}")["doc_count"])
-
-
-def post_docs(server: Server, db: str, docs: list[dict[str, Any]]) -> list[Any]:
-    response = httpx.post(
-        f"{server.url}/{db}/_bulk_docs",
-        json={"docs": docs},
-        params=server.all_copies(db),
-        headers=JSON,
-    )
-    assert response.status_code == 201, response.text
-    result: list[Any] = response.json()
-    return result
 
 
 @pytest.fixture

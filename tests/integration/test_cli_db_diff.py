@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
 
 from tests.conftest import CliRun, Server
+from tests.integration._data import post_docs
 
 JSON = {"Accept": "application/json"}
-
-
-def post_docs(server: Server, db: str, docs: list[dict[str, Any]]) -> list[Any]:
-    response = httpx.post(
-        f"{server.url}/{db}/_bulk_docs",
-        json={"docs": docs},
-        params=server.all_copies(db),
-        headers=JSON,
-    )
-    assert response.status_code == 201, response.text
-    result: list[Any] = response.json()
-    return result
 
 
 @pytest.fixture

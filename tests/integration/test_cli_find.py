@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import CliRun, Server
+from tests.conftest import CliRun, Server, eventually
 from tests.integration import _data
-from tests.integration._data import error, eventually, ok, table
+from tests.integration._data import error, ok, table
 from tests.integration.test_client_views import DOCS, HEADERS, make_index
 
 seeded = _data.seeded  # shared fixtures: a database with the design document dd,
