@@ -344,6 +344,7 @@ def secrets_in(text: str) -> list[str]:
 @FUZZ
 @example(text='["prod"]\nuser = 0\npassword = 0\n', profile="prod")
 @example(text="[default]\nurl = 5\n", profile=None)
+@example(text='["default"]\ntimeout = nan\n', profile=None)  # TOML's nan: exit 2
 @example(text='["default"]\nurl = "30s"\npassword = "http://"\n', profile=None)
 @example(text='["default"]\nurl = "000000"\n\n["prod"]\npassword = "000000"\n', profile=None)
 @given(text=profiles(), profile=st.sampled_from([None, "prod", "missing"]))
