@@ -5,8 +5,10 @@
 Reports the median and minimum wall time, and the median CPU time, of:
   python -c pass                       the interpreter alone
   python -c 'import httpx, anyio'      the yardstick: the HTTP stack a request needs
-  httpx GET URL/DB                     the same request with httpx alone (an AsyncClient
-                                       under anyio.run, as couchctl sends it): the floor
+  httpx GET URL/DB                     the same request with httpx alone, an AsyncClient
+                                       under anyio.run (as the Typer commands send it)
+  httpx.Client GET URL/DB              the same with httpx's sync Client, no event loop
+                                       (as the fast path sends it): its floor
   couchctl --version                   no Typer, no client
   couchctl --help                      the command tree and rich help
   couchctl db info DB --json           one request on the fast path (no Typer)
@@ -55,6 +57,14 @@ async def main():
         response.raise_for_status()
         print(response.text)
 anyio.run(main)
+"""
+HTTPX_SYNC_GET = """\
+import os, httpx
+url = os.environ["BENCH_DB_URL"]
+with httpx.Client(verify=not url.startswith("http:")) as client:
+    response = client.get(url, headers={"Accept": "application/json"})
+    response.raise_for_status()
+    print(response.text)
 """
 
 
@@ -166,6 +176,7 @@ def main() -> int:
             ("python -c pass", [sys.executable, "-c", "pass"]),
             ("python -c 'import httpx, anyio'", [sys.executable, "-c", "import httpx, anyio"]),
             ("httpx GET URL/DB", [sys.executable, "-c", HTTPX_GET]),
+            ("httpx.Client GET URL/DB", [sys.executable, "-c", HTTPX_SYNC_GET]),
             ("couchctl --version", [*couchctl(), "--version"]),
             ("couchctl --help", [*couchctl(), "--help"]),
             ("couchctl db info DB --json", [*couchctl(), "db", "info", db, "--json"]),

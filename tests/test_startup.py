@@ -69,6 +69,9 @@ def test_fast_path_skips_typer_and_rich() -> None:
         "    assert exc.code == 3, exc.code\n"
         "slow = [m for m in ('typer', 'click', 'rich', 'couchctl.cli._app') if m in sys.modules]\n"
         "assert slow == [], slow\n"
+        "# sent by the blocking client: no event loop, so neither asyncio nor anyio's backend\n"
+        "loop = [m for m in ('asyncio', 'anyio._backends._asyncio') if m in sys.modules]\n"
+        "assert loop == [], loop\n"
     )
     assert "couchctl.client" in loaded_after(code)
 

@@ -307,7 +307,12 @@ def execute(
     operation: Operation,
     *,
     conflict_hint: str | None = None,
+    blocking: bool = False,
 ) -> int:
+    """Run `operation` on a client made from the global options; its exit code.
+
+    `blocking`: on a blocking client without an event loop (`run_blocking`), for an
+    operation of a few short requests that awaits nothing else (the fast path)."""
     url = url_source = ""
     credentials: str | None = None
     try:
@@ -316,18 +321,24 @@ def execute(
         credentials = credentials_hint(settings)
         for warning in (*settings.warnings, *settings.send_warnings()):
             out.warn(warning)
-        import anyio
-
         from couchctl.client import CouchClient
 
         async def main() -> int | None:
             trace = out.trace if options.verbose else None
-            async with CouchClient.from_settings(settings, trace=trace, notify=out.notice) as couch:
+            async with CouchClient.from_settings(
+                settings, trace=trace, notify=out.notice, blocking=blocking
+            ) as couch:
                 try:
                     return await operation(couch, out)
                 finally:
                     if couch.quorum_missed:
                         out.warn(quorum_warning(couch.quorum_missed))
+
+        if blocking:
+            from couchctl.client import run_blocking
+
+            return run_blocking(main) or 0
+        import anyio
 
         return anyio.run(main) or 0
     except BaseException as exc:  # the one place errors become exit codes

@@ -161,4 +161,4 @@ def run_fast(args: list[str]) -> int | None:
     from couchctl.cli._execute import execute
     from couchctl.render import Output
 
-    return execute(options, Output("json"), operation)
+    return execute(options, Output("json"), operation, blocking=True)

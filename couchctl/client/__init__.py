@@ -12,7 +12,7 @@ from couchctl.client._attachments import (
     guess_content_type,
 )
 from couchctl.client._audit import AuditCheck
-from couchctl.client._base import JSON_NULL, BaseClient
+from couchctl.client._base import JSON_NULL, BaseClient, run_blocking
 from couchctl.client._bulk import DELETED
 from couchctl.client._client import CouchClient
 from couchctl.client._cluster import NodeStatus, SetupStep
@@ -113,6 +113,7 @@ __all__ = [
     "mask_endpoint",
     "mask_replication",
     "redact_config",
+    "run_blocking",
     "security_change",
     "user_doc_id",
     "validate_db_name",

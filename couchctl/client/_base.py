@@ -10,6 +10,11 @@ headers; the async client's cookies go with each request), in a worker thread, s
 that the body moves with no event-loop round trip per read (bench/README.md,
 "Transfers"). The retries, the error mapping and the tracing are the same code
 for both.
+
+A `blocking` client sends every request on a sync transport, inline: its coroutines
+never wait on an event loop, and `run_blocking` runs one on it without any. That is
+for commands of a few short requests, whose start-up is most of their time: no
+asyncio and no event loop to set up (bench/README.md, "Start-up").
 """
 
 from __future__ import annotations
@@ -19,7 +24,16 @@ import random
 import socket
 import ssl
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+import time
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
@@ -40,7 +54,16 @@ from couchctl.client._rows import BLOCK, RowParser, RowStream, blocks
 if TYPE_CHECKING:
     from couchctl.config import Settings
 
-__all__ = ["BaseClient", "BeforeRetry", "Body", "Params", "Stopper", "in_thread", "is_sync"]
+__all__ = [
+    "BaseClient",
+    "BeforeRetry",
+    "Body",
+    "Params",
+    "Stopper",
+    "in_thread",
+    "is_sync",
+    "run_blocking",
+]
 
 T = TypeVar("T")
 
@@ -183,6 +206,50 @@ async def _aclose(response: httpx.Response) -> None:
         await response.aclose()
 
 
+class _Inline(httpx.AsyncBaseTransport):
+    """An async transport that sends on a sync one, in the calling thread, and reads
+    the whole body there: a request through it completes without ever waiting."""
+
+    def __init__(self, transport: httpx.BaseTransport) -> None:
+        self._transport = transport
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._transport.handle_request(request)
+        try:
+            raw = b"".join(response.iter_raw())  # still encoded: the client decodes it
+        finally:
+            response.close()
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=_Body(raw),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        self._transport.close()
+
+
+class _Body(httpx.AsyncByteStream):
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self._data
+
+
+def run_blocking(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run `main()` to its end without an event loop: what it awaits must never wait
+    (a `blocking` client's requests). RuntimeError if it does."""
+    coroutine = main()
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coroutine.close()
+    raise RuntimeError("an operation run without an event loop waited for one")
+
+
 class BaseClient:
     """Connection settings and the request machinery shared by every operation."""
 
@@ -204,6 +271,7 @@ class BaseClient:
         trace: Trace | None = None,
         notify: Notify | None = None,
         max_connections: int = 16,
+        blocking: bool = False,
     ) -> None:
         parts = urlsplit(url)
         if parts.username is not None or parts.password is not None:
@@ -259,6 +327,11 @@ class BaseClient:
             "verify": verify,
             "follow_redirects": False,
         }
+        # Inline sync sending needs the default transport and no proxy (a proxy's
+        # transport is httpx's async one).
+        self.blocking = blocking and transport is None and not _proxy_configured()
+        if self.blocking:
+            transport = _Inline(httpx.HTTPTransport(verify=verify, limits=httpx.Limits()))
         self.http = httpx.AsyncClient(
             **self._http_options,
             transport=transport,
@@ -269,7 +342,7 @@ class BaseClient:
         )
         # A transport given by the caller (tests, embedding) has no sync twin: then
         # long bodies take the async client too.
-        self._threads_allowed = transport is None
+        self._threads_allowed = transport is None and not self.blocking
         self._sync_http: httpx.Client | None = None
 
     @classmethod
@@ -376,6 +449,13 @@ class BaseClient:
         """The absolute URL of an already-encoded path (which starts with `/`)."""
         return self.base_url + path
 
+    async def _pause(self, seconds: float) -> None:
+        """The wait between two attempts (in the calling thread when `blocking`)."""
+        if self.blocking:
+            time.sleep(seconds)  # noqa: ASYNC251 (no event loop to block)
+        else:
+            await anyio.sleep(seconds)
+
     def _delay(self, attempt: int, response: httpx.Response | None) -> float:
         if response is not None:
             after = response.headers.get("Retry-After")
@@ -477,7 +557,7 @@ class BaseClient:
                     delay = self._delay(attempt, response)
                     why = f"server answered {response.status_code}"
                     self._note_retry(method, path, why, delay, attempt, attempts)
-                    await anyio.sleep(delay)
+                    await self._pause(delay)
                     continue
                 if response.status_code >= 400:
                     raise await self._error(response)
@@ -500,7 +580,7 @@ class BaseClient:
                 delay = self._delay(attempt, None)
                 why = f"server did not answer in time ({type(exc).__name__})"
                 self._note_retry(method, path, why, delay, attempt, attempts)
-                await anyio.sleep(delay)
+                await self._pause(delay)
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
                 # A reset connection: the request may not have been processed, but
                 # only a request that is safe to repeat is sent again.
@@ -511,7 +591,7 @@ class BaseClient:
                 delay = self._delay(attempt, None)
                 why = f"server unreachable ({_transport_reason(exc)})"
                 self._note_retry(method, path, why, delay, attempt, attempts)
-                await anyio.sleep(delay)
+                await self._pause(delay)
             except httpx.TransportError as exc:
                 # Refused: nothing was sent, the server may be restarting, so every
                 # request that may be retried waits for it; with `retry_unreachable`
@@ -526,7 +606,7 @@ class BaseClient:
                 self._note_retry(
                     method, path, f"server unreachable ({reason})", delay, attempt, attempts
                 )
-                await anyio.sleep(delay)
+                await self._pause(delay)
             except httpx.DecodingError as exc:
                 raise ProtocolError(f"{method} {_shown(request)}: {exc}") from exc
         raise AssertionError("unreachable")  # pragma: no cover

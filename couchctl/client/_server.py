@@ -118,24 +118,29 @@ class ServerMixin(BaseClient):
         except NotFound:
             pass
 
-        import anyio
-
         found: dict[str, Any] = {}
-        limiter = anyio.CapacityLimiter(DB_INFO_CONCURRENCY)
 
         async def one(name: str) -> None:
-            async with limiter:
-                try:
-                    found[name] = {
-                        "key": name,
-                        "info": await self.request_json("GET", db_path(name)),
-                    }
-                except NotFound:
-                    found[name] = {"key": name, "error": "not_found"}
+            try:
+                found[name] = {"key": name, "info": await self.request_json("GET", db_path(name))}
+            except NotFound:
+                found[name] = {"key": name, "error": "not_found"}
 
-        async with anyio.create_task_group() as group:
+        if self.blocking:  # no event loop: one at a time
             for name in wanted:
-                group.start_soon(one, name)
+                await one(name)
+        else:
+            import anyio
+
+            limiter = anyio.CapacityLimiter(DB_INFO_CONCURRENCY)
+
+            async def limited(name: str) -> None:
+                async with limiter:
+                    await one(name)
+
+            async with anyio.create_task_group() as group:
+                for name in wanted:
+                    group.start_soon(limited, name)
         return [found[name] for name in wanted]
 
     async def uuids(self, count: int | None = None) -> Any:
