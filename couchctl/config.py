@@ -474,10 +474,14 @@ def load_settings(
     env_url_name = "COUCH_URL" if env.get("COUCH_URL") else "COUCHDB_URL"
     env_url = _first(env.get("COUCH_URL"), env.get("COUCHDB_URL"))
 
+    # A profile without a url means the default URL, and says so.
+    profile_url_source = (
+        profile_source if profile_url else f"default: profile {used_profile} in {path} has no url"
+    )
     if url:
         raw_url, source = url, "--url"
     elif profile is not None:  # --profile: the profile is used whole
-        raw_url, source = (profile_url or DEFAULT_URL), profile_source
+        raw_url, source = (profile_url or DEFAULT_URL), profile_url_source
     elif env_url:
         if env_profile is not None and not _same_url(
             _check_url(env_url, env_url_name)[0], profile_bare or DEFAULT_URL
@@ -490,7 +494,7 @@ def load_settings(
     else:
         raw_url, source = (
             (profile_url or DEFAULT_URL),
-            (profile_source if used_profile else "default"),
+            (profile_url_source if used_profile else "default"),
         )
     bare_url, url_user, url_password = _check_url(str(raw_url), source)
     from_profile = used_profile is not None and _same_url(bare_url, profile_bare or DEFAULT_URL)

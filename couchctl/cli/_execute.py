@@ -205,6 +205,8 @@ def _name_source(source: str) -> str:
     """How a hint names the setting that gave the URL."""
     if not source or source == "default":
         return "the URL (the default; set --url or COUCH_URL)"
+    if source.startswith("default: "):  # a profile without a url
+        return f"the URL (the {source}; set --url or the profile's url)"
     if source.startswith("profile "):
         return f"the url of {source}"
     return source

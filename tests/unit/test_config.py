@@ -241,3 +241,34 @@ def test_password_never_in_repr_or_url() -> None:
 )
 def test_mask_url(url: str, masked: str) -> None:
     assert mask_url(url) == masked
+
+
+def test_a_profile_without_a_url_says_the_url_is_the_default(tmp_path: Path) -> None:
+    """`--profile local` (no url) uses the default URL, even with COUCH_URL set, and
+    says so: the URL is not the profile's."""
+    path = tmp_path / "config.toml"
+    path.write_text('[local]\nretries = 1\n\n[prod]\nurl = "http://prod:5984"\n')
+    env = {"COUCHCTL_CONFIG": str(path)}
+    for s in (
+        load_settings(profile="local", environ={**env, "COUCH_URL": "http://env:5984"}),
+        load_settings(environ={**env, "COUCHCTL_PROFILE": "local"}),
+    ):
+        assert s.url == DEFAULT_URL
+        assert s.retries == 1
+        assert s.url_source == f"default: profile local in {path} has no url"
+    assert load_settings(profile="prod", environ=env).url_source == f"profile prod in {path}"
+
+
+def test_the_unreachable_hint_names_a_profile_without_a_url() -> None:
+    from couchctl.cli._execute import describe_error
+    from couchctl.client import ConnectionFailed
+
+    _, _, hint = describe_error(
+        ConnectionFailed("GET http://127.0.0.1:5984/x: connection refused"),
+        DEFAULT_URL,
+        url_source="default: profile bad in /c.toml has no url",
+    )
+    assert hint == (
+        "check that CouchDB is running and that the URL (the default: profile bad in "
+        "/c.toml has no url; set --url or the profile's url) points to it"
+    )
