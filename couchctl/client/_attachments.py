@@ -23,9 +23,6 @@ import functools
 import hashlib
 import mimetypes
 import os
-import socket
-import ssl
-import time
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -33,6 +30,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from couchctl.client._base import BaseClient, Stopper, in_thread, is_sync
+from couchctl.client._blockreads import BlockReads
 from couchctl.client._encoding import att_path, query
 from couchctl.client._errors import (
     CouchError,
@@ -401,7 +399,9 @@ class AttachmentDownload:
         stopper = self._stopper or Stopper()
         stopper.watch(network)
         stopped = stopper.stopped
-        blocks = _BlockReads.of(network, self.transfer_length)
+        # of a known length only: the connection is kept alive after the body
+        length = self.transfer_length
+        blocks = BlockReads.of(network, length) if length is not None else None
 
         def pump() -> None:
             self._begin(threaded=True)
@@ -462,69 +462,6 @@ class AttachmentDownload:
 
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self.iter_bytes()
-
-
-class _BlockReads:
-    """The body of a plain-TCP answer of known length read in blocks of up to BLOCK bytes.
-
-    httpcore reads at most 64 KiB at a time, but a reader faster than the server
-    wakes for every few TCP segments (about 16 KiB on loopback: four times the
-    reads, and as many passes through h11, httpcore and httpx, as needed).
-    SO_RCVLOWAT makes the kernel wake the reading thread only once that many bytes
-    (or the end of the connection) are there. After each piece it is set to the
-    least of BLOCK, the bytes still to come (exact: h11 hands on all it holds of a
-    Content-Length body with each piece) and what the body's average rate (measured
-    from its first piece on, over SETTLE seconds at least) brings in WAIT seconds.
-    So a slow server is read as before, and no read waits long for a block: the
-    read timeout keeps its meaning unless the rate falls a hundredfold at once.
-    Not used under TLS (the kernel counts record bytes, not the body's), nor where
-    the platform lacks the option.
-    """
-
-    BLOCK = 64 * 1024
-    WAIT = 0.05
-    SETTLE = 0.1
-
-    def __init__(self, sock: socket.socket, length: int) -> None:
-        self._sock = sock
-        self._length = length
-        self._first: tuple[float, int] | None = None
-        self._low = 1
-
-    @classmethod
-    def of(cls, network: Any, length: int | None) -> _BlockReads | None:
-        if network is None or length is None or not hasattr(socket, "SO_RCVLOWAT"):
-            return None
-        try:
-            sock = network.get_extra_info("socket")
-            tls = network.get_extra_info("ssl_object")
-        except Exception:  # a stream that cannot tell is left alone
-            return None
-        if not isinstance(sock, socket.socket) or isinstance(sock, ssl.SSLSocket) or tls:
-            return None
-        return cls(sock, length)
-
-    def next(self, received: int) -> None:
-        """`received` bytes of the body are in: set how many the next read waits for."""
-        if not self._low:
-            return
-        now = time.monotonic()
-        if self._first is None:
-            self._first = (now, received)
-            return
-        since, before = self._first
-        elapsed = now - since
-        if elapsed < self.SETTLE:
-            return
-        rate = (received - before) / elapsed
-        low = int(min(self.BLOCK, self._length - received, rate * self.WAIT))
-        low = 1 << (low.bit_length() - 1) if low > 1 else 1  # a power of two: few changes
-        if low != self._low:
-            try:
-                self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, low)
-            except OSError:
-                low = 0  # refused: never tried again, every read wakes on any byte
-            self._low = low
 
 
 class _Stopped(Exception):

@@ -42,6 +42,7 @@ from urllib.parse import urlsplit
 import anyio
 import httpx
 
+from couchctl.client._blockreads import BlockReads
 from couchctl.client._errors import (
     ConnectionFailed,
     HTTPError,
@@ -289,6 +290,11 @@ class BaseClient:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._trace = trace
+        # Long bodies read whole by an engine (row ranges) are read in blocks, on a
+        # connection of their own that ends with the body (`long_read`); the rate of
+        # the last one starts the next.
+        self._block_reads = urlsplit(self.base_url).scheme == "http" and not _proxy_configured()
+        self._long_read_rate: float | None = None
         # Writes that CouchDB accepted with fewer copies than the write quorum (202).
         self.quorum_missed = 0
         self._notify = notify
@@ -728,6 +734,41 @@ class BaseClient:
         )
         return parse_json(response)
 
+    def long_read(self, headers: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The headers of a request whose long body an engine reads (not a person):
+        `Connection: close` where the body can be read in blocks (plain HTTP), so that
+        its end is the connection's (`pieces`)."""
+        extra = {"Connection": "close"} if self._block_reads else {}
+        return {**(headers or {}), **extra}
+
+    async def pieces(self, response: httpx.Response) -> AsyncIterator[bytes]:
+        """The body of `response`, decoded, as it arrives; in blocks (BlockReads) when
+        its end is known to the kernel: a request sent with `long_read` headers (the
+        connection ends with it), or a body of known length. For engines only: a
+        stream a person watches must see each piece at once."""
+        length = response.headers.get("Content-Length")
+        ends_with_connection = response.request.headers.get("Connection", "").lower() == "close"
+        reads: BlockReads | None = None
+        if self._block_reads and (ends_with_connection or (length or "").isdigit()):
+            reads = BlockReads.of(
+                response.extensions.get("network_stream"),
+                int(length) if length and length.isdigit() else None,
+                rate=self._long_read_rate,
+            )
+        if reads is None:
+            async for piece in response.aiter_bytes():
+                yield piece
+            return
+        received = 0
+        try:
+            async for piece in response.aiter_bytes():
+                received += len(piece)
+                reads.next(received)
+                yield piece
+        finally:
+            if reads.rate is not None:
+                self._long_read_rate = reads.rate
+
     async def request_rows(
         self,
         method: str,
@@ -750,7 +791,7 @@ class BaseClient:
             got.clear()
             parser = RowParser(array_key, raw=raw)
             rows: list[Any] = []
-            async for block in blocks(response.aiter_bytes(), BLOCK):
+            async for block in blocks(self.pieces(response), BLOCK):
                 rows += parser.feed(block)
             rows += parser.close()
             got.append((rows, parser.meta))
@@ -760,7 +801,7 @@ class BaseClient:
             path,
             params=params,
             json=_body_arg(json),
-            headers=headers,
+            headers=self.long_read(headers),
             retry=retry,
             retry_unreachable=retry_unreachable,
             consume=read,

@@ -318,10 +318,10 @@ class BulkMixin(BaseClient):
             method,
             path,
             params=params,
-            headers={"Accept-Encoding": "identity"},
+            headers=self.long_read({"Accept-Encoding": "identity"}),
             retry_unreachable=True,
         ) as response:
-            rows = RowStream(response.aiter_bytes(), "rows", raw=raw, block=BLOCK)
+            rows = RowStream(self.pieces(response), "rows", raw=raw, block=BLOCK)
             async for page in rows.pages():
                 yield page
             _no_error_after_rows(rows.meta)

@@ -29,7 +29,7 @@ from couchctl.client import (
     NotFound,
     RequestTimeout,
 )
-from couchctl.client._attachments import UPLOAD_CHUNK, _BlockReads
+from couchctl.client._attachments import UPLOAD_CHUNK
 from couchctl.client._base import is_sync
 from tests.conftest import recorded, recorded_body
 from tests.unit._wire import BASE, only_request
@@ -356,63 +356,6 @@ async def test_a_stalled_server_still_times_out(body_server: Any) -> None:
                     await download.save(Sink().write)
     finally:
         stop.set()
-
-
-class FakeSocket(socket.socket):
-    def __init__(self) -> None:
-        super().__init__(socket.AF_INET, socket.SOCK_STREAM)
-        self.lows: list[int] = []
-
-    def setsockopt(self, *args: Any) -> None:  # type: ignore[override]
-        self.lows.append(args[-1])
-
-
-class Network:
-    def __init__(self, sock: Any, tls: Any = None) -> None:
-        self.info = {"socket": sock, "ssl_object": tls}
-
-    def get_extra_info(self, name: str) -> Any:
-        return self.info.get(name)
-
-
-def test_block_reads_size_their_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
-    sock = FakeSocket()
-    try:
-        clock = [100.0]
-        monkeypatch.setattr(time, "monotonic", lambda: clock[0])
-        blocks = _BlockReads.of(Network(sock), 100_000_000)
-        assert blocks is not None
-        blocks.next(16_384)  # the first piece: where the rate is measured from
-        clock[0] += 0.05
-        blocks.next(5_000_000)  # not yet settled: no call
-        assert sock.lows == []
-        clock[0] += 0.05
-        blocks.next(10_016_384)  # 100 MB/s: a whole block
-        clock[0] += 0.01
-        blocks.next(11_000_000)  # unchanged: no call
-        clock[0] += 0.5
-        blocks.next(99_990_000)  # 10,000 bytes left: 8192, a power of two
-        blocks.next(99_999_999)
-        assert sock.lows == [65536, 8192, 1]
-        slow = _BlockReads.of(Network(sock), 1_000_000)
-        assert slow is not None
-        slow.next(1_000)
-        clock[0] += 1.0
-        slow.next(3_000)  # 2 KB/s: 100 bytes in WAIT seconds, so 64
-        assert sock.lows[-1] == 64
-    finally:
-        sock.close()
-
-
-def test_block_reads_not_under_tls_nor_without_a_length() -> None:
-    sock = FakeSocket()
-    try:
-        assert _BlockReads.of(Network(sock, tls=object()), 10) is None
-        assert _BlockReads.of(Network(sock), None) is None
-        assert _BlockReads.of(None, 10) is None
-        assert _BlockReads.of(Network(object()), 10) is None
-    finally:
-        sock.close()
 
 
 # -- uploads ------------------------------------------------------------------------------

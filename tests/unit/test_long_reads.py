@@ -1,0 +1,92 @@
+"""Row bodies an engine reads whole are read in blocks (BlockReads), on a connection
+that ends with the body (`Connection: close`), over plain HTTP only."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from couchctl.client import CouchClient
+
+pytestmark = pytest.mark.anyio
+
+ROWS = {
+    "total_rows": 3,
+    "offset": 0,
+    "rows": [{"id": f"d{i}", "key": f"d{i}", "value": {"rev": "1-a"}} for i in range(3)],
+}
+
+
+class FakeSocket(socket.socket):
+    def __init__(self) -> None:
+        super().__init__(socket.AF_INET, socket.SOCK_STREAM)
+        self.lows: list[int] = []
+
+    def setsockopt(self, *args: Any) -> None:  # type: ignore[override]
+        self.lows.append(args[-1])
+
+
+class Network:
+    def __init__(self, sock: Any) -> None:
+        self.sock = sock
+
+    def get_extra_info(self, name: str) -> Any:
+        return self.sock if name == "socket" else None
+
+
+@pytest.fixture
+def sock() -> Any:
+    sock = FakeSocket()
+    yield sock
+    sock.close()
+
+
+def transport(sock: FakeSocket, seen: list[httpx.Request]) -> httpx.MockTransport:
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        body = json.dumps(ROWS).encode()
+
+        async def pieces() -> AsyncIterator[bytes]:  # chunked: no length known
+            for start in range(0, len(body), 40):
+                yield body[start : start + 40]
+
+        return httpx.Response(200, content=pieces(), extensions={"network_stream": Network(sock)})
+
+    return httpx.MockTransport(handle)
+
+
+async def test_a_range_is_read_in_blocks_on_its_own_connection(sock: FakeSocket) -> None:
+    seen: list[httpx.Request] = []
+    async with CouchClient("http://127.0.0.1:5984", transport=transport(sock, seen)) as couch:
+        couch._long_read_rate = 10_000_000.0  # the last body's rate: a whole block at once
+        rows = await couch.bulk_fetch_range("db", "a", "z")
+        assert [row["id"] for row in rows] == ["d0", "d1", "d2"]
+        pages = [page async for page in couch.bulk_iter_ids("db")]
+    assert sum(len(page) for page in pages) == 3
+    assert [r.headers.get("Connection") for r in seen] == ["close", "close"]
+    assert sock.lows == [65536, 65536]
+
+
+async def test_not_over_tls(sock: FakeSocket) -> None:
+    seen: list[httpx.Request] = []
+    async with CouchClient("https://127.0.0.1:6984", transport=transport(sock, seen)) as couch:
+        couch._long_read_rate = 10_000_000.0
+        await couch.bulk_fetch_range("db", "a", "z")
+    assert seen[0].headers.get("Connection") != "close"
+    assert sock.lows == []
+
+
+async def test_streams_a_person_watches_are_not_blocked(sock: FakeSocket) -> None:
+    """`iter_rows` (--jsonl, changes) hands on each piece at once: no block reads."""
+    seen: list[httpx.Request] = []
+    async with CouchClient("http://127.0.0.1:5984", transport=transport(sock, seen)) as couch:
+        couch._long_read_rate = 10_000_000.0
+        rows = [row async for row in couch.iter_rows("GET", "/db/_all_docs")]
+    assert len(rows) == 3
+    assert seen[0].headers.get("Connection") != "close"
+    assert sock.lows == []
