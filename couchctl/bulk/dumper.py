@@ -1,14 +1,15 @@
 """The dump engine: every document of a database as JSON Lines, in id order.
 
-One cheap streamed pass over `_all_docs` (ids only) cuts the key space into
-ranges of `batch_size` documents; `concurrency` workers fetch the ranges with
-`_all_docs?include_docs=true&startkey=..&endkey=..&inclusive_end=false`, each
-read whole and retried by the client, and the ranges are handed on in key order
-through a bounded reorder window. With `concurrency=1` a single streamed
-`_all_docs` request is used instead (no second pass). Documents are passed on as
-the JSON text the server sent (CouchDB's one-row-a-line bodies are cut at
-newlines, not decoded); only a document whose attachment stubs must go is
-decoded and encoded again.
+By default (`concurrency=1`) one streamed `_all_docs?include_docs=true` request,
+which the client resumes from the last id received after a failure in the middle
+of the body. With `concurrency` > 1, one cheap streamed pass over `_all_docs` (ids
+only) cuts the key space into ranges of `batch_size` documents; `concurrency`
+workers fetch the ranges with
+`_all_docs?include_docs=true&startkey=..&endkey=..&inclusive_end=false`, each read
+whole and retried by the client, and the ranges are handed on in key order through
+a bounded reorder window. Documents are passed on as the JSON text the server sent
+(CouchDB's one-row-a-line bodies are cut at newlines, not decoded); only a document
+whose attachment stubs must go is decoded and encoded again.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class DumpOptions:
     include_design: bool = False
     attachments: bool = False
     batch_size: int = 2000
-    concurrency: int = 4
+    concurrency: int = 1
 
 
 @dataclass

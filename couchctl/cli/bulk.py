@@ -30,13 +30,13 @@ app = typer.Typer(
     help="Bulk data: _bulk_docs, _bulk_get, and fast streaming load and dump.", no_args_is_help=True
 )
 
-# Chosen by measurement (bench/README.md): 500 to 2000 documents of ~300 bytes
-# load alike, 5000 is no faster and needs more memory; smaller batches also
-# make a retry cheaper.
+# Chosen by measurement (bench/README.md): 500 to 2000 documents of ~300 bytes load
+# alike, 5000 is no faster and needs more memory; smaller batches retry cheaper.
 DEFAULT_LOAD_BATCH = 1000
 DEFAULT_DUMP_BATCH = 2000
 DEFAULT_DUMP_BATCH_ATTACHMENTS = 100  # pages hold whole attachments in memory
 DEFAULT_CONCURRENCY = 4
+DEFAULT_DUMP_CONCURRENCY = 1  # one resumable stream beats ranges (bench/README.md)
 JOURNAL_SUFFIX = ".couchctl-journal"  # couchctl.bulk.JOURNAL_SUFFIX (not imported: start-up)
 YesFlag = Annotated[
     bool,
@@ -426,11 +426,11 @@ def dump_command(
         int,
         typer.Option(
             "--concurrency",
-            help="Pages in flight at once (1: a single streamed _all_docs request).",
+            help="1: one streamed request (resumed after a failure); N: key ranges, N at once.",
             min=1,
             max=64,
         ),
-    ] = DEFAULT_CONCURRENCY,
+    ] = DEFAULT_DUMP_CONCURRENCY,
     jsonl_flag: Annotated[
         bool, typer.Option("--jsonl", help="JSON Lines: the output format, always (accepted).")
     ] = False,
@@ -441,8 +441,9 @@ def dump_command(
     """Write every document as JSON Lines in id order, in constant memory (restore: bulk load --no-new-edits).
 
     Documents keep their _rev; only each document's winning revision is written
-    (not its conflicts), _local documents are not. Pages of --batch-size documents
-    are fetched by key range, --concurrency at a time, and written in order.
+    (not its conflicts), _local documents are not. One streamed _all_docs request
+    reads them, resumed from the last id after a failure; --concurrency N fetches
+    key ranges of --batch-size documents instead, N at a time, in order.
 
     Example: couchctl bulk dump mydb -o mydb.jsonl --attachments
     """

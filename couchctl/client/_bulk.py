@@ -9,8 +9,12 @@ ids, and `_all_docs` read by key range in constant memory.
 from __future__ import annotations
 
 import inspect
+import json
+import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, overload
+
+import httpx
 
 from couchctl.client._base import BaseClient, BeforeRetry
 from couchctl.client._encoding import db_path, query, quorum
@@ -241,8 +245,13 @@ class BulkMixin(BaseClient):
 
     def bulk_iter_ids(self, db: str, *, raw: bool = False) -> AsyncIterator[list[Any]]:
         """The rows of `GET /{db}/_all_docs` (ids and revs, no documents), streamed a
-        received chunk at a time (lists of rows; their JSON text with `raw`)."""
-        return self._row_pages("GET", f"{db_path(db)}/_all_docs", None, raw)
+        received chunk at a time (lists of rows; their JSON text with `raw`); resumed
+        after a failure in the middle of the body (see `bulk_iter_range`)."""
+
+        def params(start: str | None) -> list[tuple[str, str]] | None:
+            return None if start is None else view_query({"start_key": start})[0]
+
+        return self._row_pages(f"{db_path(db)}/_all_docs", params, raw)
 
     def bulk_iter_range(
         self,
@@ -258,17 +267,27 @@ class BulkMixin(BaseClient):
 
         Either bound may be None (open). `attachments=True` inlines attachment data
         (base64).
+
+        A failure in the middle of the body (a reset connection, a timeout, a body cut
+        short) is resumed: `_all_docs` is asked again from the last id received (its
+        row, if still there, is not given twice), after the client's backoff, up to
+        `retries` times in a row without a new row in between; the request itself is
+        retried by the client as any other is.
         """
-        params, _ = view_query(
-            {
-                "include_docs": True,
-                "start_key": start,
-                "end_key": end,
-                "inclusive_end": None if end is None else False,
-                "attachments": attachments,
-            }
-        )
-        return self._row_pages("GET", f"{db_path(db)}/_all_docs", params, raw)
+
+        def params(resume: str | None) -> list[tuple[str, str]] | None:
+            query, _ = view_query(
+                {
+                    "include_docs": True,
+                    "start_key": start if resume is None else resume,
+                    "end_key": end,
+                    "inclusive_end": None if end is None else False,
+                    "attachments": attachments,
+                }
+            )
+            return query
+
+        return self._row_pages(f"{db_path(db)}/_all_docs", params, raw)
 
     async def bulk_fetch_range(
         self,
@@ -307,24 +326,73 @@ class BulkMixin(BaseClient):
         return rows
 
     async def _row_pages(
-        self, method: str, path: str, params: list[tuple[str, str]] | None, raw: bool
+        self,
+        path: str,
+        params: Callable[[str | None], list[tuple[str, str]] | None],
+        raw: bool,
     ) -> AsyncIterator[list[Any]]:
+        """The rows of `_all_docs` (`params(None)`), a received chunk at a time; after
+        a failure in the body, again from the last id received (`params(id)`)."""
         # Bulk reads see hundreds of thousands of rows: decoding every row of a
         # received chunk in one synchronous loop costs a fraction of a per-row
         # async iterator.
         # Row responses are JSON that CouchDB never compresses; asking for
         # identity also spares a server that would (and us) the gzip work.
-        async with self.stream(
-            method,
-            path,
-            params=params,
-            headers=self.long_read({"Accept-Encoding": "identity"}),
-            retry_unreachable=True,
-        ) as response:
-            rows = RowStream(self.pieces(response), "rows", raw=raw, block=BLOCK)
-            async for page in rows.pages():
-                yield page
-            _no_error_after_rows(rows.meta)
+        last: str | None = None
+        failures = 0
+        while True:
+            async with self.stream(
+                "GET",
+                path,
+                params=params(last),
+                headers=self.long_read({"Accept-Encoding": "identity"}),
+                retry_unreachable=True,
+            ) as response:
+                rows = RowStream(self.pieces(response), "rows", raw=raw, block=BLOCK)
+                pages = rows.pages()
+                resumed = last
+                while True:
+                    try:
+                        page = await anext(pages)
+                    except StopAsyncIteration:
+                        _no_error_after_rows(rows.meta)
+                        return
+                    except (httpx.TransportError, httpx.TimeoutException) as exc:
+                        if failures >= self.retries:
+                            raise  # the client's message (stream)
+                        failures += 1
+                        delay = self._delay(failures - 1, None)
+                        after = "from the start" if last is None else f"after {last}"
+                        why = f"the body was cut ({_reason(exc)}); resuming {after}"
+                        self._note_retry("GET", path, why, delay, failures - 1, self.retries + 1)
+                        await pages.aclose()
+                        break
+                    if resumed is not None:  # the first row again, if it is still there
+                        if _row_key(page[0], raw) == resumed:
+                            page = page[1:]
+                        resumed = None
+                    if not page:
+                        continue
+                    last = _row_key(page[-1], raw)
+                    failures = 0
+                    yield page
+            await self._pause(delay)
+
+
+_ROW_ID = re.compile(r'\{"id":("(?:[^"\\]|\\.)*")')
+
+
+def _row_key(row: Any, raw: bool) -> str | None:
+    """The id of an `_all_docs` row (a dict, or its JSON text with `raw`)."""
+    if raw:
+        match = _ROW_ID.match(row)
+        row = {"id": json.loads(match.group(1))} if match else json.loads(row)
+    value = row.get("id") if isinstance(row, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
 
 
 def _no_error_after_rows(meta: dict[str, Any]) -> None:

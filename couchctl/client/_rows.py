@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from couchctl.client._errors import ProtocolError
@@ -273,7 +273,7 @@ class RowStream:
     def meta(self) -> dict[str, Any]:
         return self._parser.meta
 
-    async def pages(self) -> AsyncIterator[list[Any]]:
+    async def pages(self) -> AsyncGenerator[list[Any], None]:
         """The rows a received chunk at a time (lists, never empty): for readers of
         many rows, which then loop over each list without an `await` per row."""
         parser = self._parser
