@@ -81,12 +81,29 @@ async def test_not_over_tls(sock: FakeSocket) -> None:
     assert sock.lows == []
 
 
-async def test_streams_a_person_watches_are_not_blocked(sock: FakeSocket) -> None:
-    """`iter_rows` (--jsonl, changes) hands on each piece at once: no block reads."""
+async def test_finite_row_streams_are_read_in_blocks(sock: FakeSocket) -> None:
+    """`iter_rows` (--jsonl of all-docs, views, find; a normal changes feed)."""
     seen: list[httpx.Request] = []
     async with CouchClient("http://127.0.0.1:5984", transport=transport(sock, seen)) as couch:
         couch._long_read_rate = 10_000_000.0
         rows = [row async for row in couch.iter_rows("GET", "/db/_all_docs")]
     assert len(rows) == 3
+    assert seen[0].headers.get("Connection") == "close"
+    assert sock.lows == [65536]
+
+
+async def test_a_continuous_feed_is_not_blocked(sock: FakeSocket) -> None:
+    """A feed that does not end: each change is handed on as it comes."""
+    seen: list[httpx.Request] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        lines = b'{"seq":"1-a","id":"d0","changes":[]}\n{"last_seq":"1-a","pending":0}\n'
+        return httpx.Response(200, content=lines, extensions={"network_stream": Network(sock)})
+
+    async with CouchClient("http://127.0.0.1:5984", transport=httpx.MockTransport(handle)) as couch:
+        couch._long_read_rate = 10_000_000.0
+        changes = [change async for change in couch.changes_continuous("db")]
+    assert [change["id"] for change in changes] == ["d0"]
     assert seen[0].headers.get("Connection") != "close"
     assert sock.lows == []
