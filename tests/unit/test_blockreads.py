@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-import socket
 import time
-from typing import Any
 
 import pytest
 
 from couchctl.client._blockreads import BlockReads
-
-
-class FakeSocket(socket.socket):
-    def __init__(self) -> None:
-        super().__init__(socket.AF_INET, socket.SOCK_STREAM)
-        self.lows: list[int] = []
-
-    def setsockopt(self, *args: Any) -> None:  # type: ignore[override]
-        self.lows.append(args[-1])
-
-
-class Network:
-    def __init__(self, sock: Any, tls: Any = None) -> None:
-        self.info = {"socket": sock, "ssl_object": tls}
-
-    def get_extra_info(self, name: str) -> Any:
-        return self.info.get(name)
+from tests.unit._sockets import FakeSocket, Network
 
 
 def test_block_reads_size_their_blocks(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,7 +4,6 @@ that ends with the body (`Connection: close`), over plain HTTP only."""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -12,6 +11,7 @@ import httpx
 import pytest
 
 from couchctl.client import CouchClient
+from tests.unit._sockets import FakeSocket, Network
 
 pytestmark = pytest.mark.anyio
 
@@ -20,23 +20,6 @@ ROWS = {
     "offset": 0,
     "rows": [{"id": f"d{i}", "key": f"d{i}", "value": {"rev": "1-a"}} for i in range(3)],
 }
-
-
-class FakeSocket(socket.socket):
-    def __init__(self) -> None:
-        super().__init__(socket.AF_INET, socket.SOCK_STREAM)
-        self.lows: list[int] = []
-
-    def setsockopt(self, *args: Any) -> None:  # type: ignore[override]
-        self.lows.append(args[-1])
-
-
-class Network:
-    def __init__(self, sock: Any) -> None:
-        self.sock = sock
-
-    def get_extra_info(self, name: str) -> Any:
-        return self.sock if name == "socket" else None
 
 
 @pytest.fixture
