@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -934,13 +934,18 @@ def test_journal_is_never_written_through_a_symlink(tmp_path: Path) -> None:
     assert victim.read_text() == "precious"
 
 
-class _CutStream(httpx.AsyncByteStream):
-    """A body that breaks off half way (a connection reset in the middle of it)."""
+class _CutStream(httpx.AsyncByteStream, httpx.SyncByteStream):
+    """A body that breaks off half way (a connection reset in the middle of it), for
+    the async client and for the sync one (ranges are read in worker threads)."""
 
     def __init__(self, data: bytes) -> None:
         self.data = data
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield self.data[: len(self.data) // 2]
+        raise httpx.ReadError("connection reset by peer")
+
+    def __iter__(self) -> Iterator[bytes]:
         yield self.data[: len(self.data) // 2]
         raise httpx.ReadError("connection reset by peer")
 
