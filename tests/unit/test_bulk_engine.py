@@ -970,3 +970,24 @@ async def test_dump_range_cut_mid_body_is_fetched_again_by_the_client(
     await bulkio.dump(couch, "db", options, collect(out))
     assert [d["_id"] for d in out] == sorted(d["_id"] for d in DOCS)  # nothing lost or doubled
     assert len(cut) == 1
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("concurrency", [1, 2])
+async def test_dump_cuts_documents_out_of_rows_whatever_their_ids_hold(
+    httpx_mock: HTTPXMock, couch: CouchClient, concurrency: int
+) -> None:
+    # Ids that hold what the cut looks for, escaped as JSON has them: the document
+    # is still the row's `doc`, text for text, and only real design documents go.
+    docs: list[dict[str, Any]] = [
+        {"_id": 'a},"doc":{"x', "_rev": "1-a", "v": '},"doc":{'},
+        {"_id": 'b"\\', "_rev": "1-b", "nested": {"doc": {"id": "_design/no"}}},
+        {"_id": "c_design/", "_rev": "1-c", "\u00e9": "\u20ac"},
+        {"_id": "_design/x", "_rev": "1-d", "views": {}},
+    ]
+    httpx_mock.add_callback(serve_all_docs(docs), is_reusable=True)
+    out: list[dict[str, Any]] = []
+    options = bulkio.DumpOptions(batch_size=2, concurrency=concurrency)
+    summary = await bulkio.dump(couch, "db", options, collect(out))
+    assert out == sorted(docs[:3], key=lambda d: d["_id"])
+    assert (summary.documents, summary.design) == (3, 1)
