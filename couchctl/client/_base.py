@@ -19,13 +19,16 @@ asyncio and no event loop to set up (bench/README.md, "Start-up").
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
 import random
 import socket
 import ssl
 import threading
 import time
 from collections.abc import (
+    AsyncGenerator,
     AsyncIterator,
     Awaitable,
     Callable,
@@ -191,6 +194,19 @@ async def in_thread(function: Callable[[], T], stopper: Stopper) -> T:
 
 class StoppedRead(Exception):
     """A read in a worker thread told to stop (its caller was cancelled)."""
+
+
+class _Failed:
+    """A failure of a worker thread's read, handed to the reader to raise."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_PAGES_END: Any = object()
+# Pages of rows (a block's worth each, BLOCK bytes of body) a reading thread may hold
+# ready before the reader takes them.
+PAGES_QUEUED = 4
 
 
 def is_sync(response: httpx.Response) -> bool:
@@ -855,6 +871,74 @@ class BaseClient:
             consume_sync=read_sync,
         )
         return got[0]
+
+    async def pages_threaded(
+        self, response: httpx.Response, stopper: Stopper, parser: RowParser
+    ) -> AsyncGenerator[list[Any], None]:
+        """The rows of a sync response (`is_sync`, sent with `threaded=stopper`), read
+        and parsed in blocks by a worker thread and handed on a block's rows at a time
+        through a bounded queue (PAGES_QUEUED pages); `parser.meta` is complete at the
+        end. A failure in the body (an httpx error) is raised here as it was there.
+        Left early or cancelled, the thread is stopped (its socket shut down) and
+        waited for, so the response can then be closed."""
+        pages: queue.Queue[Any] = queue.Queue(PAGES_QUEUED)
+        stopped = stopper.stopped
+
+        def put(item: Any) -> None:
+            while True:
+                if stopped.is_set():
+                    raise StoppedRead("the read was stopped")
+                try:
+                    pages.put(item, timeout=0.1)
+                    return
+                except queue.Full:
+                    if stopped.is_set():
+                        raise StoppedRead("the read was stopped") from None
+
+        def produce() -> None:
+            try:
+                held: list[bytes] = []
+                length = 0
+                for piece in self._pieces_sync(response, stopper):
+                    held.append(piece)
+                    length += len(piece)
+                    if length >= BLOCK:
+                        if rows := parser.feed(b"".join(held)):
+                            put(rows)
+                        held.clear()
+                        length = 0
+                rows = parser.feed(b"".join(held)) if held else []
+                rows += parser.close()
+                if rows:
+                    put(rows)
+                put(_PAGES_END)
+            except StoppedRead as exc:  # a reader waiting must not wait on
+                with contextlib.suppress(queue.Full):
+                    pages.put_nowait(_Failed(exc))
+            except BaseException as exc:  # handed to the reader, raised there
+                with contextlib.suppress(StoppedRead):
+                    put(_Failed(exc))
+
+        thread = threading.Thread(target=produce, name="couchctl-rows", daemon=True)
+        thread.start()
+        try:
+            while True:
+                try:
+                    item = pages.get_nowait()
+                except queue.Empty:
+                    item = await in_thread(pages.get, stopper)
+                if item is _PAGES_END:
+                    return
+                if isinstance(item, _Failed):
+                    raise item.error
+                yield item
+        finally:
+            if thread.is_alive():
+                stopper.stop()
+                with contextlib.suppress(queue.Empty):
+                    while True:
+                        pages.get_nowait()
+                thread.join(STOP_WAIT)  # the socket is shut down: it ends at once
 
     def _pieces_sync(self, response: httpx.Response, stopper: Stopper) -> Iterator[bytes]:
         """`pieces` for a sync response, in the worker thread that reads it: the body,
