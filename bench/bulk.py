@@ -157,6 +157,9 @@ def main() -> int:
     parser.add_argument(
         "--repeat", type=int, default=3, help="dump runs of each, median kept (default 3)"
     )
+    parser.add_argument(
+        "--load-repeat", type=int, default=1, help="load runs of each, median kept (default 1)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     args = parser.parse_args()
 
@@ -211,23 +214,31 @@ def main() -> int:
                 "--batch-size",
                 str(batch),
             ]
-            rows.append(("load", "couchctl bulk load", timed(load, env), args.docs))
-            assert server.doc_count(dbs["couchctl"]) == args.docs
-
             post = (
                 f"ls {work / 'bodies'}/*.json | xargs -P4 -I{{}} curl -sf -K {curlrc} "
                 f"-o /dev/null -H 'Content-Type: application/json' -H 'Accept: application/json' "
                 f"--data-binary @{{}} {server.base}/{dbs['curl']}/_bulk_docs"
             )
-            rows.append(
-                (
-                    "load",
-                    f"curl {bodies} bodies, xargs -P4",
-                    timed([post], env, shell=True),
-                    args.docs,
+            # Loads alternate too with --load-repeat N: each pair into emptied databases.
+            loads: list[Measure] = []
+            posts: list[Measure] = []
+            for round_ in range(args.load_repeat):
+                if round_:
+                    for db in dbs.values():
+                        server.call("DELETE", f"/{db}")
+                        server.call("PUT", f"/{db}")
+                loads.append(timed(load, env))
+                assert server.doc_count(dbs["couchctl"]) == args.docs
+                posts.append(timed([post], env, shell=True))
+                assert server.doc_count(dbs["curl"]) == args.docs
+                print(
+                    f"load pair: couchctl {loads[-1].seconds:.2f} s ({loads[-1].user:.2f} s user), "
+                    f"curl {posts[-1].seconds:.2f} s ({posts[-1].user:.2f} s user), "
+                    f"load average {os.getloadavg()[0]:.2f}",
+                    file=sys.stderr,
                 )
-            )
-            assert server.doc_count(dbs["curl"]) == args.docs
+            rows.append(("load", "couchctl bulk load", median_of(loads), args.docs))
+            rows.append(("load", f"curl {bodies} bodies, xargs -P4", median_of(posts), args.docs))
 
             out = work / "dump.jsonl"
             dump = [*couchctl(), "bulk", "dump", dbs["couchctl"], "-o", str(out), "--force"]
