@@ -25,10 +25,11 @@ pytestmark = pytest.mark.anyio
 BASE = "http://couch.test:5984"
 
 
-def all_docs(count: int, pad: int = 300) -> bytes:
-    """An `_all_docs?include_docs=true` body as CouchDB streams it (one row a line)."""
+def all_docs(count: int, pad: int = 300, *, first: int = 0) -> bytes:
+    """An `_all_docs?include_docs=true` body as CouchDB streams it (one row a line),
+    of documents `first` to `count - 1`."""
     rows = []
-    for i in range(count):
+    for i in range(first, count):
         doc = {"_id": f"d{i:06d}", "_rev": "1-a", "pad": "x" * pad}
         rows.append({"id": doc["_id"], "key": doc["_id"], "value": {"rev": "1-a"}, "doc": doc})
     text = f'{{"total_rows":{count},"offset":0,"rows":[\r\n'
@@ -122,16 +123,29 @@ async def test_streamed_pages_are_read_in_a_worker_thread(
     assert feeds and all(name == "couchctl-rows" for name in feeds)
 
 
-async def test_a_stream_cut_mid_body_is_the_callers_error(
-    httpx_mock: HTTPXMock, couch: CouchClient
+async def test_a_stream_cut_mid_body_is_resumed_from_the_last_id(
+    httpx_mock: HTTPXMock, couch: CouchClient, feeds: list[str]
 ) -> None:
-    body = all_docs(3000)
-    httpx_mock.add_response(stream=Pieces(body, cut=len(body) // 2))
-    got = 0
-    with pytest.raises(ConnectionFailed, match="peer closed"):
-        async for page in couch.bulk_iter_range("db", raw=True):
-            got += len(page)
-    assert 0 < got < 3000  # the rows before the cut were handed on
+    ids = [f"d{i:06d}" for i in range(3000)]
+    starts: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        start = request.url.params.get("startkey")
+        starts.append(start)
+        first = 0 if start is None else ids.index(json.loads(start))
+        body = all_docs(3000, first=first)
+        cut = len(body) // 2 if len(starts) == 1 else None
+        return httpx.Response(200, stream=Pieces(body, cut=cut))
+
+    httpx_mock.add_callback(answer, is_reusable=True)
+    got = [
+        json.loads(row)["id"]
+        async for page in couch.bulk_iter_range("db", raw=True)
+        for row in page
+    ]
+    assert got == ids  # nothing lost or doubled
+    assert len(starts) == 2 and starts[0] is None and starts[1] is not None
+    assert feeds and all(name == "couchctl-rows" for name in feeds)
     assert not any(t.name == "couchctl-rows" for t in threading.enumerate())
 
 
