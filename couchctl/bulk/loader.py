@@ -132,9 +132,7 @@ class _Loader:
 
         started = time.monotonic()
         bad_input: InputError | None = None
-        send, receive = anyio.create_memory_object_stream[
-            tuple[int, list[Record], dict[int, str] | None]
-        ](0)
+        send, receive = anyio.create_memory_object_stream[tuple[int, list[Record]]](0)
         async with anyio.create_task_group() as group:
             for _ in range(max(1, self.options.concurrency)):
                 group.start_soon(self._worker, receive.clone())
@@ -153,10 +151,7 @@ class _Loader:
                         if batch is None:
                             break
                         self.summary.batches += 1
-                        # The batch's fresh ids are asked for here, while the workers'
-                        # batches are in flight, not by the worker before it sends.
-                        fresh = await self._fresh_ids(number, batch)
-                        await send.send((number, batch, fresh))
+                        await send.send((number, batch))
                         number += 1
                 except InputError as exc:
                     # Bad input on stdin: the batches already sent finish, then stop.
@@ -168,22 +163,10 @@ class _Loader:
 
     async def _worker(self, receive: Any) -> None:
         async with receive:
-            async for number, batch, fresh in receive:
-                await self._batch(number, batch, fresh)
+            async for number, batch in receive:
+                await self._batch(number, batch)
 
-    async def _fresh_ids(self, number: int, records: list[Record]) -> dict[int, str] | None:
-        """New ids (`/_uuids`) for the batch's documents without `_id`, by ordinal; None
-        for a batch that an interrupted run started or finished (its journal has them)."""
-        state = self.state
-        if state is not None and (number in state.done or number in state.started):
-            return None
-        missing = [r for r in records if not r.has_id]
-        fresh = await self.couch.bulk_new_ids(len(missing)) if missing else []
-        return {r.ordinal: new for r, new in zip(missing, fresh, strict=True)}
-
-    async def _batch(
-        self, number: int, records: list[Record], fresh: dict[int, str] | None
-    ) -> None:
+    async def _batch(self, number: int, records: list[Record]) -> None:
         state = self.state
         if state is not None and number in state.done:
             self.summary.skipped += len(records)
@@ -194,7 +177,9 @@ class _Loader:
             ids = state.started[number]
             verify = True
         else:
-            ids = fresh if fresh is not None else await self._fresh_ids(number, records) or {}
+            missing = [r for r in records if not r.has_id]
+            fresh = await self.couch.bulk_new_ids(len(missing)) if missing else []
+            ids = {r.ordinal: new for r, new in zip(missing, fresh, strict=True)}
             if self.journal is not None:
                 await self.journal.batch_started(number, records, ids)
         for record in records:
