@@ -896,6 +896,7 @@ class BaseClient:
                         raise StoppedRead("the read was stopped") from None
 
         def produce() -> None:
+            outcome: Any = _PAGES_END
             try:
                 held: list[bytes] = []
                 length = 0
@@ -911,13 +912,15 @@ class BaseClient:
                 rows += parser.close()
                 if rows:
                     put(rows)
-                put(_PAGES_END)
-            except StoppedRead as exc:  # a reader waiting must not wait on
-                with contextlib.suppress(queue.Full):
-                    pages.put_nowait(_Failed(exc))
             except BaseException as exc:  # handed to the reader, raised there
-                with contextlib.suppress(StoppedRead):
-                    put(_Failed(exc))
+                outcome = _Failed(exc)
+            try:
+                put(outcome)
+            except StoppedRead:
+                # stopped: a reader waiting for a page must not wait on (a full
+                # queue means that it is not waiting)
+                with contextlib.suppress(queue.Full):
+                    pages.put_nowait(outcome)
 
         thread = threading.Thread(target=produce, name="couchctl-rows", daemon=True)
         thread.start()

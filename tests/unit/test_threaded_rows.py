@@ -191,3 +191,35 @@ async def test_a_cancelled_read_stops_its_thread(
         await couch.bulk_fetch_range("db")
     assert scope.cancelled_caught
     assert stopped
+
+
+async def test_a_cancelled_stream_stops_its_thread_at_once(
+    httpx_mock: HTTPXMock, couch: CouchClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The reader waits for a page while its thread waits on a silent server: the
+    # caller cancelled (Ctrl-C) is back at once, not after STOP_WAIT.
+    release = threading.Event()
+    stop = base.Stopper.stop
+
+    def releasing_stop(self: base.Stopper) -> None:
+        stop(self)
+        release.set()  # what shutting the socket down does to a blocked read
+
+    monkeypatch.setattr(base.Stopper, "stop", releasing_stop)
+    body = all_docs(100)
+
+    class Stalls(httpx.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            yield body[:1000]
+            release.wait(5)
+            raise httpx.ReadError("shut down")
+
+    httpx_mock.add_response(stream=Stalls())
+    started = anyio.current_time()
+    with anyio.move_on_after(0.3) as scope:
+        async for _ in couch.bulk_iter_range("db", raw=True):
+            pass
+    assert scope.cancelled_caught
+    assert anyio.current_time() - started < 2.0
+    assert release.is_set()
+    assert not any(t.name == "couchctl-rows" for t in threading.enumerate())
