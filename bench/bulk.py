@@ -86,6 +86,7 @@ class Measure:
     seconds: float
     rss_kb: int
     cpu: float = 0.0  # user + system seconds
+    user: float = 0.0  # user seconds
 
 
 def timed(command: list[str], env: dict[str, str], shell: bool = False) -> Measure:
@@ -106,7 +107,8 @@ def timed(command: list[str], env: dict[str, str], shell: bool = False) -> Measu
         float(found.group(1))
         for found in re.finditer(r"(?:User|System) time \(seconds\): ([\d.]+)", result.stderr)
     )
-    return Measure(total, int(rss.group(1)), cpu)
+    user = re.search(r"User time \(seconds\): ([\d.]+)", result.stderr)
+    return Measure(total, int(rss.group(1)), cpu, float(user.group(1)) if user else 0.0)
 
 
 def split_bodies(source: Path, target: Path, batch: int) -> int:
@@ -135,7 +137,10 @@ def median_of(measures: list[Measure]) -> Measure:
     """The run of median wall time, with the highest peak RSS of all runs."""
     ordered = sorted(measures, key=lambda m: m.seconds)
     middle = ordered[(len(ordered) - 1) // 2]
-    return Measure(middle.seconds, max(m.rss_kb for m in measures))
+    cpus = sorted(m.cpu for m in measures)
+    users = sorted(m.user for m in measures)
+    half = (len(measures) - 1) // 2
+    return Measure(middle.seconds, max(m.rss_kb for m in measures), cpus[half], users[half])
 
 
 def main() -> int:
@@ -151,6 +156,9 @@ def main() -> int:
     )
     parser.add_argument(
         "--repeat", type=int, default=3, help="dump runs of each, median kept (default 3)"
+    )
+    parser.add_argument(
+        "--load-repeat", type=int, default=1, help="load runs of each, median kept (default 1)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     args = parser.parse_args()
@@ -206,23 +214,31 @@ def main() -> int:
                 "--batch-size",
                 str(batch),
             ]
-            rows.append(("load", "couchctl bulk load", timed(load, env), args.docs))
-            assert server.doc_count(dbs["couchctl"]) == args.docs
-
             post = (
                 f"ls {work / 'bodies'}/*.json | xargs -P4 -I{{}} curl -sf -K {curlrc} "
                 f"-o /dev/null -H 'Content-Type: application/json' -H 'Accept: application/json' "
                 f"--data-binary @{{}} {server.base}/{dbs['curl']}/_bulk_docs"
             )
-            rows.append(
-                (
-                    "load",
-                    f"curl {bodies} bodies, xargs -P4",
-                    timed([post], env, shell=True),
-                    args.docs,
+            # Loads alternate too with --load-repeat N: each pair into emptied databases.
+            loads: list[Measure] = []
+            posts: list[Measure] = []
+            for round_ in range(args.load_repeat):
+                if round_:
+                    for db in dbs.values():
+                        server.call("DELETE", f"/{db}")
+                        server.call("PUT", f"/{db}")
+                loads.append(timed(load, env))
+                assert server.doc_count(dbs["couchctl"]) == args.docs
+                posts.append(timed([post], env, shell=True))
+                assert server.doc_count(dbs["curl"]) == args.docs
+                print(
+                    f"load pair: couchctl {loads[-1].seconds:.2f} s ({loads[-1].user:.2f} s user), "
+                    f"curl {posts[-1].seconds:.2f} s ({posts[-1].user:.2f} s user), "
+                    f"load average {os.getloadavg()[0]:.2f}",
+                    file=sys.stderr,
                 )
-            )
-            assert server.doc_count(dbs["curl"]) == args.docs
+            rows.append(("load", "couchctl bulk load", median_of(loads), args.docs))
+            rows.append(("load", f"curl {bodies} bodies, xargs -P4", median_of(posts), args.docs))
 
             out = work / "dump.jsonl"
             dump = [*couchctl(), "bulk", "dump", dbs["couchctl"], "-o", str(out), "--force"]
@@ -248,6 +264,13 @@ def main() -> int:
                 with out.open(encoding="utf-8") as stream:
                     assert sum(1 for _ in stream) == args.docs
                 theirs.append(timed(fetch, env))
+                print(
+                    f"dump pair: couchctl {ours[-1].seconds:.2f} s ({ours[-1].user:.2f} s user, "
+                    f"{ours[-1].cpu:.2f} s CPU), curl {theirs[-1].seconds:.2f} s "
+                    f"({theirs[-1].user:.2f} s user, {theirs[-1].cpu:.2f} s CPU), "
+                    f"load average {os.getloadavg()[0]:.2f}",
+                    file=sys.stderr,
+                )
             rows.append(("dump", "couchctl bulk dump", median_of(ours), args.docs))
             rows.append(("dump", "curl _all_docs?include_docs=true", median_of(theirs), args.docs))
         finally:
@@ -266,9 +289,9 @@ def main() -> int:
     )
     print(
         f"| {'op':4} | {'command':38} | {'seconds':>7} | {'docs/s':>8} | {'vs curl':>7} | "
-        f"{'peak RSS':>9} |"
+        f"{'peak RSS':>9} | {'user s':>6} | {'CPU s':>6} |"
     )
-    print(f"|{'-' * 6}|{'-' * 40}|{'-' * 9}|{'-' * 10}|{'-' * 9}|{'-' * 11}|")
+    print(f"|{'-' * 6}|{'-' * 40}|{'-' * 9}|{'-' * 10}|{'-' * 9}|{'-' * 11}|{'-' * 8}|{'-' * 8}|")
     baseline = {op: m for op, name, m, _ in rows if name.startswith("curl")}
     for op, name, measure, count in rows:
         rate = count / measure.seconds if measure.seconds else float("inf")
@@ -276,7 +299,7 @@ def main() -> int:
         ratio = rate / base_rate
         print(
             f"| {op:4} | {name:38} | {measure.seconds:7.2f} | {rate:8,.0f} | {ratio:6.2f}x | "
-            f"{measure.rss_kb / 1024:6.1f} MB |"
+            f"{measure.rss_kb / 1024:6.1f} MB | {measure.user:6.2f} | {measure.cpu:6.2f} |"
         )
     return 0
 

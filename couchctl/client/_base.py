@@ -19,13 +19,16 @@ asyncio and no event loop to set up (bench/README.md, "Start-up").
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
 import random
 import socket
 import ssl
 import threading
 import time
 from collections.abc import (
+    AsyncGenerator,
     AsyncIterator,
     Awaitable,
     Callable,
@@ -187,6 +190,23 @@ async def in_thread(function: Callable[[], T], stopper: Stopper) -> T:
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(done.wait, STOP_WAIT)
         raise
+
+
+class StoppedRead(Exception):
+    """A read in a worker thread told to stop (its caller was cancelled)."""
+
+
+class _Failed:
+    """A failure of a worker thread's read, handed to the reader to raise."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+_PAGES_END: Any = object()
+# Pages of rows (a block's worth each, BLOCK bytes of body) a reading thread may hold
+# ready before the reader takes them.
+PAGES_QUEUED = 4
 
 
 def is_sync(response: httpx.Response) -> bool:
@@ -519,10 +539,14 @@ class BaseClient:
         before_retry: BeforeRetry | None = None,
         consume: Callable[[httpx.Response], Awaitable[None]] | None = None,
         threaded: Stopper | None = None,
+        consume_sync: Callable[[httpx.Response], None] | None = None,
     ) -> httpx.Response:
         """Send with retries; return the response (body unread when `stream`; read by
         `consume`, when given, instead of into memory: a failure while it reads is
         retried like the request, so `consume` must start afresh each time).
+        `consume_sync`: the same for a request sent `threaded`, called in the worker
+        thread that sent it (the sync response; it should stop when `threaded.stopped`
+        is set); `consume` still reads the body when there is no sync client.
 
         The one retry layer: a request that may be retried (`retry`, by default the
         safe methods) is sent up to `retries + 1` times on 429/502/503/504,
@@ -554,10 +578,12 @@ class BaseClient:
             try:
                 if sync_http is not None and threaded is not None:
                     response = await self._send_threaded(
-                        sync_http, request, threaded, read=not stream
+                        sync_http, request, threaded, read=not stream, consume=consume_sync
                     )
+                    read_in_thread = not stream and (consume is None or consume_sync is not None)
                 else:
                     response = await self.http.send(request, stream=True)
+                    read_in_thread = False
                 if response.status_code in RETRY_STATUSES and not last:
                     await _aclose(response)
                     delay = self._delay(attempt, response)
@@ -569,7 +595,7 @@ class BaseClient:
                     raise await self._error(response)
                 if quorum_missed(request, response.status_code):
                     self.quorum_missed += 1
-                if not stream:
+                if not stream and not read_in_thread:
                     try:
                         if consume is not None:
                             await consume(response)
@@ -628,17 +654,27 @@ class BaseClient:
             self._trace(f"* {method} {path}: {line}")
 
     async def _send_threaded(
-        self, sync_http: httpx.Client, request: httpx.Request, stopper: Stopper, *, read: bool
+        self,
+        sync_http: httpx.Client,
+        request: httpx.Request,
+        stopper: Stopper,
+        *,
+        read: bool,
+        consume: Callable[[httpx.Response], None] | None = None,
     ) -> httpx.Response:
         """Send `request` with the sync client in a worker thread (and read the body
-        when `read`); cancelled, the connection is shut down and the thread waited for."""
+        when `read`, or give it to `consume` there, unless the status is >= 400);
+        cancelled, the connection is shut down and the thread waited for."""
         request.extensions["trace"] = stopper.trace
 
         def send() -> httpx.Response:
             response = sync_http.send(request, stream=True)
-            if read and response.status_code < 400:
+            if (read or consume is not None) and response.status_code < 400:
                 try:
-                    response.read()
+                    if consume is not None:
+                        consume(response)
+                    else:
+                        response.read()
                 finally:
                     response.close()
             return response
@@ -784,7 +820,12 @@ class BaseClient:
     ) -> tuple[list[Any], dict[str, Any]]:
         """The rows and the other members (`meta`) of a bounded row response, read
         whole as it arrives (only the rows are kept) and retried as a whole, a
-        failure in the middle of the body included. Rows as JSON text with `raw`."""
+        failure in the middle of the body included. Rows as JSON text with `raw`.
+
+        The body is read and parsed by the sync client in a worker thread where there
+        is one (`threaded_http`): no event-loop round trip per HTTP chunk of the body
+        (CouchDB sends rows a few at a time), and the parsing is off the event loop.
+        Cancelled, the connection is shut down and the thread waited for."""
         got: list[tuple[list[Any], dict[str, Any]]] = []
 
         async def read(response: httpx.Response) -> None:
@@ -793,6 +834,27 @@ class BaseClient:
             rows: list[Any] = []
             async for block in blocks(self.pieces(response), BLOCK):
                 rows += parser.feed(block)
+            rows += parser.close()
+            got.append((rows, parser.meta))
+
+        stopper = Stopper() if self.threaded_http() is not None else None
+
+        def read_sync(response: httpx.Response) -> None:
+            assert stopper is not None
+            got.clear()
+            parser = RowParser(array_key, raw=raw)
+            rows: list[Any] = []
+            held: list[bytes] = []
+            length = 0
+            for piece in self._pieces_sync(response, stopper):
+                held.append(piece)
+                length += len(piece)
+                if length >= BLOCK:
+                    rows += parser.feed(b"".join(held))
+                    held.clear()
+                    length = 0
+            if held:
+                rows += parser.feed(b"".join(held))
             rows += parser.close()
             got.append((rows, parser.meta))
 
@@ -805,8 +867,110 @@ class BaseClient:
             retry=retry,
             retry_unreachable=retry_unreachable,
             consume=read,
+            threaded=stopper,
+            consume_sync=read_sync,
         )
         return got[0]
+
+    async def pages_threaded(
+        self, response: httpx.Response, stopper: Stopper, parser: RowParser
+    ) -> AsyncGenerator[list[Any], None]:
+        """The rows of a sync response (`is_sync`, sent with `threaded=stopper`), read
+        and parsed in blocks by a worker thread and handed on a block's rows at a time
+        through a bounded queue (PAGES_QUEUED pages); `parser.meta` is complete at the
+        end. A failure in the body (an httpx error) is raised here as it was there.
+        Left early or cancelled, the thread is stopped (its socket shut down) and
+        waited for, so the response can then be closed."""
+        pages: queue.Queue[Any] = queue.Queue(PAGES_QUEUED)
+        stopped = stopper.stopped
+
+        def put(item: Any) -> None:
+            while True:
+                if stopped.is_set():
+                    raise StoppedRead("the read was stopped")
+                try:
+                    pages.put(item, timeout=0.1)
+                    return
+                except queue.Full:
+                    if stopped.is_set():
+                        raise StoppedRead("the read was stopped") from None
+
+        def produce() -> None:
+            outcome: Any = _PAGES_END
+            try:
+                held: list[bytes] = []
+                length = 0
+                for piece in self._pieces_sync(response, stopper):
+                    held.append(piece)
+                    length += len(piece)
+                    if length >= BLOCK:
+                        if rows := parser.feed(b"".join(held)):
+                            put(rows)
+                        held.clear()
+                        length = 0
+                rows = parser.feed(b"".join(held)) if held else []
+                rows += parser.close()
+                if rows:
+                    put(rows)
+            except BaseException as exc:  # handed to the reader, raised there
+                outcome = _Failed(exc)
+            try:
+                put(outcome)
+            except StoppedRead:
+                # stopped: a reader waiting for a page must not wait on (a full
+                # queue means that it is not waiting)
+                with contextlib.suppress(queue.Full):
+                    pages.put_nowait(outcome)
+
+        thread = threading.Thread(target=produce, name="couchctl-rows", daemon=True)
+        thread.start()
+        try:
+            while True:
+                try:
+                    item = pages.get_nowait()
+                except queue.Empty:
+                    item = await in_thread(pages.get, stopper)
+                if item is _PAGES_END:
+                    return
+                if isinstance(item, _Failed):
+                    raise item.error
+                yield item
+        finally:
+            if thread.is_alive():
+                stopper.stop()
+                with contextlib.suppress(queue.Empty):
+                    while True:
+                        pages.get_nowait()
+                thread.join(STOP_WAIT)  # the socket is shut down: it ends at once
+
+    def _pieces_sync(self, response: httpx.Response, stopper: Stopper) -> Iterator[bytes]:
+        """`pieces` for a sync response, in the worker thread that reads it: the body,
+        decoded, in blocks where the kernel knows its end; stops (StoppedRead) once
+        `stopper` is told to."""
+        network = response.extensions.get("network_stream")
+        stopper.watch(network)
+        length = response.headers.get("Content-Length")
+        ends_with_connection = response.request.headers.get("Connection", "").lower() == "close"
+        reads: BlockReads | None = None
+        if self._block_reads and (ends_with_connection or (length or "").isdigit()):
+            reads = BlockReads.of(
+                network,
+                int(length) if length and length.isdigit() else None,
+                rate=self._long_read_rate,
+            )
+        stopped = stopper.stopped
+        received = 0
+        try:
+            for piece in response.iter_bytes():
+                if stopped.is_set():
+                    raise StoppedRead("the read was stopped")
+                if reads is not None:
+                    received += len(piece)
+                    reads.next(received)
+                yield piece
+        finally:
+            if reads is not None and reads.rate is not None:
+                self._long_read_rate = reads.rate
 
     @asynccontextmanager
     async def stream(

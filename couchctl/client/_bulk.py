@@ -11,15 +11,16 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from contextlib import aclosing
 from typing import Any, overload
 
 import httpx
 
-from couchctl.client._base import BaseClient, BeforeRetry
+from couchctl.client._base import BaseClient, BeforeRetry, Stopper, is_sync
 from couchctl.client._encoding import db_path, query, quorum
 from couchctl.client._errors import InvalidArgument, ProtocolError
-from couchctl.client._rows import BLOCK, RowStream
+from couchctl.client._rows import BLOCK, RowParser, RowStream
 from couchctl.client._view_query import view_query
 
 __all__ = ["DELETED", "UUIDS_MAX_COUNT", "BulkMixin"]
@@ -338,44 +339,58 @@ class BulkMixin(BaseClient):
         # async iterator.
         # Row responses are JSON that CouchDB never compresses; asking for
         # identity also spares a server that would (and us) the gzip work.
+        # Read and parsed by the sync client in a worker thread where there is one
+        # (`threaded_http`): no event-loop round trip per HTTP chunk.
         last: str | None = None
         failures = 0
         while True:
+            stopper = Stopper() if self.threaded_http() is not None else None
             async with self.stream(
                 "GET",
                 path,
                 params=params(last),
                 headers=self.long_read({"Accept-Encoding": "identity"}),
                 retry_unreachable=True,
+                threaded=stopper,
             ) as response:
-                rows = RowStream(self.pieces(response), "rows", raw=raw, block=BLOCK)
-                pages = rows.pages()
-                resumed = last
-                while True:
-                    try:
-                        page = await anext(pages)
-                    except StopAsyncIteration:
-                        _no_error_after_rows(rows.meta)
-                        return
-                    except (httpx.TransportError, httpx.TimeoutException) as exc:
-                        if failures >= self.retries:
-                            raise  # the client's message (stream)
-                        failures += 1
-                        delay = self._delay(failures - 1, None)
-                        after = "from the start" if last is None else f"after {last}"
-                        why = f"the body was cut ({_reason(exc)}); resuming {after}"
-                        self._note_retry("GET", path, why, delay, failures - 1, self.retries + 1)
-                        await pages.aclose()
-                        break
-                    if resumed is not None:  # the first row again, if it is still there
-                        if _row_key(page[0], raw) == resumed:
-                            page = page[1:]
-                        resumed = None
-                    if not page:
-                        continue
-                    last = _row_key(page[-1], raw)
-                    failures = 0
-                    yield page
+                pages: AsyncGenerator[list[Any], None]
+                if stopper is not None and is_sync(response):
+                    parser = RowParser("rows", raw=raw)
+                    pages = self.pages_threaded(response, stopper, parser)
+                    meta = parser.meta  # filled in as the body is read
+                else:
+                    rows = RowStream(self.pieces(response), "rows", raw=raw, block=BLOCK)
+                    pages, meta = rows.pages(), rows.meta
+                # closed here, not by the garbage collector: a reading thread is
+                # stopped before the response is closed
+                async with aclosing(pages):
+                    resumed = last
+                    while True:
+                        try:
+                            page = await anext(pages)
+                        except StopAsyncIteration:
+                            _no_error_after_rows(meta)
+                            return
+                        except (httpx.TransportError, httpx.TimeoutException) as exc:
+                            if failures >= self.retries:
+                                raise  # the client's message (stream)
+                            failures += 1
+                            delay = self._delay(failures - 1, None)
+                            after = "from the start" if last is None else f"after {last}"
+                            why = f"the body was cut ({_reason(exc)}); resuming {after}"
+                            self._note_retry(
+                                "GET", path, why, delay, failures - 1, self.retries + 1
+                            )
+                            break
+                        if resumed is not None:  # the first row again, if it is still there
+                            if _row_key(page[0], raw) == resumed:
+                                page = page[1:]
+                            resumed = None
+                        if not page:
+                            continue
+                        last = _row_key(page[-1], raw)
+                        failures = 0
+                        yield page
             await self._pause(delay)
 
 

@@ -70,3 +70,25 @@ async def test_bulk_iter_range_and_ids(couch: CouchClient, db: str) -> None:
     assert docs == ["k1", "k2", "k3"]
     tail = [row["id"] async for page in couch.bulk_iter_range(db, "k4") for row in page]
     assert tail == ["k4", "k5"]
+
+
+async def test_bulk_reads_through_the_sync_client_in_threads(couch: CouchClient, db: str) -> None:
+    # Bodies of several blocks (BLOCK bytes each), read by the sync twin in worker
+    # threads: whole ranges, streamed pages, and a stream left after its first page.
+    import threading
+
+    pad = "p" * 400
+    for start in range(0, 3000, 1000):
+        docs = [{"_id": f"r{i:05d}", "pad": pad} for i in range(start, start + 1000)]
+        await couch.db_bulk_docs(db, docs)
+    ids = [f"r{i:05d}" for i in range(3000)]
+    rows = await couch.bulk_fetch_range(db, "r00100", "r02900")
+    assert [row["doc"]["_id"] for row in rows] == ids[100:2900]
+    assert couch._sync_http is not None  # sent by the sync twin
+    streamed = [row["id"] async for page in couch.bulk_iter_range(db, raw=False) for row in page]
+    assert streamed == ids
+    pages = couch.bulk_iter_range(db, raw=True)
+    assert await pages.__anext__()
+    await pages.aclose()  # type: ignore[attr-defined]
+    assert not any(t.name == "couchctl-rows" for t in threading.enumerate())
+    assert [row["id"] async for page in couch.bulk_iter_ids(db) for row in page] == ids
