@@ -53,7 +53,7 @@ from couchctl.client._errors import (
     RequestTimeout,
     error_for_status,
 )
-from couchctl.client._rows import BLOCK, RowParser, RowStream, blocks
+from couchctl.client._rows import BLOCK, RowParser, RowStream, blocks, sync_blocks
 
 if TYPE_CHECKING:
     from couchctl.config import Settings
@@ -777,20 +777,24 @@ class BaseClient:
         extra = {"Connection": "close"} if self._block_reads else {}
         return {**(headers or {}), **extra}
 
+    def _block_reads_of(self, response: httpx.Response) -> BlockReads | None:
+        """BlockReads for the body of `response` when the kernel knows where it ends:
+        a request sent with `long_read` headers (the connection ends with it), or a
+        body of known length; over plain HTTP only."""
+        length = response.headers.get("Content-Length")
+        known = int(length) if length and length.isdigit() else None
+        ends_with_connection = response.request.headers.get("Connection", "").lower() == "close"
+        if not self._block_reads or (known is None and not ends_with_connection):
+            return None
+        network = response.extensions.get("network_stream")
+        return BlockReads.of(network, known, rate=self._long_read_rate)
+
     async def pieces(self, response: httpx.Response) -> AsyncIterator[bytes]:
         """The body of `response`, decoded, as it arrives; in blocks (BlockReads) when
         its end is known to the kernel: a request sent with `long_read` headers (the
-        connection ends with it), or a body of known length. For engines only: a
-        stream a person watches must see each piece at once."""
-        length = response.headers.get("Content-Length")
-        ends_with_connection = response.request.headers.get("Connection", "").lower() == "close"
-        reads: BlockReads | None = None
-        if self._block_reads and (ends_with_connection or (length or "").isdigit()):
-            reads = BlockReads.of(
-                response.extensions.get("network_stream"),
-                int(length) if length and length.isdigit() else None,
-                rate=self._long_read_rate,
-            )
+        connection ends with it), or a body of known length. Not for a continuous
+        feed, whose changes must be handed on as they come."""
+        reads = self._block_reads_of(response)
         if reads is None:
             async for piece in response.aiter_bytes():
                 yield piece
@@ -844,17 +848,8 @@ class BaseClient:
             got.clear()
             parser = RowParser(array_key, raw=raw)
             rows: list[Any] = []
-            held: list[bytes] = []
-            length = 0
-            for piece in self._pieces_sync(response, stopper):
-                held.append(piece)
-                length += len(piece)
-                if length >= BLOCK:
-                    rows += parser.feed(b"".join(held))
-                    held.clear()
-                    length = 0
-            if held:
-                rows += parser.feed(b"".join(held))
+            for block in sync_blocks(self._pieces_sync(response, stopper), BLOCK):
+                rows += parser.feed(block)
             rows += parser.close()
             got.append((rows, parser.meta))
 
@@ -898,19 +893,10 @@ class BaseClient:
         def produce() -> None:
             outcome: Any = _PAGES_END
             try:
-                held: list[bytes] = []
-                length = 0
-                for piece in self._pieces_sync(response, stopper):
-                    held.append(piece)
-                    length += len(piece)
-                    if length >= BLOCK:
-                        if rows := parser.feed(b"".join(held)):
-                            put(rows)
-                        held.clear()
-                        length = 0
-                rows = parser.feed(b"".join(held)) if held else []
-                rows += parser.close()
-                if rows:
+                for block in sync_blocks(self._pieces_sync(response, stopper), BLOCK):
+                    if rows := parser.feed(block):
+                        put(rows)
+                if rows := parser.close():
                     put(rows)
             except BaseException as exc:  # handed to the reader, raised there
                 outcome = _Failed(exc)
@@ -947,17 +933,8 @@ class BaseClient:
         """`pieces` for a sync response, in the worker thread that reads it: the body,
         decoded, in blocks where the kernel knows its end; stops (StoppedRead) once
         `stopper` is told to."""
-        network = response.extensions.get("network_stream")
-        stopper.watch(network)
-        length = response.headers.get("Content-Length")
-        ends_with_connection = response.request.headers.get("Connection", "").lower() == "close"
-        reads: BlockReads | None = None
-        if self._block_reads and (ends_with_connection or (length or "").isdigit()):
-            reads = BlockReads.of(
-                network,
-                int(length) if length and length.isdigit() else None,
-                rate=self._long_read_rate,
-            )
+        stopper.watch(response.extensions.get("network_stream"))
+        reads = self._block_reads_of(response)
         stopped = stopper.stopped
         received = 0
         try:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from typing import Any
 
 from couchctl.client._errors import ProtocolError
@@ -289,6 +289,21 @@ class RowStream:
         async for page in self.pages():
             for row in page:
                 yield row
+
+
+def sync_blocks(chunks: Iterator[bytes], size: int) -> Iterator[bytes]:
+    """`blocks` for a sync iterator (a body read in a worker thread)."""
+    held: list[bytes] = []
+    length = 0
+    for chunk in chunks:
+        held.append(chunk)
+        length += len(chunk)
+        if length >= size:
+            yield b"".join(held)
+            held.clear()
+            length = 0
+    if held:
+        yield b"".join(held)
 
 
 async def blocks(chunks: AsyncIterator[bytes], size: int) -> AsyncIterator[bytes]:
