@@ -14,6 +14,7 @@ whose attachment stubs must go is decoded and encoded again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -137,12 +138,15 @@ class _Dumper:
             self.db, attachments=self.options.attachments or None, raw=True
         )
         keep = self._keep_raw
-        async for page in pages:
-            for row in page:
-                keep(row, chunk)
-            if len(chunk) >= self.options.batch_size:
-                await self._emit(chunk)
-                chunk = []
+        # Closed here, whatever stops the loop (a closed pipe): not left to the event
+        # loop's finalizer with its request still open.
+        async with contextlib.aclosing(pages):
+            async for page in pages:
+                for row in page:
+                    keep(row, chunk)
+                if len(chunk) >= self.options.batch_size:
+                    await self._emit(chunk)
+                    chunk = []
         await self._emit(chunk)
         self.summary.ranges = 1
 
@@ -175,16 +179,18 @@ class _Dumper:
                 index = 0
                 start: str | None = None
                 count = 0
-                async for page in self.couch.bulk_iter_ids(self.db, raw=True):
-                    for row in page:
-                        if count and count % options.batch_size == 0:
-                            end = _row_id(row)
-                            if end is not None:
-                                await window.acquire()
-                                await send.send((index, start, end))
-                                index += 1
-                                start = end
-                        count += 1
+                pages = self.couch.bulk_iter_ids(self.db, raw=True)
+                async with contextlib.aclosing(pages):
+                    async for page in pages:
+                        for row in page:
+                            if count and count % options.batch_size == 0:
+                                end = _row_id(row)
+                                if end is not None:
+                                    await window.acquire()
+                                    await send.send((index, start, end))
+                                    index += 1
+                                    start = end
+                            count += 1
                 await window.acquire()
                 await send.send((index, start, None))
                 total_ranges.append(index + 1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 import json
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from typing import Any, overload
 
@@ -244,7 +244,7 @@ class BulkMixin(BaseClient):
                 found[row["id"]] = row["doc"]
         return found
 
-    def bulk_iter_ids(self, db: str, *, raw: bool = False) -> AsyncIterator[list[Any]]:
+    def bulk_iter_ids(self, db: str, *, raw: bool = False) -> AsyncGenerator[list[Any], None]:
         """The rows of `GET /{db}/_all_docs` (ids and revs, no documents), streamed a
         received chunk at a time (lists of rows; their JSON text with `raw`); resumed
         after a failure in the middle of the body (see `bulk_iter_range`)."""
@@ -262,7 +262,7 @@ class BulkMixin(BaseClient):
         *,
         attachments: bool | None = None,
         raw: bool = False,
-    ) -> AsyncIterator[list[Any]]:
+    ) -> AsyncGenerator[list[Any], None]:
         """The rows of `_all_docs?include_docs=true` with `start <= id < end`, streamed a
         received chunk at a time (lists of rows; their JSON text with `raw`).
 
@@ -331,7 +331,7 @@ class BulkMixin(BaseClient):
         path: str,
         params: Callable[[str | None], list[tuple[str, str]] | None],
         raw: bool,
-    ) -> AsyncIterator[list[Any]]:
+    ) -> AsyncGenerator[list[Any], None]:
         """The rows of `_all_docs` (`params(None)`), a received chunk at a time; after
         a failure in the body, again from the last id received (`params(id)`)."""
         # Bulk reads see hundreds of thousands of rows: decoding every row of a

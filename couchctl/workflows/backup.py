@@ -11,6 +11,7 @@ only when complete (see `_archive.PartFile`).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 from collections.abc import AsyncIterator, Callable
@@ -177,14 +178,16 @@ async def _batches(
     batch: list[dict[str, str]] = []
     if since is None and not conflicts:
         meta["last_seq"] = info.get("update_seq")
-        async for page in couch.bulk_iter_ids(db):
-            for row in page:
-                value = row.get("value") if isinstance(row, dict) else None
-                if isinstance(value, dict) and "rev" in value:
-                    batch.append({"id": str(row["id"]), "rev": str(value["rev"])})
-                    if len(batch) >= BATCH_SIZE:  # a page holds thousands of rows
-                        yield batch
-                        batch = []
+        pages = couch.bulk_iter_ids(db)
+        async with contextlib.aclosing(pages):
+            async for page in pages:
+                for row in page:
+                    value = row.get("value") if isinstance(row, dict) else None
+                    if isinstance(value, dict) and "rev" in value:
+                        batch.append({"id": str(row["id"]), "rev": str(value["rev"])})
+                        if len(batch) >= BATCH_SIZE:  # a page holds thousands of rows
+                            yield batch
+                            batch = []
         if batch:
             yield batch
         return

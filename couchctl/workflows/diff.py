@@ -9,6 +9,7 @@ Each side may be on its own server with its own credentials.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Callable
@@ -83,20 +84,22 @@ async def _read(
         last = ""
         first = True
         rows: list[tuple[str, str]] = []
-        async for page in couch.bulk_iter_ids(db, raw=True):
-            # CouchDB sends a chunk per row or so: hand rows on PAGE_ROWS at a time.
-            start = len(rows)
-            rows.extend(_id_rev(text) for text in page)
-            for doc_id, _ in rows[start:]:
-                if not first and doc_id <= last:
-                    raise ProtocolError(
-                        f"_all_docs of {db!r} is not in CouchDB's id order "
-                        f"({last!r} before {doc_id!r}): cannot merge-join it"
-                    )
-                last, first = doc_id, False
-            if len(rows) >= PAGE_ROWS:
-                await send.send(rows)
-                rows = []
+        pages = couch.bulk_iter_ids(db, raw=True)
+        async with contextlib.aclosing(pages):
+            async for page in pages:
+                # CouchDB sends a chunk per row or so: hand rows on PAGE_ROWS at a time.
+                start = len(rows)
+                rows.extend(_id_rev(text) for text in page)
+                for doc_id, _ in rows[start:]:
+                    if not first and doc_id <= last:
+                        raise ProtocolError(
+                            f"_all_docs of {db!r} is not in CouchDB's id order "
+                            f"({last!r} before {doc_id!r}): cannot merge-join it"
+                        )
+                    last, first = doc_id, False
+                if len(rows) >= PAGE_ROWS:
+                    await send.send(rows)
+                    rows = []
         if rows:
             await send.send(rows)
         await send.send(None)
