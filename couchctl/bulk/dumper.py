@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from couchctl.bulk._tasks import first_error
-from couchctl.client import ProtocolError, dumps
+from couchctl.client import ProtocolError, dumps, row_id
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
@@ -32,11 +31,9 @@ __all__ = ["DumpOptions", "DumpSummary", "Emit", "dump"]
 
 # The parts of an `_all_docs?include_docs=true` row that `_keep_raw` looks for:
 # {"id":ID,"key":ID,"value":{"rev":...},"doc":{...}}
-_JSON_STRING = r'"(?:[^"\\]|\\.)*"'
 _ROW_START = '{"id":"'
 _DESIGN_ROW_START = '{"id":"_design/'
 _DOC_AFTER_VALUE = '},"doc":{'
-_ROW_ID = re.compile(r'\{"id":(' + _JSON_STRING + r")")
 Emit = Callable[[str, int], Awaitable[None] | None]
 
 
@@ -184,7 +181,7 @@ class _Dumper:
                     async for page in pages:
                         for row in page:
                             if count and count % options.batch_size == 0:
-                                end = _row_id(row)
+                                end = row_id(row)
                                 if end is not None:
                                     await window.acquire()
                                     await send.send((index, start, end))
@@ -223,13 +220,6 @@ class _Dumper:
                 group.start_soon(work, receive.clone())
             receive.close()
             group.start_soon(write)
-
-
-def _row_id(row: str) -> str | None:
-    """The id of an `_all_docs` row given as JSON text."""
-    match = _ROW_ID.match(row)
-    value = json.loads(match.group(1)) if match else json.loads(row).get("id")
-    return value if isinstance(value, str) else None
 
 
 async def dump(

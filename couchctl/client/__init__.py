@@ -13,7 +13,7 @@ from couchctl.client._attachments import (
 )
 from couchctl.client._audit import AuditCheck
 from couchctl.client._base import JSON_NULL, BaseClient, run_blocking
-from couchctl.client._bulk import DELETED
+from couchctl.client._bulk import DELETED, row_id
 from couchctl.client._client import CouchClient
 from couchctl.client._cluster import NodeStatus, SetupStep
 from couchctl.client._config import REDACTED, is_secret, redact_config
@@ -113,6 +113,7 @@ __all__ = [
     "mask_endpoint",
     "mask_replication",
     "redact_config",
+    "row_id",
     "run_blocking",
     "security_change",
     "user_doc_id",

@@ -23,7 +23,7 @@ from couchctl.client._errors import InvalidArgument, ProtocolError
 from couchctl.client._rows import BLOCK, RowParser, RowStream
 from couchctl.client._view_query import view_query
 
-__all__ = ["DELETED", "UUIDS_MAX_COUNT", "BulkMixin"]
+__all__ = ["DELETED", "UUIDS_MAX_COUNT", "BulkMixin", "row_id"]
 
 # CouchDB's default `[uuids] max_count`: /_uuids refuses a larger count with 400.
 UUIDS_MAX_COUNT = 1000
@@ -383,12 +383,12 @@ class BulkMixin(BaseClient):
                             )
                             break
                         if resumed is not None:  # the first row again, if it is still there
-                            if _row_key(page[0], raw) == resumed:
+                            if row_id(page[0]) == resumed:
                                 page = page[1:]
                             resumed = None
                         if not page:
                             continue
-                        last = _row_key(page[-1], raw)
+                        last = row_id(page[-1])
                         failures = 0
                         yield page
             await self._pause(delay)
@@ -397,9 +397,9 @@ class BulkMixin(BaseClient):
 _ROW_ID = re.compile(r'\{"id":("(?:[^"\\]|\\.)*")')
 
 
-def _row_key(row: Any, raw: bool) -> str | None:
-    """The id of an `_all_docs` row (a dict, or its JSON text with `raw`)."""
-    if raw:
+def row_id(row: Any) -> str | None:
+    """The id of an `_all_docs` row: a dict, or its JSON text (`raw` rows)."""
+    if isinstance(row, str):
         match = _ROW_ID.match(row)
         row = {"id": json.loads(match.group(1))} if match else json.loads(row)
     value = row.get("id") if isinstance(row, dict) else None
