@@ -310,10 +310,14 @@ class BaseClient:
         self.backoff = backoff
         self.max_backoff = max_backoff
         self._trace = trace
-        # Long bodies read whole by an engine (row ranges) are read in blocks, on a
+        proxied = _proxy_configured()
+        # Plain HTTP straight to the server: no TLS can happen, and a body's socket is
+        # the server's.
+        plain = urlsplit(self.base_url).scheme == "http" and not proxied
+        # Long finite bodies (row ranges and streams) are then read in blocks, on a
         # connection of their own that ends with the body (`long_read`); the rate of
         # the last one starts the next.
-        self._block_reads = urlsplit(self.base_url).scheme == "http" and not _proxy_configured()
+        self._block_reads = plain
         self._long_read_rate: float | None = None
         # Writes that CouchDB accepted with fewer copies than the write quorum (202).
         self.quorum_missed = 0
@@ -324,7 +328,7 @@ class BaseClient:
             verify = False
         elif cacert:
             verify = _ca_context(cacert)
-        elif urlsplit(self.base_url).scheme == "http" and not _proxy_configured():
+        elif plain:
             # No TLS can happen (redirects are not followed, no proxy): skip loading
             # the CA bundle, which costs 30-90 ms of every command's start-up.
             verify = False
@@ -355,7 +359,7 @@ class BaseClient:
         }
         # Inline sync sending needs the default transport and no proxy (a proxy's
         # transport is httpx's async one).
-        self.blocking = blocking and transport is None and not _proxy_configured()
+        self.blocking = blocking and transport is None and not proxied
         if self.blocking:
             transport = _Inline(httpx.HTTPTransport(verify=verify, limits=httpx.Limits()))
         self.http = httpx.AsyncClient(
@@ -771,7 +775,7 @@ class BaseClient:
         return parse_json(response)
 
     def long_read(self, headers: Mapping[str, str] | None = None) -> dict[str, str]:
-        """The headers of a request whose long body an engine reads (not a person):
+        """The headers of a request with a long finite body (not a continuous feed):
         `Connection: close` where the body can be read in blocks (plain HTTP), so that
         its end is the connection's (`pieces`)."""
         extra = {"Connection": "close"} if self._block_reads else {}
@@ -880,15 +884,13 @@ class BaseClient:
         stopped = stopper.stopped
 
         def put(item: Any) -> None:
-            while True:
-                if stopped.is_set():
-                    raise StoppedRead("the read was stopped")
+            while not stopped.is_set():
                 try:
                     pages.put(item, timeout=0.1)
                     return
                 except queue.Full:
-                    if stopped.is_set():
-                        raise StoppedRead("the read was stopped") from None
+                    pass
+            raise StoppedRead("the read was stopped")
 
         def produce() -> None:
             outcome: Any = _PAGES_END
