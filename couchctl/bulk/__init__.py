@@ -11,6 +11,7 @@ Every request goes through `couchctl.client`, whose one retry layer (`retries`,
 backoff, `Retry-After`) is the only one: the engines never retry around it.
 """
 
+from couchctl.bulk.check import InputCheck, check_input
 from couchctl.bulk.documents import (
     SPECIAL_MEMBERS,
     InputError,
@@ -20,7 +21,7 @@ from couchctl.bulk.documents import (
     parse_doc_ref,
 )
 from couchctl.bulk.dumper import DumpOptions, DumpSummary, Emit, dump
-from couchctl.bulk.input import InputCheck, Record, check_input, iter_records
+from couchctl.bulk.input import Record, iter_records
 from couchctl.bulk.job import JOURNAL_SUFFIX, LoadJob, RejectLog, plan_load, run_load
 from couchctl.bulk.journal import Journal, JournalError, JournalState
 from couchctl.bulk.loader import (

@@ -63,12 +63,18 @@ def _may_have_special_members(text: str) -> bool:
 
 
 def check_document(
-    value: Any, line: int, *, new_edits: bool = True, text: str | None = None
+    value: Any,
+    line: int,
+    *,
+    new_edits: bool = True,
+    text: str | None = None,
+    special: bool | None = None,
 ) -> str | None:
     """Raise InputError unless `value` is a document `_bulk_docs` would take; return its `_id`.
 
     `text`, the value's JSON text when known, lets the member check be skipped
-    when no member can start with an underscore.
+    when no member can start with an underscore; `special=False` says so directly
+    (`_may_have_special_members` of that text already answered).
     """
     if not isinstance(value, dict):
         raise InputError(line, f"a document must be a JSON object, not {json_type_name(value)}")
@@ -83,7 +89,9 @@ def check_document(
             )
         if doc_id in ("_design/", "_local/"):
             raise InputError(line, f"illegal _id {doc_id!r}: the name after the prefix is empty")
-    if text is None or _may_have_special_members(text):
+    if special is None:
+        special = text is None or _may_have_special_members(text)
+    if special:
         for name in value:
             if name[:1] == "_" and name not in SPECIAL_MEMBERS:
                 raise InputError(line, f"bad special document member {name!r}")

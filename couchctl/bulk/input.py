@@ -1,8 +1,8 @@
 """Reading load input: JSON Lines or one JSON array, in constant memory and linear time.
 
 The two are told apart by the first non-space character. A file is checked
-completely first (`check_input`), so bad input never reaches the server half
-sent; stdin is checked a batch at a time, before that batch is sent. Every error
+completely first (`couchctl.bulk.check.check_input`), so bad input never reaches
+the server half sent; stdin is checked a batch at a time, before that batch is sent. Every error
 is an `InputError` with the line it was found on (a usage error, exit 2): not
 UTF-8, not JSON (nesting too deep included), not a document `_bulk_docs` takes.
 """
@@ -13,12 +13,11 @@ import codecs
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any
 
 from couchctl.bulk.documents import InputError, check_document
 
-__all__ = ["InputCheck", "Record", "check_input", "iter_records"]
+__all__ = ["Record", "iter_records"]
 
 _READ_SIZE = 1 << 16
 _WS = " \t\r\n"
@@ -29,7 +28,7 @@ class Record:
     """One input document: its ordinal (0-based), its line, its text and whether it has an `_id`.
 
     `doc_id` is the input's `_id` (parsed from the text only when needed) or the
-    one assigned from /_uuids.
+    one assigned before its batch is sent.
     """
 
     ordinal: int
@@ -37,7 +36,7 @@ class Record:
     text: str
     has_id: bool
     known_id: str | None = None
-    assigned: bool = False  # the id came from /_uuids, not from the input
+    assigned: bool = False  # the id was assigned, not taken from the input
 
     @property
     def doc_id(self) -> str | None:
@@ -268,48 +267,3 @@ def iter_records(
 
 
 _DELETION = 'deletes a document ("_deleted": true): pass --yes to allow deletions'
-
-
-@dataclass
-class InputCheck:
-    documents: int = 0
-    deletions: int = 0  # documents with "_deleted": true
-
-
-def check_input(path: Path, *, new_edits: bool = True) -> InputCheck:
-    """Check a whole input file without keeping it; count its documents and deletions."""
-    with path.open("rb") as stream:
-        head, first = _first_char(stream)
-        if first != "[":
-            stream.seek(0)
-            return _check_lines(stream, new_edits)
-        check = InputCheck()
-        for line, text, value in _array_elements(head, stream):
-            check_document(value, line, new_edits=new_edits, text=text)
-            check.documents += 1
-            check.deletions += value.get("_deleted") is True
-    return check
-
-
-def _check_lines(stream: IO[bytes], new_edits: bool) -> InputCheck:
-    """The hot loop of `check_input` for JSON Lines: one decode per line."""
-    check = InputCheck()
-    decode = _decoder.decode
-    for number, raw in enumerate(stream, 1):
-        try:
-            text = raw.decode("utf-8")
-            if number == 1 and text.startswith("\ufeff"):
-                text = text[1:]
-            value = decode(text)
-        except UnicodeDecodeError:
-            raise InputError(number, "not UTF-8 text") from None
-        except RecursionError:
-            raise InputError(number, _TOO_DEEP) from None
-        except json.JSONDecodeError as exc:
-            if not text.strip():
-                continue
-            raise InputError(number, f"not valid JSON: {exc.msg} (column {exc.colno})") from None
-        check_document(value, number, new_edits=new_edits, text=text)
-        check.documents += 1
-        check.deletions += value.get("_deleted") is True
-    return check

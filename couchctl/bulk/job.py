@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from couchctl.bulk.input import Record, check_input, iter_records
+from couchctl.bulk.check import check_input
+from couchctl.bulk.input import Record, iter_records
 from couchctl.bulk.journal import Journal, JournalError, JournalState
 from couchctl.bulk.loader import MAX_BATCH_BYTES, LoadOptions, LoadSummary, load
 from couchctl.client import dumps

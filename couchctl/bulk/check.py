@@ -1,0 +1,172 @@
+"""The check of a whole input file before a load sends anything (`check_input`).
+
+Every line of JSON Lines, or every element of a JSON array, must be a document
+`_bulk_docs` takes; the first that is not is an `InputError` with its line. The
+documents and the deletions among them are counted on the way.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from couchctl.bulk.documents import InputError, check_document
+from couchctl.bulk.input import _TOO_DEEP, _array_elements, _decoder, _first_char
+
+__all__ = ["InputCheck", "check_input"]
+
+
+@dataclass
+class InputCheck:
+    documents: int = 0
+    deletions: int = 0  # documents with "_deleted": true
+
+
+def check_input(path: Path, *, new_edits: bool = True) -> InputCheck:
+    """Check a whole input file without keeping it; count its documents and deletions."""
+    with path.open("rb") as stream:
+        head, first = _first_char(stream)
+        if first != "[":
+            stream.seek(0)
+            return _check_lines(stream, new_edits)
+        check = InputCheck()
+        for line, text, value in _array_elements(head, stream):
+            check_document(value, line, new_edits=new_edits, text=text)
+            check.documents += 1
+            check.deletions += value.get("_deleted") is True
+    return check
+
+
+_CHECK_BLOCK = 1 << 20
+
+
+def _check_lines(stream: IO[bytes], new_edits: bool) -> InputCheck:
+    """The hot loop of `check_input` for JSON Lines: one decode per line.
+
+    The file is read in blocks of whole lines. `_scan_block` decodes each document
+    where it lies in its block, which halves the cost of a `json.loads` per line; a
+    block it cannot vouch for (bad input somewhere in it) is checked again line by
+    line, which finds the first error with its line and column.
+    """
+    check = InputCheck()
+    number = 0  # the lines before the block
+    while block := stream.read(_CHECK_BLOCK):
+        if not block.endswith(b"\n"):
+            block += stream.readline()
+        counts = _scan_block(block, number == 0, new_edits)
+        if counts is None:
+            counts = _check_block_lines(block, number, new_edits)
+        lines, check_ = counts
+        number += lines
+        check.documents += check_.documents
+        check.deletions += check_.deletions
+    return check
+
+
+def _scan_block(block: bytes, first: bool, new_edits: bool) -> tuple[int, InputCheck] | None:
+    """(lines, counts) of a block of whole lines, or None when some line is not a
+    document `_bulk_docs` takes (or a value spans lines)."""
+    try:
+        text = block.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    # The decoder's own scanner (C): one value at a position, and where it ends.
+    scan: Callable[[str, int], tuple[Any, int]] = _decoder.scan_once  # type: ignore[attr-defined]
+    check = InputCheck()
+    size = len(text)
+    pos = 1 if first and text.startswith("\ufeff") else 0
+    # Whether a member name could start with an underscore (usually not): only the
+    # documents where one could need `check_document`. (A one-character search is
+    # many times faster than a two-character one.)
+    under = "_" in text and '"_' in text
+    escape = "\\" in text and "\\u" in text
+    lines = 0
+    plain = 0  # documents with no `_` member: nothing more to check
+    try:
+        while pos < size:
+            if new_edits and not under and not escape:
+                # The common case, as tight as it gets: one object, then its newline.
+                start = plain
+                while True:
+                    try:
+                        value, end = scan(text, pos)
+                    except (StopIteration, ValueError, RecursionError):
+                        break
+                    if type(value) is not dict:
+                        break
+                    if text.startswith("\n", end):
+                        pos = end + 1
+                    elif text.startswith("\r\n", end):
+                        pos = end + 2
+                    else:
+                        break
+                    plain += 1
+                lines += plain - start
+                if pos >= size:
+                    break
+            lines += 1
+            try:
+                value, end = scan(text, pos)
+            except (StopIteration, ValueError, RecursionError):
+                end = size + 1
+            crlf = text.startswith("\r\n", end)
+            if end == size or crlf or text.startswith("\n", end):
+                special = (under and text.find('"_', pos, end) >= 0) or (
+                    escape and text.find("\\u", pos, end) >= 0
+                )
+                if not special and new_edits and type(value) is dict:
+                    plain += 1
+                else:
+                    check_document(value, lines, new_edits=new_edits, special=special)
+                    check.documents += 1
+                    check.deletions += value.get("_deleted") is True
+                pos = end + 1 + crlf
+            else:  # not one value with its newline: that line alone
+                line_end = text.find("\n", pos)
+                line_end = size if line_end < 0 else line_end + 1
+                _check_line(text[pos:line_end].encode(), lines, new_edits, check)
+                pos = line_end
+    except InputError:
+        return None
+    if lines != text.count("\n") + (not text.endswith("\n")):
+        return None  # a value spanned lines: not JSON Lines
+    check.documents += plain
+    return lines, check
+
+
+def _check_block_lines(block: bytes, number: int, new_edits: bool) -> tuple[int, InputCheck]:
+    """(lines, counts) of a block of whole lines checked one line at a time, the
+    lines numbered from `number + 1`; raises InputError at the first bad one."""
+    check = InputCheck()
+    lines = 0
+    for raw in io.BytesIO(block):
+        lines += 1
+        _check_line(raw, number + lines, new_edits, check, number == 0 and lines == 1)
+    return lines, check
+
+
+def _check_line(
+    raw: bytes, number: int, new_edits: bool, check: InputCheck, first: bool = False
+) -> None:
+    """Check one line of JSON Lines (its bytes, line end included) and count it;
+    `first`: the file's first line, which may start with a byte order mark."""
+    try:
+        text = raw.decode("utf-8").rstrip("\r\n")  # columns count on the line itself
+        if first and text.startswith("\ufeff"):
+            text = text[1:]
+        value = _decoder.decode(text)
+    except UnicodeDecodeError:
+        raise InputError(number, "not UTF-8 text") from None
+    except RecursionError:
+        raise InputError(number, _TOO_DEEP) from None
+    except json.JSONDecodeError as exc:
+        if not text.strip():
+            return
+        raise InputError(number, f"not valid JSON: {exc.msg} (column {exc.colno})") from None
+    check_document(value, number, new_edits=new_edits, text=text)
+    check.documents += 1
+    check.deletions += value.get("_deleted") is True

@@ -1,0 +1,171 @@
+"""The check of a whole JSON Lines file before a load (couchctl.bulk.check).
+
+The fast path decodes each document where it lies in a block of the file; whatever
+it meets, the result must be what checking each line on its own gives: the same
+counts, or the same error on the same line. `one_line_at_a_time` is that reference
+(each line decoded alone with `json.loads`, as the check did before blocks).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from couchctl.bulk import InputCheck, InputError, check_input
+from couchctl.bulk import check as bulk_check
+from couchctl.bulk.documents import check_document
+
+GOOD = '{"type":"order","n":1,"tags":["a","b"]}'
+
+
+def one_line_at_a_time(data: bytes, new_edits: bool = True) -> InputCheck | str:
+    """The reference: counts, or the error message, of checking each line alone."""
+    check = InputCheck()
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return f"line {number}: not UTF-8 text"
+        if number == 1:
+            text = text.removeprefix("\ufeff")
+        if not text.strip():
+            continue
+        try:
+            value = json.loads(text)
+        except RecursionError:
+            return f"line {number}: not valid JSON: nested too deeply"
+        except json.JSONDecodeError as exc:
+            return f"line {number}: not valid JSON: {exc.msg} (column {exc.colno})"
+        try:
+            check_document(value, number, new_edits=new_edits)
+        except InputError as exc:
+            return str(exc)
+        check.documents += 1
+        check.deletions += value.get("_deleted") is True
+    return check
+
+
+def checked(path: Path, new_edits: bool = True) -> InputCheck | str:
+    try:
+        return check_input(path, new_edits=new_edits)
+    except InputError as exc:
+        return str(exc)
+
+
+LINES = [
+    GOOD,
+    '{"_id":"a1","n":2}',
+    '{"_id":"_design/d","views":{}}',
+    '{"_id":"gone","_rev":"1-abc","_deleted":true}',
+    '{"\\u005fid":"escaped","n":3}',
+    '{"name":"caf\\u00e9","_attachments":{}}',
+    '  {"n":4}  ',
+    '{"n":5}\r',
+    "",
+    "   ",
+    '{"text":"a line\\nwith an escaped newline"}',
+    '{"created_at":"2026-11-30","user_name":"x"}',
+]
+
+BAD = [
+    '{"a":',  # the first half of a document spread over two lines (see below)
+    "[1, 2]",
+    "42",
+    '"text"',
+    "null",
+    '{"a":1} {"b":2}',
+    '{"a":1} x',
+    '{"_id":1}',
+    '{"_id":""}',
+    '{"_id":"_users"}',
+    '{"_foo":1}',
+    '{"\\u005ffoo":1}',
+    '{"_deleted":"yes"}',
+    '{"_attachments":[]}',
+    '{"_rev":5}',
+    '{"a":1',
+    "{'a':1}",
+    '{"a":01}',
+    "[" * 100_000,
+]
+
+
+@pytest.fixture(params=[16, 200, 1 << 20], ids=["block16", "block200", "block1M"])
+def block(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Blocks of one or two lines, a few lines, and the whole file."""
+    monkeypatch.setattr(bulk_check, "_CHECK_BLOCK", request.param)
+    return int(request.param)
+
+
+def write(tmp_path: Path, data: bytes) -> Path:
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(data)
+    return path
+
+
+def test_good_lines_of_every_kind(block: int, tmp_path: Path) -> None:
+    data = ("\n".join(LINES * 5) + "\n").encode()
+    expected = one_line_at_a_time(data)
+    assert expected == InputCheck(documents=50, deletions=5)
+    assert checked(write(tmp_path, data)) == expected
+
+
+@pytest.mark.parametrize("ending", ["\n", "\r\n"])
+def test_line_endings_and_a_last_line_without_one(block: int, tmp_path: Path, ending: str) -> None:
+    data = (ending.join([GOOD] * 30) + ending).encode()
+    assert checked(write(tmp_path, data)) == InputCheck(documents=30)
+    data = ending.join([GOOD] * 30).encode()  # no line end at the very end
+    assert checked(write(tmp_path, data)) == InputCheck(documents=30)
+
+
+def test_byte_order_mark_only_at_the_start(block: int, tmp_path: Path) -> None:
+    data = ("\ufeff" + "\n".join([GOOD] * 10) + "\n").encode()
+    assert checked(write(tmp_path, data)) == InputCheck(documents=10)
+    data = ("\n".join([GOOD, "\ufeff" + GOOD]) + "\n").encode()
+    assert checked(write(tmp_path, data)) == "line 2: not valid JSON: Expecting value (column 1)"
+
+
+@pytest.mark.parametrize("bad", BAD)
+@pytest.mark.parametrize("where", [1, 7, 19])  # (a first line "[" is a JSON array)
+def test_a_bad_line_anywhere_gives_the_error_of_that_line(
+    block: int, tmp_path: Path, bad: str, where: int
+) -> None:
+    lines = [GOOD] * 20
+    lines[where] = bad
+    if bad == '{"a":':
+        lines.insert(where + 1, "1}")  # valid JSON over two lines, not JSON Lines
+    data = ("\n".join(lines) + "\n").encode()
+    expected = one_line_at_a_time(data)
+    assert isinstance(expected, str) and expected.startswith(f"line {where + 1}: ")
+    assert checked(write(tmp_path, data)) == expected
+
+
+def test_the_first_of_two_bad_lines_is_the_one_named(block: int, tmp_path: Path) -> None:
+    lines = [GOOD] * 20
+    lines[5] = '{"_id":"_bad"}'
+    lines[15] = "not json"
+    data = ("\n".join(lines) + "\n").encode()
+    assert checked(write(tmp_path, data)) == (
+        "line 6: illegal _id '_bad': only _design/ and _local/ ids may start with an underscore"
+    )
+
+
+def test_not_utf8_names_its_line(block: int, tmp_path: Path) -> None:
+    data = ("\n".join([GOOD] * 12) + "\n").encode() + b'{"n":"\xff"}\n' + GOOD.encode()
+    assert checked(write(tmp_path, data)) == "line 13: not UTF-8 text"
+
+
+def test_no_new_edits_needs_id_and_rev_on_every_line(block: int, tmp_path: Path) -> None:
+    good = '{"_id":"a","_rev":"1-x","n":1}'
+    data = ("\n".join([good] * 9 + ['{"_id":"b","n":2}']) + "\n").encode()
+    assert checked(write(tmp_path, data), new_edits=False) == (
+        "line 10: with --no-new-edits every document needs an _id and a _rev"
+    )
+    assert checked(write(tmp_path, data)) == InputCheck(documents=10)
+
+
+def test_empty_and_blank_files(block: int, tmp_path: Path) -> None:
+    assert checked(write(tmp_path, b"")) == InputCheck()
+    assert checked(write(tmp_path, b"\n \n\t\r\n")) == InputCheck()
