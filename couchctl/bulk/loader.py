@@ -1,7 +1,9 @@
 """The load engine: batches of documents to `_bulk_docs`, concurrently, resumable.
 
-Each document without `_id` gets one from `GET /_uuids` before its batch is sent,
-so a retried or resumed batch can never create a second copy. The body of a
+Each document without `_id` gets one before its batch is sent, in the server's id
+algorithm (`CouchClient.bulk_ids`: made here when it is CouchDB's default,
+`sequential`, else from `GET /_uuids`), so a retried or resumed batch can never
+create a second copy. The body of a
 batch is built from the input text (`{"docs":[` + documents + `]}`); only the
 documents that need an `_id` are touched. Batches run `concurrency` at a time;
 a batch failing with 429, 5xx, a timeout or a connection reset is sent again by
@@ -91,7 +93,8 @@ def batch_body(records: list[Record], *, new_edits: bool = True) -> bytes:
         text = record.text
         if record.assigned:
             doc_id = record.known_id or ""
-            quoted = f'"{doc_id}"' if _PLAIN_ID.fullmatch(doc_id) else dumps(doc_id)
+            plain = (doc_id.isascii() and doc_id.isalnum()) or _PLAIN_ID.fullmatch(doc_id)
+            quoted = f'"{doc_id}"' if plain else dumps(doc_id)
             rest = text[1:].lstrip()
             text = '{"_id":' + quoted + ("" if rest[:1] == "}" else ",") + rest
         parts.append(text)
@@ -178,7 +181,7 @@ class _Loader:
             verify = True
         else:
             missing = [r for r in records if not r.has_id]
-            fresh = await self.couch.bulk_new_ids(len(missing)) if missing else []
+            fresh = await self.couch.bulk_ids(len(missing)) if missing else []
             ids = {r.ordinal: new for r, new in zip(missing, fresh, strict=True)}
             if self.journal is not None:
                 await self.journal.batch_started(number, records, ids)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -11,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -180,6 +183,62 @@ def test_load_jsonl_file_json_summary(cli: CliRun, server: Server, db: str, tmp_
     assert sorted(d["n"] for d in stored) == sorted(d["n"] for d in docs)
     assert {d["_id"] for d in stored} >= {f"own-{i}" for i in range(5)}
     assert not (tmp_path / "in.jsonl.couchctl-journal").exists()  # removed on success
+
+
+def loaded_ids_in_input_order(server: Server, db: str) -> list[str]:
+    return [str(d["_id"]) for d in sorted(all_docs(server, db), key=lambda d: d["n"])]
+
+
+def server_id_prefix(server: Server) -> str:
+    return str(get(server, "/_uuids")["uuids"][0])[:26]
+
+
+@pytest.mark.couchdb_only
+def test_load_makes_ids_in_the_servers_sequential_form(
+    cli: CliRun, server: Server, db: str, tmp_path: Path
+) -> None:
+    config = httpx.get(f"{server.url}/_node/_local/_config/uuids", headers=JSON)
+    assert config.status_code == 200, config.text  # the test server URL is an admin's
+    if config.json().get("algorithm", "sequential") != "sequential":
+        pytest.skip("this server's [uuids] algorithm is not CouchDB's default")
+    path = write_jsonl(tmp_path / "in.jsonl", [{"n": i} for i in range(40)])
+    result = cli("bulk", "load", db, str(path), "--batch-size", "7")
+    assert result.exit_code == 0, result.stderr
+    ids = loaded_ids_in_input_order(server, db)
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids), ids
+    assert ids == sorted(ids) and len(set(ids)) == 40
+    assert len({i[:26] for i in ids}) == 1  # one random prefix, then a growing counter
+    assert ids[0][:26] != server_id_prefix(server)  # made by couchctl, not by /_uuids
+
+
+@pytest.mark.couchdb_only
+def test_load_as_a_database_member_takes_ids_from_the_server(
+    cli: CliRun, server: Server, db: str, tmp_path: Path
+) -> None:
+    """Not a server admin: the configuration cannot be read, so /_uuids makes the ids."""
+    name = f"loader-{secrets.token_hex(4)}"
+    password = secrets.token_urlsafe(12)
+    user_url = f"{server.url}/_users/org.couchdb.user:{name}"
+    user = {"name": name, "password": password, "roles": [], "type": "user"}
+    assert httpx.put(user_url, json=user, headers=JSON).status_code in (201, 202)
+    try:
+        security = {"admins": {"names": [], "roles": []}, "members": {"names": [name]}}
+        response = httpx.put(f"{server.url}/{db}/_security", json=security, headers=JSON)
+        assert response.status_code == 200, response.text
+        split = urlsplit(server.url)
+        host = split.netloc.rsplit("@", 1)[-1]
+        member_url = urlunsplit(split._replace(netloc=f"{name}:{password}@{host}"))
+        path = write_jsonl(tmp_path / "in.jsonl", [{"n": i} for i in range(5)])
+        before = server_id_prefix(server)
+        result = cli("bulk", "load", db, str(path), url=member_url)
+        after = server_id_prefix(server)
+        assert result.exit_code == 0, result.stderr
+        assert "unauthorized" not in result.stderr and "admin" not in result.stderr
+        ids = loaded_ids_in_input_order(server, db)
+        assert len(set(ids)) == 5 and {i[:26] for i in ids} <= {before, after}
+    finally:
+        rev = httpx.get(user_url, headers=JSON).json().get("_rev")
+        httpx.delete(user_url, params={"rev": rev}, headers=JSON)
 
 
 def test_load_json_array_file(cli: CliRun, server: Server, db: str, tmp_path: Path) -> None:

@@ -376,6 +376,10 @@ def ok_for_each(request: httpx.Request) -> httpx.Response:
 async def test_load_assigns_ids_from_uuids_before_sending(
     httpx_mock: HTTPXMock, couch: CouchClient, tmp_path: Path
 ) -> None:
+    # A server whose ids are not CouchDB's default form: its /_uuids makes them.
+    httpx_mock.add_response(
+        url=f"{BASE}/_node/_local/_config/uuids", json={"algorithm": "utc_random"}
+    )
     httpx_mock.add_response(url=f"{BASE}/_uuids?count=2", json={"uuids": ["u1", "u2"]})
     httpx_mock.add_callback(ok_for_each, url=f"{BASE}/db/_bulk_docs")
     journal = Journal(tmp_path / "j")
@@ -390,7 +394,7 @@ async def test_load_assigns_ids_from_uuids_before_sending(
         reject=Rejects(),
     )
     assert (summary.written, summary.rejected, summary.batches) == (3, 0, 1)
-    post = httpx_mock.get_requests()[1]
+    post = httpx_mock.get_requests()[2]
     assert post.method == "POST"
     assert post.content == b'{"docs":[{"_id":"a"},{"_id":"u1","n":1},{"_id":"u2","n":2}]}'
     records_ = [json.loads(line) for line in (tmp_path / "j").read_text().splitlines()]
@@ -403,6 +407,34 @@ async def test_load_assigns_ids_from_uuids_before_sending(
     }  # written before the POST
     assert records_[2] == {"done": 0, "written": 3, "rejected": 0}
     assert Journal.read(tmp_path / "j").done == {0: (3, 0)}
+
+
+@pytest.mark.anyio
+async def test_load_makes_sequential_ids_when_the_server_does(
+    httpx_mock: HTTPXMock, couch: CouchClient, tmp_path: Path
+) -> None:
+    httpx_mock.add_response(url=f"{BASE}/_node/_local/_config/uuids", json={})  # the defaults
+    httpx_mock.add_callback(ok_for_each, url=f"{BASE}/db/_bulk_docs", is_reusable=True)
+    journal = Journal(tmp_path / "j")
+    journal.open({"db": "db"})
+    batch = records('{"_id":"a"}\n{"n":1}\n{"n":2}\n{"n":3}')
+    summary = await bulkio.load(
+        couch, "db", iter(batch), LoadOptions(batch_size=2), journal=journal, reject=Rejects()
+    )
+    assert (summary.written, summary.batches) == (4, 2)
+    paths = [r.url.path for r in httpx_mock.get_requests()]
+    assert paths == ["/_node/_local/_config/uuids", "/db/_bulk_docs", "/db/_bulk_docs"]
+    posted = [d for r in httpx_mock.get_requests()[1:] for d in posted_docs(r)]
+    made = sorted((d for d in posted if "n" in d), key=lambda d: d["n"])
+    ids = [d["_id"] for d in made]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids) and ids == sorted(ids)
+    assert len({i[:26] for i in ids}) == 1  # one prefix, a counter after it
+    journaled = {
+        i
+        for line in (tmp_path / "j").read_text().splitlines()[1:]
+        for i in json.loads(line).get("ids", {}).values()
+    }
+    assert journaled == set(ids)  # each id written down before its batch was sent
 
 
 @pytest.mark.anyio

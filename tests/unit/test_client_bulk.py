@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
 from couchctl.client import BadRequest, CouchClient, ProtocolError, ServerError
-from couchctl.client._bulk import DELETED
+from couchctl.client._bulk import DELETED, SequentialIds
 from couchctl.client._rows import RowParser
 from tests.conftest import recorded_body
 from tests.unit._wire import (
@@ -161,6 +164,76 @@ async def test_bulk_new_ids_none_needed_sends_nothing(
 ) -> None:
     assert await couch.bulk_new_ids(0) == []
     assert httpx_mock.get_requests() == []
+
+
+UUIDS_CONFIG = "http://couch.test:5984/_node/_local/_config/uuids"
+# What CouchDB 3.4.3 answers, seen on the real server: the section as configured
+# (empty with the defaults), and 401 to a user who is not a server admin.
+NOT_ADMIN = {"error": "unauthorized", "reason": "You are not a server admin."}
+
+
+def assert_sequential_form(ids: list[str]) -> None:
+    """CouchDB's `sequential` ids: 26 hex digits shared, then a counter growing by 1-4093."""
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids), ids
+    assert len({i[:26] for i in ids}) == 1
+    counters = [int(i[26:], 16) for i in ids]
+    assert all(1 <= b - a <= 4093 for a, b in itertools.pairwise(counters))
+
+
+@pytest.mark.parametrize("section", [{}, {"algorithm": "sequential", "max_count": "1000"}])
+async def test_bulk_ids_are_made_here_when_the_server_makes_sequential_ids(
+    httpx_mock: HTTPXMock, couch: CouchClient, section: dict[str, str]
+) -> None:
+    httpx_mock.add_response(url=UUIDS_CONFIG, json=section)
+    first = await couch.bulk_ids(3)
+    more = await couch.bulk_ids(1000)
+    assert_sequential_form(first + more)
+    assert [wire_target(r) for r in httpx_mock.get_requests()] == ["/_node/_local/_config/uuids"]
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(401, NOT_ADMIN), (200, {"algorithm": "utc_random"}), (404, {"error": "not_found"})],
+)
+async def test_bulk_ids_come_from_uuids_otherwise(
+    httpx_mock: HTTPXMock, couch: CouchClient, status: int, body: dict[str, str]
+) -> None:
+    httpx_mock.add_response(url=UUIDS_CONFIG, status_code=status, json=body)
+    httpx_mock.add_response(url="http://couch.test:5984/_uuids?count=2", json={"uuids": ["a", "b"]})
+    httpx_mock.add_response(url="http://couch.test:5984/_uuids?count=1", json={"uuids": ["c"]})
+    assert await couch.bulk_ids(2) == ["a", "b"]
+    assert await couch.bulk_ids(1) == ["c"]  # decided once
+    assert [wire_target(r) for r in httpx_mock.get_requests()] == [
+        "/_node/_local/_config/uuids",
+        "/_uuids?count=2",
+        "/_uuids?count=1",
+    ]
+
+
+async def test_bulk_ids_asked_at_once_read_the_configuration_once(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    httpx_mock.add_response(url=UUIDS_CONFIG, json={})
+    got: list[list[str]] = []
+
+    async def take() -> None:
+        got.append(await couch.bulk_ids(10))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(4):
+            group.start_soon(take)
+    assert len({i for ids in got for i in ids}) == 40
+    assert len(httpx_mock.get_requests()) == 1
+
+
+def test_sequential_ids_start_a_new_prefix_past_0xfff000() -> None:
+    maker = SequentialIds()
+    first = maker.take(1)[0]
+    maker._seq = 0xFFEFFF  # the next id is the last of this prefix
+    last, fresh = maker.take(2)
+    assert last[:26] == first[:26] and int(last[26:], 16) >= 0xFFF000
+    assert fresh[:26] != first[:26] and 1 <= int(fresh[26:], 16) <= 4093
+    assert maker.take(0) == []
 
 
 async def test_bulk_existing(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
