@@ -9,6 +9,9 @@ counts, or the same error on the same line. `one_line_at_a_time` is that referen
 from __future__ import annotations
 
 import json
+import os
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -92,11 +95,22 @@ BAD = [
 ]
 
 
-@pytest.fixture(params=[16, 200, 1 << 20], ids=["block16", "block200", "block1M"])
+@pytest.fixture(
+    params=[(16, 1), (200, 1), (1 << 20, 1), (16, 4), (200, 3)],
+    ids=["block16", "block200", "block1M", "block16-4parts", "block200-3parts"],
+)
 def block(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
-    """Blocks of one or two lines, a few lines, and the whole file."""
-    monkeypatch.setattr(bulk_check, "_CHECK_BLOCK", request.param)
-    return int(request.param)
+    """Blocks of one or two lines, a few lines, and the whole file; in one process, or
+    in parts checked by forked processes side by side (Linux)."""
+    size, parts = request.param
+    monkeypatch.setattr(bulk_check, "_CHECK_BLOCK", size)
+    if parts > 1:
+        if sys.platform != "linux":
+            pytest.skip("files are checked in parts on Linux only")
+        monkeypatch.setattr(bulk_check, "PARALLEL_FROM", 0)
+        monkeypatch.setattr(bulk_check, "_MAX_PARTS", parts)
+        monkeypatch.setattr(bulk_check.os, "cpu_count", lambda: parts)
+    return int(size)
 
 
 def write(tmp_path: Path, data: bytes) -> Path:
@@ -169,3 +183,72 @@ def test_no_new_edits_needs_id_and_rev_on_every_line(block: int, tmp_path: Path)
 def test_empty_and_blank_files(block: int, tmp_path: Path) -> None:
     assert checked(write(tmp_path, b"")) == InputCheck()
     assert checked(write(tmp_path, b"\n \n\t\r\n")) == InputCheck()
+
+
+needs_fork = pytest.mark.skipif(sys.platform != "linux", reason="parts are checked on Linux only")
+
+
+@needs_fork
+def test_a_part_whose_process_fails_is_checked_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parent = os.getpid()
+    real = bulk_check._check_part
+
+    def dies_in_a_child(*args: object, **kwargs: object) -> object:
+        if os.getpid() != parent:
+            os._exit(3)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bulk_check, "_check_part", dies_in_a_child)
+    monkeypatch.setattr(bulk_check, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(bulk_check.os, "cpu_count", lambda: 3)
+    lines = [GOOD] * 30
+    lines[25] = "[]"
+    data = ("\n".join(lines) + "\n").encode()
+    assert checked(write(tmp_path, data)) == (
+        "line 26: a document must be a JSON object, not an array"
+    )
+    lines[25] = GOOD
+    assert checked(write(tmp_path, ("\n".join(lines) + "\n").encode())) == InputCheck(30)
+
+
+@needs_fork
+def test_parts_are_used_from_the_size_up_and_leave_no_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def counted_fork() -> int:
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(bulk_check.os, "fork", counted_fork)
+    monkeypatch.setattr(bulk_check.os, "cpu_count", lambda: 2)
+    data = ("\n".join([GOOD] * 100) + "\n").encode()
+    monkeypatch.setattr(bulk_check, "PARALLEL_FROM", len(data) + 1)
+    assert checked(write(tmp_path, data)) == InputCheck(100)
+    assert forks == []  # smaller than PARALLEL_FROM: one process
+    monkeypatch.setattr(bulk_check, "PARALLEL_FROM", len(data))
+    assert checked(write(tmp_path, data)) == InputCheck(100)
+    assert len(forks) == 1
+    with pytest.raises(ChildProcessError):
+        os.waitpid(forks[0], os.WNOHANG)  # already reaped
+
+
+@needs_fork
+def test_a_child_still_running_is_killed_and_reaped() -> None:
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(30)
+        os._exit(0)
+    os.close(write_fd)
+    started = time.monotonic()
+    bulk_check._reap(pid, read_fd)
+    assert time.monotonic() - started < 5
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
