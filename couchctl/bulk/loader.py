@@ -230,6 +230,7 @@ class _Loader:
                 retry=True,
                 before_retry=drop_existing,
                 w=self.options.w,
+                all_ok=len(pending) if new_edits else None,  # then only failures are decoded
             )
         except HTTPError as exc:
             if _too_big_or_bad(exc) and pending:
@@ -251,10 +252,13 @@ class _Loader:
 
     def _results(self, records: list[Record], results: list[Any]) -> tuple[int, int]:
         rejected = 0
+        if not results:  # no failure (and no id to look up: that may decode a document)
+            return len(records), 0
         if len(results) == len(records):
             pairs = list(zip(records, results, strict=True))
         else:
-            # new_edits=false answers only the failures (usually []): match by id.
+            # Only the failures (usually none): new_edits=false answers only those, and
+            # `all_ok` gives [] for an answer of successes only. Matched by id.
             by_id = {r.doc_id: r for r in records}
             pairs = [(by_id[res["id"]], res) for res in results if res.get("id") in by_id]
         for record, result in pairs:

@@ -84,6 +84,19 @@ async def test_bulk_docs_raw_sends_the_body_as_is(
     assert result[1] == {"id": "bad-1", "error": "forbidden", "reason": "title is required"}
 
 
+async def test_bulk_docs_raw_all_ok_decodes_only_an_answer_with_failures(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    answer(httpx_mock, "158-bulk-docs-create")  # three successes
+    assert await couch.db_bulk_docs_raw("corpus", b'{"docs":[]}', all_ok=3) == []
+    answer(httpx_mock, "158-bulk-docs-create")
+    decoded = await couch.db_bulk_docs_raw("corpus", b'{"docs":[]}', all_ok=4)  # one short
+    assert [r["id"] for r in decoded] == ["bulk-1", "bulk-2", "bulk-3"]
+    answer(httpx_mock, "168-bulk-docs-vdu-forbidden")  # a success and a failure
+    decoded = await couch.db_bulk_docs_raw("corpus_vdu", b'{"docs":[]}', all_ok=2)
+    assert decoded[1]["error"] == "forbidden"
+
+
 async def test_bulk_docs_raw_is_not_retried_by_default(
     httpx_mock: HTTPXMock, couch: CouchClient
 ) -> None:
