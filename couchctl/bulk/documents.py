@@ -59,7 +59,8 @@ class InputError(InvalidArgument):
 def _may_have_special_members(text: str) -> bool:
     """False when no member name in the text can start with an underscore (no `"_`
     and no escape that could spell one)."""
-    return '"_' in text or "\\u" in text
+    # (A one-character search first: many times faster than a two-character one.)
+    return ("_" in text and '"_' in text) or ("\\" in text and "\\u" in text)
 
 
 def check_document(

@@ -253,7 +253,10 @@ def iter_records(
             ordinal += 1
         return
     for line, text in _lines(head, stream):
-        if checked and '"_id"' not in text and "\\u" not in text:
+        # (One-character searches first: many times faster than the two below.)
+        if checked and (
+            ("_" not in text or '"_id"' not in text) and ("\\" not in text or "\\u" not in text)
+        ):
             yield Record(ordinal, line, text, False)
         elif checked and text.startswith('{"_id":'):
             yield Record(ordinal, line, text, True)
