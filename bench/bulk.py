@@ -28,9 +28,11 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -160,6 +162,12 @@ def main() -> int:
     parser.add_argument(
         "--load-repeat", type=int, default=1, help="load runs of each, median kept (default 1)"
     )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=2.0,
+        help="seconds to wait after emptying the databases, before each load pair (default 2)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     args = parser.parse_args()
 
@@ -222,19 +230,34 @@ def main() -> int:
             # Loads alternate too with --load-repeat N: each pair into emptied databases.
             loads: list[Measure] = []
             posts: list[Measure] = []
+            # Who goes first alternates too: the first load after the databases were
+            # emptied runs while the server still deletes the old files.
             for round_ in range(args.load_repeat):
                 if round_:
                     for db in dbs.values():
                         server.call("DELETE", f"/{db}")
                         server.call("PUT", f"/{db}")
-                loads.append(timed(load, env))
-                assert server.doc_count(dbs["couchctl"]) == args.docs
-                posts.append(timed([post], env, shell=True))
-                assert server.doc_count(dbs["curl"]) == args.docs
+                time.sleep(args.settle)
+                for which in (0, 1) if round_ % 2 == 0 else (1, 0):
+                    if which == 0:
+                        loads.append(timed(load, env))
+                        assert server.doc_count(dbs["couchctl"]) == args.docs
+                    else:
+                        posts.append(timed([post], env, shell=True))
+                        assert server.doc_count(dbs["curl"]) == args.docs
                 print(
-                    f"load pair: couchctl {loads[-1].seconds:.2f} s ({loads[-1].user:.2f} s user), "
+                    f"load pair ({'couchctl' if round_ % 2 == 0 else 'curl'} first): couchctl "
+                    f"{loads[-1].seconds:.2f} s ({loads[-1].user:.2f} s user), "
                     f"curl {posts[-1].seconds:.2f} s ({posts[-1].user:.2f} s user), "
+                    f"ratio {posts[-1].seconds / loads[-1].seconds:.2f}x, "
                     f"load average {os.getloadavg()[0]:.2f}",
+                    file=sys.stderr,
+                )
+            if len(loads) > 1:
+                ratios = sorted(p.seconds / c.seconds for c, p in zip(loads, posts, strict=True))
+                print(
+                    f"load: median of the pairs' ratios {statistics.median(ratios):.2f}x "
+                    f"({', '.join(f'{r:.2f}' for r in ratios)})",
                     file=sys.stderr,
                 )
             rows.append(("load", "couchctl bulk load", median_of(loads), args.docs))
@@ -259,13 +282,16 @@ def main() -> int:
             # read after a load pays for the server settling, whoever comes first.
             ours: list[Measure] = []
             theirs: list[Measure] = []
-            for _ in range(args.repeat):
-                ours.append(timed(dump, env))
-                with out.open(encoding="utf-8") as stream:
-                    assert sum(1 for _ in stream) == args.docs
-                theirs.append(timed(fetch, env))
+            for round_ in range(args.repeat):
+                for which in (0, 1) if round_ % 2 == 0 else (1, 0):
+                    if which == 0:
+                        ours.append(timed(dump, env))
+                        with out.open(encoding="utf-8") as stream:
+                            assert sum(1 for _ in stream) == args.docs
+                    else:
+                        theirs.append(timed(fetch, env))
                 print(
-                    f"dump pair: couchctl {ours[-1].seconds:.2f} s ({ours[-1].user:.2f} s user, "
+                    f"dump pair ({'couchctl' if round_ % 2 == 0 else 'curl'} first): couchctl {ours[-1].seconds:.2f} s ({ours[-1].user:.2f} s user, "
                     f"{ours[-1].cpu:.2f} s CPU), curl {theirs[-1].seconds:.2f} s "
                     f"({theirs[-1].user:.2f} s user, {theirs[-1].cpu:.2f} s CPU), "
                     f"load average {os.getloadavg()[0]:.2f}",
