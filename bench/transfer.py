@@ -3,7 +3,7 @@
     COUCH_URL=http://admin:$COUCHDB_PASSWORD@127.0.0.1:5984 python bench/transfer.py [--size-mib 256] [--pairs 5]
 
 Makes a file of SIZE random bytes and a database `bench-transfer-<id>` (deleted at
-the end), then runs PAIRS alternating pairs of each:
+the end), then runs PAIRS alternating pairs of each (who goes first alternates too):
 
   upload    couchctl att upload DB docN FILE      vs  curl -T FILE .../DB/docN/blob
   download  couchctl att download DB doc blob -o  vs  curl -o OUT .../DB/doc/blob
@@ -84,31 +84,39 @@ def main() -> int:
         try:
             up_mine: list[Measure] = []
             up_curl: list[Measure] = []
+            # Who goes first alternates from pair to pair.
             for pair in range(args.pairs if args.only != "download" else 1):
-                up_mine.append(
-                    timed([*couchctl(), "att", "upload", db, f"mine{pair}", str(source),
-                           "--name", "blob", "--json"], env)
-                )  # fmt: skip
-                up_curl.append(
-                    timed([*curl, "-o", os.devnull, "-H", "Content-Type: application/octet-stream",
-                           "-T", str(source), f"{server.base}/{db}/curl{pair}/blob"], env)
-                )  # fmt: skip
+                for which in (0, 1) if pair % 2 == 0 else (1, 0):
+                    if which == 0:
+                        up_mine.append(
+                            timed([*couchctl(), "att", "upload", db, f"mine{pair}", str(source),
+                                   "--name", "blob", "--json"], env)
+                        )  # fmt: skip
+                    else:
+                        up_curl.append(
+                            timed([*curl, "-o", os.devnull, "-H",
+                                   "Content-Type: application/octet-stream", "-T", str(source),
+                                   f"{server.base}/{db}/curl{pair}/blob"], env)
+                        )  # fmt: skip
                 note("upload", pair, up_mine[-1], up_curl[-1])
             down_mine: list[Measure] = []
             down_curl: list[Measure] = []
             for pair in range(args.pairs if args.only != "upload" else 0):
-                target = work / f"out{pair}.bin"
-                down_mine.append(
-                    timed([*couchctl(), "att", "download", db, "mine0", "blob", "-o",
-                           str(target), "--json"], env)
-                )  # fmt: skip
-                if pair == 0 and not filecmp.cmp(source, target, shallow=False):
-                    raise SystemExit("couchctl downloaded different bytes")
-                target.unlink()
-                down_curl.append(
-                    timed([*curl, "-o", str(work / "curl.bin"),
-                           f"{server.base}/{db}/mine0/blob"], env)
-                )  # fmt: skip
+                for which in (0, 1) if pair % 2 == 0 else (1, 0):
+                    if which == 0:
+                        target = work / f"out{pair}.bin"
+                        down_mine.append(
+                            timed([*couchctl(), "att", "download", db, "mine0", "blob", "-o",
+                                   str(target), "--json"], env)
+                        )  # fmt: skip
+                        if pair == 0 and not filecmp.cmp(source, target, shallow=False):
+                            raise SystemExit("couchctl downloaded different bytes")
+                        target.unlink()
+                    else:
+                        down_curl.append(
+                            timed([*curl, "-o", str(work / "curl.bin"),
+                                   f"{server.base}/{db}/mine0/blob"], env)
+                        )  # fmt: skip
                 note("download", pair, down_mine[-1], down_curl[-1])
         finally:
             subprocess.run(
