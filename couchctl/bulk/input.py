@@ -2,9 +2,10 @@
 
 The two are told apart by the first non-space character. A file is checked
 completely first (`couchctl.bulk.check.check_input`), so bad input never reaches
-the server half sent; stdin is checked a batch at a time, before that batch is sent. Every error
-is an `InputError` with the line it was found on (a usage error, exit 2): not
-UTF-8, not JSON (nesting too deep included), not a document `_bulk_docs` takes.
+the server half sent; stdin is checked a batch at a time, before that batch is
+sent. Every error is an `InputError` with the line it was found on (a usage error,
+exit 2): not UTF-8, not JSON (nesting too deep included), not a document
+`_bulk_docs` takes.
 """
 
 from __future__ import annotations
