@@ -3,14 +3,14 @@
 Each document without `_id` gets one before its batch is sent, in the server's id
 algorithm (`CouchClient.bulk_ids`: made here when it is CouchDB's default,
 `sequential`, else from `GET /_uuids`), so a retried or resumed batch can never
-create a second copy. The body of a
-batch is built from the input text (`{"docs":[` + documents + `]}`); only the
-documents that need an `_id` are touched. Batches run `concurrency` at a time;
-a batch failing with 429, 5xx, a timeout or a connection reset is sent again by
-the client (its one retry layer: `retries`, backoff, `Retry-After`), leaving out
-the documents the server already has. A batch refused as a whole with 400/413 is
-split in halves until the offending document is found. The journal records each
-batch before it is sent and once answered, which is what `resume` relies on.
+create a second copy. The body of a batch is built from the input text
+(`{"docs":[` + documents + `]}`); only the documents that need an `_id` are
+touched. Batches run `concurrency` at a time; a batch failing with 429, 5xx, a
+timeout or a connection reset is sent again by the client (its one retry layer:
+`retries`, backoff, `Retry-After`), leaving out the documents the server already
+has. A batch refused as a whole with 400/413 is split in halves until the
+offending document is found. The journal records each batch before it is sent
+and once answered, which is what `resume` relies on.
 """
 
 from __future__ import annotations
