@@ -264,10 +264,10 @@ def load_command(
     """Load documents from JSON Lines or a JSON array, in concurrent retried batches; resumable.
 
     The input is checked completely before anything is sent (stdin: each batch
-    before it is sent). Documents without _id get one first, in the server's id form,
-    so a retried or resumed batch never writes a document twice. Exit 1 if any
-    document was rejected (see --rejects). Deletions ("_deleted": true) are confirmed
-    on a terminal; elsewhere (and always for stdin) --yes is needed.
+    before it is sent). Documents without _id get an id first, in the server's
+    form, so a retried or resumed batch never writes a document twice. Exit 1 if
+    any document was rejected (see --rejects). Deletions ("_deleted": true) are
+    confirmed on a terminal; elsewhere (and always for stdin) --yes is needed.
 
     Example: couchctl bulk load mydb docs.jsonl --rejects rejects.jsonl
     """
