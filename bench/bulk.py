@@ -8,7 +8,8 @@ prints one table:
 
   load   couchctl bulk load DB docs.jsonl            (--batch-size, --concurrency)
          curl: the same documents pre-split into _bulk_docs bodies of the same batch
-         size, posted 4 at a time (xargs -P4 curl); splitting is not timed
+         size, posted 4 at a time (xargs -P4 curl, --curl-parallel); splitting is not
+         timed
   dump   couchctl bulk dump DB -o out.jsonl
          curl: GET DB/_all_docs?include_docs=true in one request, to a file
          (the two dumps alternate, --repeat times each; the median is kept)
@@ -149,7 +150,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=200_000, help="documents (default 200000)")
     parser.add_argument("--batch-size", type=int, default=None, help="couchctl's default if unset")
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument(
+        "--concurrency", type=int, default=None, help="couchctl's --concurrency (its default)"
+    )
+    parser.add_argument(
+        "--curl-parallel", type=int, default=4, help="curl posts at once (default 4: curl x4)"
+    )
     parser.add_argument("--dump-concurrency", type=int, default=None)
     parser.add_argument(
         "--standin",
@@ -188,9 +194,11 @@ def main() -> int:
         )
     assert url is not None
 
-    from couchctl.cli.bulk import DEFAULT_DUMP_BATCH, DEFAULT_LOAD_BATCH
+    from couchctl.cli.bulk import DEFAULT_DUMP_BATCH, DEFAULT_LOAD_BATCH, DEFAULT_LOAD_CONCURRENCY
 
     batch = args.batch_size or DEFAULT_LOAD_BATCH
+    concurrency = args.concurrency or DEFAULT_LOAD_CONCURRENCY
+    parallel = args.curl_parallel
     server = Server(url)
     env = {**os.environ, "COUCH_URL": url, "NO_COLOR": "1"}
     run_id = uuid.uuid4().hex[:8]
@@ -218,12 +226,12 @@ def main() -> int:
                 dbs["couchctl"],
                 str(source),
                 "--concurrency",
-                str(args.concurrency),
+                str(concurrency),
                 "--batch-size",
                 str(batch),
             ]
             post = (
-                f"ls {work / 'bodies'}/*.json | xargs -P4 -I{{}} curl -sf -K {curlrc} "
+                f"ls {work / 'bodies'}/*.json | xargs -P{parallel} -I{{}} curl -sf -K {curlrc} "
                 f"-o /dev/null -H 'Content-Type: application/json' -H 'Accept: application/json' "
                 f"--data-binary @{{}} {server.base}/{dbs['curl']}/_bulk_docs"
             )
@@ -261,7 +269,9 @@ def main() -> int:
                     file=sys.stderr,
                 )
             rows.append(("load", "couchctl bulk load", median_of(loads), args.docs))
-            rows.append(("load", f"curl {bodies} bodies, xargs -P4", median_of(posts), args.docs))
+            rows.append(
+                ("load", f"curl {bodies} bodies, xargs -P{parallel}", median_of(posts), args.docs)
+            )
 
             out = work / "dump.jsonl"
             dump = [*couchctl(), "bulk", "dump", dbs["couchctl"], "-o", str(out), "--force"]
@@ -310,7 +320,7 @@ def main() -> int:
     kind = "the pouchdb-server stand-in (not CouchDB)" if standin else server.base
     print(
         f"server: {kind}; {args.docs} docs, {size / args.docs:.0f} bytes each on average; "
-        f"load batch {batch}, concurrency {args.concurrency}; dump batch {DEFAULT_DUMP_BATCH}; "
+        f"load batch {batch}, concurrency {concurrency}; dump batch {DEFAULT_DUMP_BATCH}; "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}"
     )
     print(

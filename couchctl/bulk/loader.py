@@ -5,7 +5,9 @@ algorithm (`CouchClient.bulk_ids`: made here when it is CouchDB's default,
 `sequential`, else from `GET /_uuids`), so a retried or resumed batch can never
 create a second copy. The body of a batch is built from the input text
 (`{"docs":[` + documents + `]}`); only the documents that need an `_id` are
-touched. Batches run `concurrency` at a time; a batch failing with 429, 5xx, a
+touched. Batches run `concurrency` at a time, fewer when their text would pass
+`IN_FLIGHT_BYTES` (documents with inline attachments), so memory stays bounded
+whatever the documents' size; a batch failing with 429, 5xx, a
 timeout or a connection reset is sent again by the client (its one retry layer:
 `retries`, backoff, `Retry-After`), leaving out the documents the server already
 has. A batch refused as a whole with 400/413 is split in halves until the
@@ -30,18 +32,30 @@ from couchctl.client import DELETED, BadRequest, ClientError, HTTPError, dumps
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
 
-__all__ = ["MAX_BATCH_BYTES", "LoadOptions", "LoadSummary", "Reject", "batch_body", "load"]
+__all__ = [
+    "IN_FLIGHT_BYTES",
+    "MAX_BATCH_BYTES",
+    "LoadOptions",
+    "LoadSummary",
+    "Reject",
+    "batch_body",
+    "load",
+]
 
 # A batch is cut once its documents reach this many characters, whatever its
 # count: keeps requests well below CouchDB's limits and memory bounded.
-MAX_BATCH_BYTES = 8 << 20
+MAX_BATCH_BYTES = 4 << 20
+# The text of the batches in flight at once stays below this (but one batch is always
+# sent, however large): each batch in flight holds its text and its body.
+IN_FLIGHT_BYTES = 8 << 20
 
 
 @dataclass
 class LoadOptions:
     batch_size: int = 1000
     max_batch_bytes: int = MAX_BATCH_BYTES
-    concurrency: int = 4
+    concurrency: int = 8
+    in_flight_bytes: int = IN_FLIGHT_BYTES
     new_edits: bool = True
     w: int | None = None  # a cluster's write quorum for each batch (None: the server's)
 
@@ -99,7 +113,15 @@ def batch_body(records: list[Record], *, new_edits: bool = True) -> bytes:
             text = '{"_id":' + quoted + ("" if rest[:1] == "}" else ",") + rest
         parts.append(text)
     head = '{"new_edits":false,"docs":[' if not new_edits else '{"docs":['
-    return (head + ",".join(parts) + "]}").encode()
+    if not parts:
+        return (head + "]}").encode()
+    # One join, with the head and tail put on the first and last documents: a large
+    # batch's text is then copied only into the joined text and its bytes.
+    parts[0] = head + parts[0]
+    parts[-1] += "]}"
+    text = ",".join(parts)
+    del parts
+    return text.encode()
 
 
 def _strip(doc: dict[str, Any]) -> dict[str, Any]:
@@ -129,13 +151,14 @@ class _Loader:
         self.reject = reject
         self.progress = progress
         self.summary = LoadSummary()
+        self._budget = _Budget(options.in_flight_bytes)
 
     async def run(self, records: Iterator[Record]) -> LoadSummary:
         import anyio
 
         started = time.monotonic()
         bad_input: InputError | None = None
-        send, receive = anyio.create_memory_object_stream[tuple[int, list[Record]]](0)
+        send, receive = anyio.create_memory_object_stream[tuple[int, list[Record], int]](0)
         async with anyio.create_task_group() as group:
             for _ in range(max(1, self.options.concurrency)):
                 group.start_soon(self._worker, receive.clone())
@@ -148,13 +171,15 @@ class _Loader:
                         # Read and check the next batch in a thread: a slow pipe or a
                         # large batch does not hold up the answers of those in flight,
                         # and a failed load does not wait for a pipe that stays quiet.
-                        batch = await anyio.to_thread.run_sync(
+                        cut = await anyio.to_thread.run_sync(
                             next, batches, None, abandon_on_cancel=True
                         )
-                        if batch is None:
+                        if cut is None:
                             break
+                        batch, length = cut
                         self.summary.batches += 1
-                        await send.send((number, batch))
+                        await self._budget.take(length)
+                        await send.send((number, batch, length))
                         number += 1
                 except InputError as exc:
                     # Bad input on stdin: the batches already sent finish, then stop.
@@ -166,8 +191,12 @@ class _Loader:
 
     async def _worker(self, receive: Any) -> None:
         async with receive:
-            async for number, batch in receive:
-                await self._batch(number, batch)
+            async for number, batch, length in receive:
+                try:
+                    await self._batch(number, batch)
+                finally:
+                    del batch  # not kept while this worker waits for the next one
+                    self._budget.give(length)
 
     async def _batch(self, number: int, records: list[Record]) -> None:
         state = self.state
@@ -287,20 +316,46 @@ class _Loader:
         return keep, len(records) - len(keep)
 
 
-def _batches(records: Iterator[Record], size: int, max_bytes: int) -> Iterator[list[Record]]:
-    """Batches of `size` records, cut earlier once their text reaches `max_bytes`
-    (documents with inline attachments); the same input always gives the same batches."""
+class _Budget:
+    """The text of the batches in flight, kept below `limit` (one batch always goes).
+    Only the task that hands out batches waits on it."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.used = 0
+        self._freed: Any = None
+
+    async def take(self, length: int) -> None:
+        import anyio
+
+        while self.used and self.used + length > self.limit:
+            self._freed = anyio.Event()
+            await self._freed.wait()
+        self.used += length
+
+    def give(self, length: int) -> None:
+        self.used -= length
+        if self._freed is not None:
+            self._freed.set()
+
+
+def _batches(
+    records: Iterator[Record], size: int, max_bytes: int
+) -> Iterator[tuple[list[Record], int]]:
+    """Batches of `size` records with the length of their text, cut earlier once that
+    reaches `max_bytes` (documents with inline attachments); the same input always
+    gives the same batches."""
     batch: list[Record] = []
     length = 0
     for record in records:
         batch.append(record)
         length += len(record.text)
         if len(batch) >= size or length >= max_bytes:
-            yield batch
+            yield batch, length
             batch = []
             length = 0
     if batch:
-        yield batch
+        yield batch, length
 
 
 async def load(

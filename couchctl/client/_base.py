@@ -227,6 +227,17 @@ async def _aclose(response: httpx.Response) -> None:
         await response.aclose()
 
 
+_DRAINED = httpx.ByteStream(b"")
+
+
+def _unbind(response: httpx.Response) -> None:
+    """httpx binds a response's stream to the response, a reference cycle that keeps
+    the response, its request and the request's body alive until the next cyclic
+    garbage collection. A read and closed response needs its stream no more: without
+    the cycle, a `_bulk_docs` body is freed as soon as its answer has been read."""
+    response.stream = _DRAINED
+
+
 class _Inline(httpx.AsyncBaseTransport):
     """An async transport that sends on a sync one, in the calling thread, and reads
     the whole body there: a request through it completes without ever waiting."""
@@ -607,6 +618,8 @@ class BaseClient:
                             await _aread(response)
                     finally:
                         await _aclose(response)
+                if not stream and response.is_closed:
+                    _unbind(response)
                 return response
             except httpx.TimeoutException as exc:
                 if last or not retry_unreachable:

@@ -303,8 +303,9 @@ def test_batch_body_new_edits_false() -> None:
 
 def test_batches_cut_by_count_and_by_size() -> None:
     text = "\n".join(json.dumps({"s": "x" * n}) for n in (1, 1, 1, 1, 30, 1, 1))
-    sizes = [len(b) for b in bulk_load._batches(iter(records(text)), 3, 40)]
-    assert sizes == [3, 2, 2]  # the 5th document alone reaches 40 characters with the 4th
+    cuts = list(bulk_load._batches(iter(records(text)), 3, 40))
+    assert [len(b) for b, _ in cuts] == [3, 2, 2]  # the 5th reaches 40 characters with the 4th
+    assert [n for _, n in cuts] == [sum(len(r.text) for r in b) for b, _ in cuts]
 
 
 # -- the journal -------------------------------------------------------------------------------
@@ -472,6 +473,38 @@ async def test_load_batches_and_rejects(httpx_mock: HTTPXMock, couch: CouchClien
             "doc": {"_id": "b"},
         }
     ]
+
+
+@pytest.mark.parametrize(("budget", "most"), [(250, 2), (10, 1), (10_000, 8)])
+@pytest.mark.anyio
+async def test_load_keeps_the_text_in_flight_within_its_budget(
+    httpx_mock: HTTPXMock, couch: CouchClient, budget: int, most: int
+) -> None:
+    in_flight = 0
+    seen: list[int] = []
+
+    async def slow_ok(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight
+        in_flight += 1
+        seen.append(in_flight)
+        await anyio.sleep(0.02)
+        in_flight -= 1
+        return ok_for_each(request)
+
+    httpx_mock.add_callback(slow_ok, url=f"{BASE}/db/_bulk_docs", is_reusable=True)
+    # 16 documents of 100 characters, one a batch: a budget of 250 lets two go at once, one
+    # of 10 only one (a batch larger than the budget still goes, alone).
+    text = "\n".join(json.dumps({"_id": f"d{i:02}", "s": "x" * 77}) for i in range(16))
+    assert {len(line) for line in text.splitlines()} == {100}
+    summary = await bulkio.load(
+        couch,
+        "db",
+        iter(records(text)),
+        LoadOptions(batch_size=1, concurrency=8, in_flight_bytes=budget),
+        reject=Rejects(),
+    )
+    assert (summary.written, summary.batches) == (16, 16)
+    assert max(seen) == most
 
 
 @pytest.mark.anyio

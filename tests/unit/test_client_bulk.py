@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import re
+import weakref
 from typing import Any
 
 import anyio
@@ -95,6 +97,24 @@ async def test_bulk_docs_raw_all_ok_decodes_only_an_answer_with_failures(
     answer(httpx_mock, "168-bulk-docs-vdu-forbidden")  # a success and a failure
     decoded = await couch.db_bulk_docs_raw("corpus_vdu", b'{"docs":[]}', all_ok=2)
     assert decoded[1]["error"] == "forbidden"
+
+
+async def test_a_read_answer_is_freed_without_waiting_for_the_garbage_collector(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    # httpx binds a response's stream to the response (a cycle); unbound once read, the
+    # response and the request with its body (a whole _bulk_docs batch) are freed when
+    # the last reference goes, not at the next cyclic collection.
+    httpx_mock.add_response(status_code=201, json=[])
+    gc.disable()
+    try:
+        response = await couch.request("POST", "/db/_bulk_docs", content=b'{"docs":[]}')
+        assert response.is_closed
+        freed = weakref.ref(response)
+        del response
+        assert freed() is None
+    finally:
+        gc.enable()
 
 
 async def test_bulk_docs_raw_is_not_retried_by_default(
