@@ -12,7 +12,8 @@ Reports the median and minimum wall time, and the median CPU time, of:
   couchctl --version                   no Typer, no client
   couchctl --help                      the command tree and rich help
   couchctl db info DB --json           one request on the fast path (no Typer)
-  couchctl db exists DB --json         one request through the Typer app
+  couchctl db exists DB --json         one request on the fast path too
+  couchctl db exists DB                the same through the Typer app (human output)
   curl URL/DB                          the same request without Python
 
 against COUCH_URL, or else the stand-in server (pouchdb-server) started here.
@@ -181,6 +182,7 @@ def main() -> int:
             ("couchctl --help", [*couchctl(), "--help"]),
             ("couchctl db info DB --json", [*couchctl(), "db", "info", db, "--json"]),
             ("couchctl db exists DB --json", [*couchctl(), "db", "exists", db, "--json"]),
+            ("couchctl db exists DB", [*couchctl(), "db", "exists", db]),
         ]
         if curl:
             auth = ["-u", userinfo] if userinfo else []

@@ -1,6 +1,7 @@
 """The fast path: a few read-only commands with --json, run without Typer.
 
     couchctl db info DB --json
+    couchctl db exists DB --json
     couchctl db list --json
     couchctl server info --json
     couchctl doc get DB ID --json
@@ -54,6 +55,12 @@ def _db_info(db: str) -> Operation:
     return db_info(db)
 
 
+def _db_exists(db: str) -> Operation:
+    from couchctl.cli._reads import db_exists
+
+    return db_exists(db, "json")
+
+
 def _db_list() -> Operation:
     from couchctl.cli._reads import db_list
 
@@ -76,6 +83,7 @@ def _doc_get(db: str, doc_id: str) -> Operation:
 # Group and command -> (how many arguments it takes, its operation built from them).
 COMMANDS: dict[tuple[str, str], tuple[int, Callable[..., Operation]]] = {
     ("db", "info"): (1, _db_info),
+    ("db", "exists"): (1, _db_exists),
     ("db", "list"): (0, _db_list),
     ("server", "info"): (0, _server_info),
     ("doc", "get"): (2, _doc_get),

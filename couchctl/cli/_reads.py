@@ -1,11 +1,12 @@
 """The operations of the read-only commands that the fast path (`_fast`) runs too.
 
-`db info`, `db list`, `server info` and `doc get` build their operation here, and
+`db info`, `db exists`, `db list`, `server info` and `doc get` build their operation here, and
 both their Typer command and the fast path hand it to `_execute.execute`: one
 body, so the two print the same bytes and exit alike. Typer-free, and cheap to
 import (the client and rich load only when an operation runs or draws).
 
     db_info(db)                     GET /{db}: its fields, or the JSON with --json
+    db_exists(db, mode)             HEAD /{db}: exit 0 if it exists, 4 if not
     db_list(mode)                   every database with its counts and sizes
     server_info()                   GET /: the server's welcome
     doc_get(db, doc_id, ...)        a document, its conflicts said on stderr
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "command_line",
     "conflict_note",
+    "db_exists",
     "db_info",
     "db_list",
     "doc_get",
@@ -75,6 +77,25 @@ def db_info(db: str) -> Operation:
     async def op(couch: CouchClient, out: Output) -> None:
         result = await couch.db_info(db)
         out.fields(_info_rows(result), whole=result)
+
+    return op
+
+
+def db_exists(db: str, mode: Mode) -> Operation:
+    """`db exists DB`: exit 0 if the database exists, 4 if not; with --json
+    {"db": NAME, "exists": true|false}."""
+
+    async def op(couch: CouchClient, out: Output) -> int:
+        from couchctl.cli._exit import ExitCode
+
+        found = await couch.db_exists(db)
+        if mode != "human":
+            out.json({"db": db, "exists": found})
+        elif found:
+            out.text(f"database {db} exists")
+        else:
+            out.info(f"database {db} does not exist")
+        return 0 if found else int(ExitCode.NOT_FOUND)
 
     return op
 

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from couchctl.cli._exit import ExitCode
 from couchctl.cli._options import DbArg, YesFlag, json_object_argument, output_options
+from couchctl.cli._reads import db_exists as db_exists_op
 from couchctl.cli._reads import db_info as db_info_op
 from couchctl.cli._reads import db_list as db_list_op
 from couchctl.cli._reads import size_of
@@ -145,17 +145,7 @@ def exists(ctx: typer.Context, db: DbArg, mode: Mode = "human") -> None:
     Example: couchctl db exists mydb || couchctl db create mydb
     """
 
-    async def op(couch: CouchClient, out: Output) -> int:
-        found = await couch.db_exists(db)
-        if mode != "human":
-            out.json({"db": db, "exists": found})
-        elif found:
-            out.text(f"database {db} exists")
-        else:
-            out.info(f"database {db} does not exist")
-        return 0 if found else int(ExitCode.NOT_FOUND)
-
-    run(ctx, op, mode)
+    run(ctx, db_exists_op(db, mode), mode)
 
 
 @app.command("info")

@@ -117,6 +117,17 @@ def test_server_info(httpx_mock: HTTPXMock) -> None:
     assert both("server", "info", "--json").stdout.startswith('{"couchdb":"Welcome"')
 
 
+@pytest.mark.parametrize(
+    ("name", "recorded", "code", "found"),
+    [("corpus", "035-db-head", 0, "true"), ("missing", "036-db-head-missing-404", 4, "false")],
+)
+def test_db_exists(httpx_mock: HTTPXMock, name: str, recorded: str, code: int, found: str) -> None:
+    answer(httpx_mock, recorded, url=f"{URL}/{name}", method="HEAD")
+    result = both("db", "exists", name, "--json")
+    assert result.exit_code == code
+    assert result.stdout == f'{{"db":"{name}","exists":{found}}}\n'
+
+
 def test_db_list(httpx_mock: HTTPXMock) -> None:
     answer(httpx_mock, "005-all-dbs", method="GET")
     answer(httpx_mock, "042-dbs-info-post", method="POST")
@@ -256,7 +267,7 @@ def test_config_file_warnings(httpx_mock: HTTPXMock, tmp_path: Path) -> None:
         ["db", "info", "a", "b", "--json"],
         ["db", "info", "corpus", "--json", "--json"],
         ["db", "info", "corpus", "--json=1"],
-        ["db", "exists", "corpus", "--json"],
+        ["db", "exists", "corpus"],
         ["db", "corpus", "--json"],
         ["info", "db", "corpus", "--json"],
         ["db", "info", "corpus", "--json", "--url"],

@@ -45,6 +45,13 @@ def test_db_info(server: Server, db: str, cli: CliRun) -> None:
     assert stderr == ""
 
 
+def test_db_exists(server: Server, db: str, cli: CliRun) -> None:
+    code, stdout, stderr = same(cli, server.url, "db", "exists", db, "--json")
+    assert (code, json.loads(stdout), stderr) == (0, {"db": db, "exists": True}, "")
+    code, stdout, _ = same(cli, server.url, "db", "exists", db + "-missing", "--json")
+    assert (code, json.loads(stdout)) == (4, {"db": db + "-missing", "exists": False})
+
+
 def test_global_options_anywhere(server: Server, db: str, cli: CliRun) -> None:
     code, _, _ = same(cli, UNREACHABLE, "--json", "db", "info", db, "--url", server.url)
     assert code == 0
