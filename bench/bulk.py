@@ -136,6 +136,16 @@ def split_bodies(source: Path, target: Path, batch: int) -> int:
     return count
 
 
+def post_bodies(bodies: Path, curlrc: Path, url: str, parallel: int) -> str:
+    """The shell command posting every `*.json` body in `bodies` to `url` (a
+    `_bulk_docs`), `parallel` curl processes at a time."""
+    return (
+        f"ls {bodies}/*.json | xargs -P{parallel} -I{{}} curl -sf -K {curlrc} "
+        f"-o /dev/null -H 'Content-Type: application/json' -H 'Accept: application/json' "
+        f"--data-binary @{{}} {url}"
+    )
+
+
 def median_of(measures: list[Measure]) -> Measure:
     """The run of median wall time, with the highest peak RSS of all runs."""
     ordered = sorted(measures, key=lambda m: m.seconds)
@@ -230,10 +240,8 @@ def main() -> int:
                 "--batch-size",
                 str(batch),
             ]
-            post = (
-                f"ls {work / 'bodies'}/*.json | xargs -P{parallel} -I{{}} curl -sf -K {curlrc} "
-                f"-o /dev/null -H 'Content-Type: application/json' -H 'Accept: application/json' "
-                f"--data-binary @{{}} {server.base}/{dbs['curl']}/_bulk_docs"
+            post = post_bodies(
+                work / "bodies", curlrc, f"{server.base}/{dbs['curl']}/_bulk_docs", parallel
             )
             # Loads alternate too with --load-repeat N: each pair into emptied databases.
             loads: list[Measure] = []

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._flows import curl_config, server_from_env  # noqa: E402
-from bench.bulk import Measure, Server, couchctl, timed  # noqa: E402
+from bench.bulk import Measure, Server, couchctl, post_bodies, timed  # noqa: E402
 
 BATCH = 1000
 CUT = 4 << 20  # couchctl.bulk.loader.MAX_BATCH_BYTES
@@ -109,10 +109,8 @@ def main() -> int:
                 docs = write_docs(source, size, args.mib << 20)
                 bodies = write_bodies(source, work / f"bodies-{size}")
                 load = [*couchctl(), "bulk", "load", mine, str(source), "--json"]
-                post = (
-                    f"ls {work / f'bodies-{size}'}/*.json | xargs -P4 -I{{}} curl -sf "
-                    f"-K {curlrc} -o /dev/null -H 'Content-Type: application/json' "
-                    f"--data-binary @{{}} {server.base}/{theirs}/_bulk_docs"
+                post = post_bodies(
+                    work / f"bodies-{size}", curlrc, f"{server.base}/{theirs}/_bulk_docs", 4
                 )
                 ours: list[Measure] = []
                 curls: list[Measure] = []
