@@ -482,12 +482,19 @@ async def test_load_keeps_the_text_in_flight_within_its_budget(
 ) -> None:
     in_flight = 0
     seen: list[int] = []
+    reached = anyio.Event()
 
     async def slow_ok(request: httpx.Request) -> httpx.Response:
+        # The first answers wait (2 s at most) until `most` requests are in flight, so
+        # that a slow machine reaches it too; with no budget, 8 would be.
         nonlocal in_flight
         in_flight += 1
         seen.append(in_flight)
-        await anyio.sleep(0.02)
+        if in_flight >= most:
+            reached.set()
+        with anyio.move_on_after(2):
+            await reached.wait()
+        await anyio.sleep(0.01)
         in_flight -= 1
         return ok_for_each(request)
 
