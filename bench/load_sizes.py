@@ -9,7 +9,7 @@ CouchDB's default max_document_size of 8,000,000) it writes JSON Lines of about
 in alternating pairs:
 
   couchctl  couchctl bulk load DB FILE (its defaults: batches of 1000 documents cut at
-            4 MiB of text, 8 in flight while their text stays below 8 MiB)
+            4 MiB of text, the next read while those in flight hold less than 4 MiB)
   curl      the same documents in `{"docs":[...]}` bodies cut the same way, posted by
             `xargs -P4 curl` (the bodies are written before the clock starts)
 

@@ -5,7 +5,7 @@ algorithm (`CouchClient.bulk_ids`: made here when it is CouchDB's default,
 `sequential`, else from `GET /_uuids`), so a retried or resumed batch can never
 create a second copy. The body of a batch is built from the input text
 (`{"docs":[` + documents + `]}`); only the documents that need an `_id` are
-touched. Batches run `concurrency` at a time, fewer when their text would pass
+touched. Batches run `concurrency` at a time, fewer when their text passes
 `IN_FLIGHT_BYTES` (documents with inline attachments), so memory stays bounded
 whatever the documents' size; a batch failing with 429, 5xx, a
 timeout or a connection reset is sent again by the client (its one retry layer:
@@ -45,9 +45,9 @@ __all__ = [
 # A batch is cut once its documents reach this many characters, whatever its
 # count: keeps requests well below CouchDB's limits and memory bounded.
 MAX_BATCH_BYTES = 4 << 20
-# The text of the batches in flight at once stays below this (but one batch is always
-# sent, however large): each batch in flight holds its text and its body.
-IN_FLIGHT_BYTES = 8 << 20
+# The next batch is read only while the text of the batches in flight is below this
+# (so it is passed by one batch at most): each batch in flight holds its text and its body.
+IN_FLIGHT_BYTES = 4 << 20
 
 
 @dataclass
@@ -168,6 +168,9 @@ class _Loader:
                 number = 0
                 try:
                     while True:
+                        # Read the next batch only once the batches in flight leave
+                        # room: a batch is never held waiting for it.
+                        await self._budget.room()
                         # Read and check the next batch in a thread: a slow pipe or a
                         # large batch does not hold up the answers of those in flight,
                         # and a failed load does not wait for a pipe that stays quiet.
@@ -178,7 +181,7 @@ class _Loader:
                             break
                         batch, length = cut
                         self.summary.batches += 1
-                        await self._budget.take(length)
+                        self._budget.used += length
                         await send.send((number, batch, length))
                         number += 1
                 except InputError as exc:
@@ -317,7 +320,8 @@ class _Loader:
 
 
 class _Budget:
-    """The text of the batches in flight, kept below `limit` (one batch always goes).
+    """The text of the batches in flight (`used`): a batch is read only while it is
+    below `limit`, so it passes `limit` by one batch at most (one always goes).
     Only the task that hands out batches waits on it."""
 
     def __init__(self, limit: int) -> None:
@@ -325,13 +329,12 @@ class _Budget:
         self.used = 0
         self._freed: Any = None
 
-    async def take(self, length: int) -> None:
+    async def room(self) -> None:
         import anyio
 
-        while self.used and self.used + length > self.limit:
+        while self.used >= self.limit:
             self._freed = anyio.Event()
             await self._freed.wait()
-        self.used += length
 
     def give(self, length: int) -> None:
         self.used -= length

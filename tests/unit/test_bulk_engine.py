@@ -475,7 +475,7 @@ async def test_load_batches_and_rejects(httpx_mock: HTTPXMock, couch: CouchClien
     ]
 
 
-@pytest.mark.parametrize(("budget", "most"), [(250, 2), (10, 1), (10_000, 8)])
+@pytest.mark.parametrize(("budget", "most"), [(250, 3), (10, 1), (10_000, 8)])
 @pytest.mark.anyio
 async def test_load_keeps_the_text_in_flight_within_its_budget(
     httpx_mock: HTTPXMock, couch: CouchClient, budget: int, most: int
@@ -499,8 +499,9 @@ async def test_load_keeps_the_text_in_flight_within_its_budget(
         return ok_for_each(request)
 
     httpx_mock.add_callback(slow_ok, url=f"{BASE}/db/_bulk_docs", is_reusable=True)
-    # 16 documents of 100 characters, one a batch: a budget of 250 lets two go at once, one
-    # of 10 only one (a batch larger than the budget still goes, alone).
+    # 16 documents of 100 characters, one a batch: a budget of 250 lets three go at once
+    # (the next is read while less than 250 are in flight), one of 10 only one (a batch
+    # larger than the budget still goes, alone).
     text = "\n".join(json.dumps({"_id": f"d{i:02}", "s": "x" * 77}) for i in range(16))
     assert {len(line) for line in text.splitlines()} == {100}
     summary = await bulkio.load(
