@@ -152,6 +152,8 @@ class _Loader:
         self.progress = progress
         self.summary = LoadSummary()
         self._budget = _Budget(options.in_flight_bytes)
+        self._turn = 0  # the batch whose turn it is to take ids
+        self._turn_moved: Any = None  # an Event set when the turn moves on
 
     async def run(self, records: Iterator[Record]) -> LoadSummary:
         import anyio
@@ -183,6 +185,7 @@ class _Loader:
                         self.summary.batches += 1
                         self._budget.used += length
                         await send.send((number, batch, length))
+                        del cut, batch  # a worker's now: not kept while the next is read
                         number += 1
                 except InputError as exc:
                     # Bad input on stdin: the batches already sent finish, then stop.
@@ -203,6 +206,9 @@ class _Loader:
 
     async def _batch(self, number: int, records: list[Record]) -> None:
         state = self.state
+        fresh = state is None or (number not in state.done and number not in state.started)
+        missing = [r for r in records if not r.has_id] if fresh else []
+        new_ids = await self._ids_in_turn(number, len(missing))
         if state is not None and number in state.done:
             self.summary.skipped += len(records)
             self.progress(len(records))
@@ -212,9 +218,7 @@ class _Loader:
             ids = state.started[number]
             verify = True
         else:
-            missing = [r for r in records if not r.has_id]
-            fresh = await self.couch.bulk_ids(len(missing)) if missing else []
-            ids = {r.ordinal: new for r, new in zip(missing, fresh, strict=True)}
+            ids = {r.ordinal: new for r, new in zip(missing, new_ids, strict=True)}
             if self.journal is not None:
                 await self.journal.batch_started(number, records, ids)
         for record in records:
@@ -231,6 +235,23 @@ class _Loader:
         self.summary.written += written
         self.summary.rejected += rejected
         self.progress(len(records))
+
+    async def _ids_in_turn(self, number: int, count: int) -> list[str]:
+        """`count` new ids for batch `number`, after those of every batch before it (all
+        take their turn): a load's ids sort in input order, however its batches run."""
+        import anyio
+
+        while self._turn < number:
+            if self._turn_moved is None:
+                self._turn_moved = anyio.Event()
+            await self._turn_moved.wait()
+        try:
+            return await self.couch.bulk_ids(count) if count else []
+        finally:
+            self._turn += 1
+            moved, self._turn_moved = self._turn_moved, None
+            if moved is not None:
+                moved.set()
 
     async def _send(self, records: list[Record], verify: bool) -> tuple[int, int]:
         """Send a batch until answered; returns (written, rejected).

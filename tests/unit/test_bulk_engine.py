@@ -411,6 +411,41 @@ async def test_load_assigns_ids_from_uuids_before_sending(
 
 
 @pytest.mark.anyio
+async def test_batches_take_their_ids_in_input_order(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    # /_uuids answers its first requests last: were the batches in flight to ask for
+    # their ids at once, the first batch would get the last ids.
+    httpx_mock.add_response(
+        url=f"{BASE}/_node/_local/_config/uuids", json={"algorithm": "utc_random"}
+    )
+    asked = 0
+    made = 0
+
+    async def late_first(request: httpx.Request) -> httpx.Response:
+        nonlocal asked, made
+        asked += 1
+        await anyio.sleep(0.04 / asked)
+        count = int(request.url.params["count"])
+        made += count
+        return httpx.Response(200, json={"uuids": [f"u{n:04}" for n in range(made - count, made)]})
+
+    httpx_mock.add_callback(
+        late_first, url=re.compile(rf"{BASE}/_uuids\?count=\d+"), is_reusable=True
+    )
+    httpx_mock.add_callback(ok_for_each, url=f"{BASE}/db/_bulk_docs", is_reusable=True)
+    text = "\n".join(json.dumps({"n": i}) for i in range(12))
+    summary = await bulkio.load(
+        couch, "db", iter(records(text)), LoadOptions(batch_size=2, concurrency=6), reject=Rejects()
+    )
+    assert (summary.written, summary.batches) == (12, 6)
+    posts = [r for r in httpx_mock.get_requests() if r.url.path.endswith("_bulk_docs")]
+    posted = [d for r in posts for d in posted_docs(r)]
+    by_input = [d["_id"] for d in sorted(posted, key=lambda d: d["n"])]
+    assert by_input == [f"u{n:04}" for n in range(12)]
+
+
+@pytest.mark.anyio
 async def test_load_makes_sequential_ids_when_the_server_does(
     httpx_mock: HTTPXMock, couch: CouchClient, tmp_path: Path
 ) -> None:
