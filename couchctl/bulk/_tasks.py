@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
-__all__ = ["first_error"]
+__all__ = ["Signal", "first_error"]
 
 
 @contextmanager
@@ -18,3 +19,23 @@ def first_error() -> Iterator[None]:
         while isinstance(error, BaseExceptionGroup):
             error = error.exceptions[0]
         raise error from None
+
+
+class Signal:
+    """Wakes the tasks waiting on it each time it is fired. A fire with nobody waiting
+    is not kept, so a task checks its condition, then waits (nothing awaited between)."""
+
+    def __init__(self) -> None:
+        self._event: Any = None
+
+    async def wait(self) -> None:
+        import anyio
+
+        if self._event is None:
+            self._event = anyio.Event()
+        await self._event.wait()
+
+    def fire(self) -> None:
+        event, self._event = self._event, None
+        if event is not None:
+            event.set()

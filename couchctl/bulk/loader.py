@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from couchctl.bulk._tasks import first_error
+from couchctl.bulk._tasks import Signal, first_error
 from couchctl.bulk.documents import InputError
 from couchctl.bulk.input import Record
 from couchctl.bulk.journal import Journal, JournalError, JournalState
@@ -153,7 +153,7 @@ class _Loader:
         self.summary = LoadSummary()
         self._budget = _Budget(options.in_flight_bytes)
         self._turn = 0  # the batch whose turn it is to take ids
-        self._turn_moved: Any = None  # an Event set when the turn moves on
+        self._turn_moved = Signal()
 
     async def run(self, records: Iterator[Record]) -> LoadSummary:
         import anyio
@@ -206,17 +206,18 @@ class _Loader:
 
     async def _batch(self, number: int, records: list[Record]) -> None:
         state = self.state
-        fresh = state is None or (number not in state.done and number not in state.started)
+        done = state is not None and number in state.done
+        started = state.started.get(number) if state is not None else None
+        fresh = not done and started is None
         missing = [r for r in records if not r.has_id] if fresh else []
         new_ids = await self._ids_in_turn(number, len(missing))
-        if state is not None and number in state.done:
+        if done:
             self.summary.skipped += len(records)
             self.progress(len(records))
             return
-        verify = False
-        if state is not None and number in state.started:
-            ids = state.started[number]
-            verify = True
+        verify = started is not None
+        if started is not None:
+            ids = started
         else:
             ids = {r.ordinal: new for r, new in zip(missing, new_ids, strict=True)}
             if self.journal is not None:
@@ -239,19 +240,13 @@ class _Loader:
     async def _ids_in_turn(self, number: int, count: int) -> list[str]:
         """`count` new ids for batch `number`, after those of every batch before it (all
         take their turn): a load's ids sort in input order, however its batches run."""
-        import anyio
-
         while self._turn < number:
-            if self._turn_moved is None:
-                self._turn_moved = anyio.Event()
             await self._turn_moved.wait()
         try:
             return await self.couch.bulk_ids(count) if count else []
         finally:
             self._turn += 1
-            moved, self._turn_moved = self._turn_moved, None
-            if moved is not None:
-                moved.set()
+            self._turn_moved.fire()
 
     async def _send(self, records: list[Record], verify: bool) -> tuple[int, int]:
         """Send a batch until answered; returns (written, rejected).
@@ -348,19 +343,15 @@ class _Budget:
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self.used = 0
-        self._freed: Any = None
+        self._freed = Signal()
 
     async def room(self) -> None:
-        import anyio
-
         while self.used >= self.limit:
-            self._freed = anyio.Event()
             await self._freed.wait()
 
     def give(self, length: int) -> None:
         self.used -= length
-        if self._freed is not None:
-            self._freed.set()
+        self._freed.fire()
 
 
 def _batches(
