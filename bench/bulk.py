@@ -7,9 +7,9 @@ Generates N documents of about 300 bytes without `_id` (bench/gen_docs.py) and
 prints one table:
 
   load   couchctl bulk load DB docs.jsonl            (--batch-size, --concurrency)
-         curl: the same documents pre-split into _bulk_docs bodies of the same batch
-         size, posted 4 at a time (xargs -P4 curl, --curl-parallel); splitting is not
-         timed
+         curl: the same documents pre-split into _bulk_docs bodies cut as couchctl
+         cuts its batches, posted 4 at a time (xargs -P4 curl, --curl-parallel);
+         splitting is not timed
   dump   couchctl bulk dump DB -o out.jsonl
          curl: GET DB/_all_docs?include_docs=true in one request, to a file
          (the two dumps alternate, --repeat times each; the median is kept)
@@ -115,22 +115,29 @@ def timed(command: list[str], env: dict[str, str], shell: bool = False) -> Measu
 
 
 def split_bodies(source: Path, target: Path, batch: int) -> int:
-    """`{"docs":[...]}` files of `batch` documents each, from JSON Lines."""
+    """`{"docs":[...]}` files from JSON Lines, cut as `bulk load` cuts its batches: at
+    `batch` documents, or sooner once their text reaches MAX_BATCH_BYTES characters."""
+    from couchctl.bulk.loader import MAX_BATCH_BYTES
+
     target.mkdir()
     count = 0
     lines: list[str] = []
+    length = 0
 
     def flush() -> None:
-        nonlocal count
+        nonlocal count, length
         if lines:
             (target / f"{count:06d}.json").write_text('{"docs":[' + ",".join(lines) + "]}")
             count += 1
             lines.clear()
+            length = 0
 
     with source.open(encoding="utf-8") as stream:
-        for line in stream:
-            lines.append(line.rstrip("\n"))
-            if len(lines) == batch:
+        for raw in stream:
+            line = raw.rstrip("\n")
+            lines.append(line)
+            length += len(line)
+            if len(lines) >= batch or length >= MAX_BATCH_BYTES:
                 flush()
     flush()
     return count

@@ -39,10 +39,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench._flows import curl_config, server_from_env  # noqa: E402
-from bench.bulk import Measure, Server, couchctl, post_bodies, timed  # noqa: E402
+from bench.bulk import (  # noqa: E402
+    Measure,
+    Server,
+    couchctl,
+    post_bodies,
+    split_bodies,
+    timed,
+)
 
-BATCH = 1000
-CUT = 4 << 20  # couchctl.bulk.loader.MAX_BATCH_BYTES
+BATCH = 1000  # couchctl's --batch-size default
 
 
 def write_docs(path: Path, size: int, total: int) -> int:
@@ -54,28 +60,6 @@ def write_docs(path: Path, size: int, total: int) -> int:
             body = json.dumps({"type": "bench", "n": n, "text": ""})
             room = max(0, size - len(body))
             stream.write(json.dumps({"type": "bench", "n": n, "text": filler[:room]}) + "\n")
-    return count
-
-
-def write_bodies(source: Path, target: Path) -> int:
-    """`_bulk_docs` bodies cut as couchctl cuts its batches: at BATCH documents, or
-    once their text reaches CUT characters."""
-    target.mkdir()
-    count = 0
-    lines: list[str] = []
-    length = 0
-    with source.open(encoding="utf-8") as stream:
-        for raw in stream:
-            line = raw.rstrip("\n")
-            lines.append(line)
-            length += len(line)
-            if len(lines) >= BATCH or length >= CUT:
-                (target / f"{count:06d}.json").write_text('{"docs":[' + ",".join(lines) + "]}")
-                count += 1
-                lines, length = [], 0
-    if lines:
-        (target / f"{count:06d}.json").write_text('{"docs":[' + ",".join(lines) + "]}")
-        count += 1
     return count
 
 
@@ -107,7 +91,7 @@ def main() -> int:
             for size in (int(s) for s in args.sizes.split(",")):
                 source = work / f"docs-{size}.jsonl"
                 docs = write_docs(source, size, args.mib << 20)
-                bodies = write_bodies(source, work / f"bodies-{size}")
+                bodies = split_bodies(source, work / f"bodies-{size}", BATCH)
                 load = [*couchctl(), "bulk", "load", mine, str(source), "--json"]
                 post = post_bodies(
                     work / f"bodies-{size}", curlrc, f"{server.base}/{theirs}/_bulk_docs", 4
