@@ -143,6 +143,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
 
 
+@pytest.fixture(autouse=True)
+def _plain_transport_mocked(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pytest-httpx mocks httpx's own transports. A blocking client on plain HTTP
+    sends through couchctl's own (client/_plain.py): in a test that mocks, it goes
+    to the same mock."""
+    if "httpx_mock" not in request.fixturenames:
+        return
+    import httpx
+
+    from couchctl.client._plain import PlainTransport
+
+    def mocked(transport: PlainTransport, sent: httpx.Request) -> httpx.Response:
+        return httpx.HTTPTransport.handle_request(transport, sent)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(PlainTransport, "handle_request", mocked)
+
+
 @pytest.fixture(scope="session")
 def server() -> Iterator[Server]:
     """The real server of the integration suite."""

@@ -14,7 +14,9 @@ for both.
 A `blocking` client sends every request on a sync transport, inline: its coroutines
 never wait on an event loop, and `run_blocking` runs one on it without any. That is
 for commands of a few short requests, whose start-up is most of their time: no
-asyncio and no event loop to set up (bench/README.md, "Start-up").
+asyncio and no event loop to set up (bench/README.md, "Start-up"). On plain HTTP its
+sync transport is `_plain.PlainTransport` (the standard library's http.client), which
+spares the import of httpcore and h11.
 """
 
 from __future__ import annotations
@@ -371,7 +373,11 @@ class BaseClient:
         # Inline sync sending needs the default transport and no proxy (a proxy's
         # transport is httpx's async one).
         self.blocking = blocking and transport is None and not proxied
-        if self.blocking:
+        if self.blocking and plain:
+            from couchctl.client._plain import PlainTransport
+
+            transport = _Inline(PlainTransport())
+        elif self.blocking:
             transport = _Inline(httpx.HTTPTransport(verify=verify, limits=httpx.Limits()))
         self.http = httpx.AsyncClient(
             **self._http_options,

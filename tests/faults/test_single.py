@@ -7,12 +7,14 @@ never repeated (the proxy's log shows what reached the server).
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from typing import Any
 
 import pytest
 
-from tests.conftest import CliRun, Server
+from tests.conftest import CliRun, Server, run_couchctl
 from tests.faults.conftest import all_docs, direct, put_docs
 from tests.faults.proxy import FaultProxy
 
@@ -143,3 +145,58 @@ def test_doc_put_too_large_is_exit_7(
     assert result.exit_code == 7, result.stderr
     assert "413" in result.stderr
     assert all_docs(server, db) == []
+
+
+# -- the fast path (a subprocess: `doc get`/`db info --json` run without Typer, on the
+# standard library's HTTP client, client/_plain.py) ------------------------------------------
+
+
+@pytest.mark.parametrize("fault", READ_FAULTS, ids=fault_id)
+def test_fast_path_rides_out(
+    fault: tuple[str, dict[str, Any]], proxy: FaultProxy, proxy_url: str, server: Server, db: str
+) -> None:
+    put_docs(server, db, [{"_id": "a", "n": 1}])
+    action, options = fault
+    rule = proxy.add(action, method="GET", path=f"^/{db}/a", **options)
+    result = run_couchctl("doc", "get", db, "a", "--json", url=proxy_url)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["n"] == 1
+    assert rule.hits == options.get("count", 1)
+    faulted = 1 if action == "stall" else rule.hits
+    assert len(proxy.requests("GET", f"^/{db}/a")) == faulted + (action != "stall")
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        ("status", {"status": 503, "count": -1}),
+        ("reset_before", {"count": -1}),
+        ("truncate", {"count": -1}),
+        ("stall", {"seconds": 3, "count": -1}),
+    ],
+    ids=fault_id,
+)
+def test_fast_path_fails_as_the_app_does(
+    fault: tuple[str, dict[str, Any]], proxy: FaultProxy, proxy_url: str, cli: CliRun, db: str
+) -> None:
+    """Given up on: the same message and exit code on either path."""
+    action, options = fault
+    proxy.add(action, method="GET", path=f"^/{db}$", **options)
+    args = ("--retries", "1", "--timeout", "0.5", "db", "info", db, "--json")
+    fast = run_couchctl(*args, url=proxy_url)
+    slow = cli(*args, url=proxy_url)
+    assert slow.exit_code in (3, 8), slow.stderr
+    assert "Traceback" not in fast.stderr.decode()
+    # The retry notice says how long it waits (random jitter): compare without it.
+    assert (fast.returncode, _without_delays(fast.stderr.decode())) == (
+        slow.exit_code,
+        _without_delays(slow.stderr),
+    )
+    assert fast.stdout == b""
+    # Two attempts on each path; a request that timed out may have been processed,
+    # so it is not sent again.
+    assert len(proxy.requests("GET", f"^/{db}$")) == (2 if action == "stall" else 4)
+
+
+def _without_delays(stderr: str) -> str:
+    return re.sub(r"retrying in [0-9.]+ s", "retrying in N s", stderr)
