@@ -72,6 +72,14 @@ def test_fast_path_skips_typer_and_rich() -> None:
         "# sent by the blocking client: no event loop, so neither asyncio nor anyio's backend\n"
         "loop = [m for m in ('asyncio', 'anyio._backends._asyncio') if m in sys.modules]\n"
         "assert loop == [], loop\n"
+        "# plain HTTP through http.client (client/_plain.py): not httpx's httpcore and h11\n"
+        "wire = [m for m in ('httpcore', 'h11') if m in sys.modules]\n"
+        "assert wire == [], wire\n"
+        "# a CoreClient: none of the other operation modules\n"
+        "others = [m for m in ('_client', '_attachments', '_views', '_bulk', '_replication',"
+        " '_users', '_config', '_cluster', '_audit', '_multipart')"
+        " if 'couchctl.client.' + m in sys.modules]\n"
+        "assert others == [], others\n"
     )
     assert "couchctl.client" in loaded_after(code)
 

@@ -13,29 +13,35 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from couchctl.cli._context import BadInput, GlobalOptions
 from couchctl.cli._exit import ExitCode
 
 if TYPE_CHECKING:
-    from couchctl.client import CouchClient
+    from couchctl.client import BaseClient, CoreClient, CouchClient
     from couchctl.render import Output
 
 __all__ = [
     "STALE_REV_HINT",
+    "CoreOperation",
     "Missing",
     "Operation",
     "PlainHTTPServer",
     "credentials_hint",
     "describe_error",
     "execute",
+    "execute_core",
     "plain_http_probe",
     "quorum_warning",
     "report",
 ]
 
 Operation = Callable[["CouchClient", "Output"], Awaitable[int | None]]
+# An operation of server, database and document calls alone (`_reads`): it runs on a
+# CouchClient, and on the fast path on a CoreClient, which loads fewer modules.
+CoreOperation = Callable[["CoreClient", "Output"], Awaitable[int | None]]
+Client = TypeVar("Client", bound="BaseClient")
 
 
 def _typer_control(exc: BaseException) -> bool:
@@ -314,7 +320,38 @@ def execute(
     """Run `operation` on a client made from the global options; its exit code.
 
     `blocking`: on a blocking client without an event loop (`run_blocking`), for an
-    operation of a few short requests that awaits nothing else (the fast path)."""
+    operation of a few short requests that awaits nothing else."""
+    return _execute(
+        options, out, _couch_client, operation, conflict_hint=conflict_hint, blocking=blocking
+    )
+
+
+def execute_core(options: GlobalOptions, out: Output, operation: CoreOperation) -> int:
+    """The fast path: `operation` on a blocking CoreClient (see `execute`)."""
+    return _execute(options, out, _core_client, operation, blocking=True)
+
+
+def _couch_client() -> type[CouchClient]:
+    from couchctl.client import CouchClient
+
+    return CouchClient
+
+
+def _core_client() -> type[CoreClient]:
+    from couchctl.client import CoreClient
+
+    return CoreClient
+
+
+def _execute(
+    options: GlobalOptions,
+    out: Output,
+    client_class: Callable[[], type[Client]],
+    operation: Callable[[Client, Output], Awaitable[int | None]],
+    *,
+    conflict_hint: str | None = None,
+    blocking: bool = False,
+) -> int:
     url = url_source = ""
     credentials: str | None = None
     try:
@@ -323,11 +360,11 @@ def execute(
         credentials = credentials_hint(settings)
         for warning in (*settings.warnings, *settings.send_warnings()):
             out.warn(warning)
-        from couchctl.client import CouchClient
+        kind = client_class()
 
         async def main() -> int | None:
             trace = out.trace if options.verbose else None
-            async with CouchClient.from_settings(
+            async with kind.from_settings(
                 settings, trace=trace, notify=out.notice, blocking=blocking
             ) as couch:
                 try:

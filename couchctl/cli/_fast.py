@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from couchctl.cli._context import GlobalOptions
-    from couchctl.cli._execute import Operation
+    from couchctl.cli._execute import CoreOperation
 
 __all__ = ["COMMANDS", "FLAGS", "VALUED", "parse", "run_fast"]
 
@@ -49,31 +49,31 @@ VALUED = {
 FLAGS = {"--insecure": "insecure", "--verbose": "verbose", "-v": "verbose", "--debug": "debug"}
 
 
-def _db_info(db: str) -> Operation:
+def _db_info(db: str) -> CoreOperation:
     from couchctl.cli._reads import db_info
 
     return db_info(db)
 
 
-def _db_exists(db: str) -> Operation:
+def _db_exists(db: str) -> CoreOperation:
     from couchctl.cli._reads import db_exists
 
     return db_exists(db, "json")
 
 
-def _db_list() -> Operation:
+def _db_list() -> CoreOperation:
     from couchctl.cli._reads import db_list
 
     return db_list("json")
 
 
-def _server_info() -> Operation:
+def _server_info() -> CoreOperation:
     from couchctl.cli._reads import server_info
 
     return server_info()
 
 
-def _doc_get(db: str, doc_id: str) -> Operation:
+def _doc_get(db: str, doc_id: str) -> CoreOperation:
     from couchctl.cli._reads import doc_get
 
     # What `doc get` sends without flags: conflicts=true (said on stderr, not printed).
@@ -81,7 +81,7 @@ def _doc_get(db: str, doc_id: str) -> Operation:
 
 
 # Group and command -> (how many arguments it takes, its operation built from them).
-COMMANDS: dict[tuple[str, str], tuple[int, Callable[..., Operation]]] = {
+COMMANDS: dict[tuple[str, str], tuple[int, Callable[..., CoreOperation]]] = {
     ("db", "info"): (1, _db_info),
     ("db", "exists"): (1, _db_exists),
     ("db", "list"): (0, _db_list),
@@ -108,7 +108,7 @@ def _value(name: str, text: str) -> Any:
     return text
 
 
-def parse(args: list[str]) -> tuple[GlobalOptions, Operation] | None:
+def parse(args: list[str]) -> tuple[GlobalOptions, CoreOperation] | None:
     """The global options and the operation of a command line the fast path runs,
     else None."""
     try:
@@ -166,7 +166,7 @@ def run_fast(args: list[str]) -> int | None:
     if parsed is None:
         return None
     options, operation = parsed
-    from couchctl.cli._execute import execute
+    from couchctl.cli._execute import execute_core
     from couchctl.render import Output
 
-    return execute(options, Output("json"), operation, blocking=True)
+    return execute_core(options, Output("json"), operation)

@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from couchctl.cli._execute import Operation
-    from couchctl.client import CouchClient
+    from couchctl.cli._execute import CoreOperation
+    from couchctl.client import CoreClient
     from couchctl.render import Mode, Output
 
 __all__ = [
@@ -71,21 +71,21 @@ def _info_rows(info: dict[str, Any]) -> list[tuple[str, Any]]:
     return [(name, value) for name, value in candidates if value is not None]
 
 
-def db_info(db: str) -> Operation:
+def db_info(db: str) -> CoreOperation:
     """`db info DB`: the database's counts, sizes, sequence and cluster settings."""
 
-    async def op(couch: CouchClient, out: Output) -> None:
+    async def op(couch: CoreClient, out: Output) -> None:
         result = await couch.db_info(db)
         out.fields(_info_rows(result), whole=result)
 
     return op
 
 
-def db_exists(db: str, mode: Mode) -> Operation:
+def db_exists(db: str, mode: Mode) -> CoreOperation:
     """`db exists DB`: exit 0 if the database exists, 4 if not; with --json
     {"db": NAME, "exists": true|false}."""
 
-    async def op(couch: CouchClient, out: Output) -> int:
+    async def op(couch: CoreClient, out: Output) -> int:
         from couchctl.cli._exit import ExitCode
 
         found = await couch.db_exists(db)
@@ -105,11 +105,11 @@ def _entry_info(entry: dict[str, Any]) -> dict[str, Any]:
     return info if isinstance(info, dict) else {}
 
 
-def db_list(mode: Mode) -> Operation:
+def db_list(mode: Mode) -> CoreOperation:
     """`db list`: every database (`/_dbs_info` entries; people see only those that
     still exist)."""
 
-    async def op(couch: CouchClient, out: Output) -> None:
+    async def op(couch: CoreClient, out: Output) -> None:
         from couchctl.render import Column
 
         entries = await couch.databases_info()
@@ -141,10 +141,10 @@ def _flat(value: Any) -> Any:
     return value
 
 
-def server_info() -> Operation:
+def server_info() -> CoreOperation:
     """`server info`: the server's welcome (version, git sha, uuid, vendor, features)."""
 
-    async def op(couch: CouchClient, out: Output) -> None:
+    async def op(couch: CoreClient, out: Output) -> None:
         result = await couch.server_info()
         out.fields([(name, _flat(value)) for name, value in result.items()], whole=result)
 
@@ -172,12 +172,12 @@ def conflict_note(db: str, doc_id: str, winner: str, losers: list[str]) -> str:
     )
 
 
-def doc_get(db: str, doc_id: str, *, show_conflicts: bool = False, **params: Any) -> Operation:
+def doc_get(db: str, doc_id: str, *, show_conflicts: bool = False, **params: Any) -> CoreOperation:
     """`doc get DB ID`: `params` go to `CouchClient.doc_get` as they are (the command
     asks conflicts=true unless --open-revs is given). Conflicting revisions are said
     on stderr; `_conflicts` stays in the document only with `show_conflicts`."""
 
-    async def op(couch: CouchClient, out: Output) -> None:
+    async def op(couch: CoreClient, out: Output) -> None:
         doc = await couch.doc_get(db, doc_id, **params)
         if isinstance(doc, dict) and isinstance(doc.get("_conflicts"), list):
             losers = [str(leaf) for leaf in doc["_conflicts"]]

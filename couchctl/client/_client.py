@@ -7,10 +7,8 @@ from couchctl.client._audit import AuditMixin
 from couchctl.client._bulk import BulkMixin
 from couchctl.client._cluster import ClusterMixin
 from couchctl.client._config import ConfigMixin
-from couchctl.client._databases import DatabaseMixin
-from couchctl.client._documents import DocumentMixin
+from couchctl.client._core import CoreClient
 from couchctl.client._replication import ReplicationMixin
-from couchctl.client._server import ServerMixin
 from couchctl.client._users import UsersMixin
 from couchctl.client._views import ViewMixin
 
@@ -18,9 +16,7 @@ __all__ = ["CouchClient"]
 
 
 class CouchClient(
-    ServerMixin,
-    DatabaseMixin,
-    DocumentMixin,
+    CoreClient,
     AttachmentMixin,
     ViewMixin,
     BulkMixin,

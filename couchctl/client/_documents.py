@@ -15,13 +15,13 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
-from couchctl.client._attachments import file_attachment
 from couchctl.client._base import BaseClient
 from couchctl.client._encoding import db_path, doc_path, query, quorum
 from couchctl.client._errors import InvalidArgument, NotFound, ProtocolError
 
 if TYPE_CHECKING:
-    # multipart is imported when a request needs it (attachments, open_revs).
+    # multipart and attachments are imported when a request needs them
+    # (attachments, open_revs): the fast path's `doc get` loads neither.
     from couchctl.client._multipart import RelatedAttachment
 
     AttachmentArg: TypeAlias = RelatedAttachment | str | os.PathLike[str]
@@ -206,6 +206,7 @@ class DocumentMixin(BaseClient):
         path = doc_path(db, doc_id)
         if not attachments:
             return await self.request_json("PUT", path, params=params, json=doc)
+        from couchctl.client._attachments import file_attachment
         from couchctl.client._multipart import RelatedAttachment, related_body
 
         related = [
