@@ -190,7 +190,16 @@ def _check_lines(
             block += stream.readline()
         position += len(block)
         start = first and number == 0
-        counts = _scan_block(block, start, new_edits)
+        try:
+            text = block.decode("utf-8")
+        except UnicodeDecodeError:
+            counts = None
+        else:
+            block = b""  # the text stands for it: a large line is not held twice
+            counts = _scan_block(text, start, new_edits)
+            if counts is None:
+                block = text.encode()
+            del text
         if counts is None:
             counts = _check_block_lines(block, number, new_edits, start)
         lines, check_ = counts
@@ -200,13 +209,9 @@ def _check_lines(
     return number, check
 
 
-def _scan_block(block: bytes, first: bool, new_edits: bool) -> tuple[int, InputCheck] | None:
-    """(lines, counts) of a block of whole lines, or None when some line is not a
-    document `_bulk_docs` takes (or a value spans lines)."""
-    try:
-        text = block.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
+def _scan_block(text: str, first: bool, new_edits: bool) -> tuple[int, InputCheck] | None:
+    """(lines, counts) of a block of whole lines (decoded), or None when some line is
+    not a document `_bulk_docs` takes (or a value spans lines)."""
     # The decoder's own scanner (C): one value at a position, and where it ends.
     scan: Callable[[str, int], tuple[Any, int]] = _decoder.scan_once  # type: ignore[attr-defined]
     check = InputCheck()

@@ -212,7 +212,10 @@ def _array_elements(head: bytes, stream: IO[bytes]) -> Iterator[tuple[int, str, 
                     fill()
                     continue
                 break
-            yield start_line, buf[pos:end], value
+            # The value is handed on, not kept here while the consumer holds it.
+            box = [value]
+            del value
+            yield start_line, buf[pos:end], box.pop()
             pos = end
             sep = next_char()
             if sep == "]":
@@ -250,6 +253,7 @@ def iter_records(
                 doc_id = check_document(value, line, new_edits=new_edits, text=text)
                 if not deletions and value.get("_deleted") is True:
                     raise InputError(line, _DELETION)
+            del value  # not held while the record is loaded and the next one read
             yield Record(ordinal, line, text, doc_id is not None, doc_id)
             ordinal += 1
         return
@@ -266,6 +270,7 @@ def iter_records(
             doc_id = check_document(value, line, new_edits=new_edits, text=text)
             if not deletions and value.get("_deleted") is True:
                 raise InputError(line, _DELETION)
+            del value  # not held while the record is loaded and the next one read
             yield Record(ordinal, line, text, doc_id is not None, doc_id)
         ordinal += 1
 

@@ -78,8 +78,14 @@ def plan_load(
     Raises InputError (bad input, with its line), JournalError (a journal that
     stands in the way or belongs to another load; its `hint` says what to do),
     FileNotFoundError or InvalidArgument (no such input file).
+
+    Large blocks are given back to the system from here on (`_malloc`): what the
+    load holds at its peak is a few times its largest batch, and so is its RSS.
     """
+    from couchctl._malloc import give_back_large_blocks
     from couchctl.client import InvalidArgument
+
+    give_back_large_blocks()
 
     journal_path = journal
     if path is not None:

@@ -17,17 +17,17 @@ and once answered, which is what `resume` relies on.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from couchctl.bulk._tasks import Signal, first_error
+from couchctl.bulk.body import batch_body, batch_pieces
 from couchctl.bulk.documents import InputError
 from couchctl.bulk.input import Record
 from couchctl.bulk.journal import Journal, JournalError, JournalState
-from couchctl.client import DELETED, BadRequest, ClientError, HTTPError, dumps
+from couchctl.client import DELETED, BadRequest, ClientError, HTTPError
 
 if TYPE_CHECKING:
     from couchctl.client import CouchClient
@@ -95,33 +95,6 @@ Reject = Callable[[Record, str, str, dict[str, Any]], None]
 
 def _too_big_or_bad(exc: BaseException) -> bool:
     return isinstance(exc, BadRequest) or (isinstance(exc, ClientError) and exc.status == 413)
-
-
-_PLAIN_ID = re.compile(r"[0-9A-Za-z_-]+")
-
-
-def batch_body(records: list[Record], *, new_edits: bool = True) -> bytes:
-    """`{"docs":[...]}` from the records' text; an `_id` is written into those without one."""
-    parts: list[str] = []
-    for record in records:
-        text = record.text
-        if record.assigned:
-            doc_id = record.known_id or ""
-            plain = (doc_id.isascii() and doc_id.isalnum()) or _PLAIN_ID.fullmatch(doc_id)
-            quoted = f'"{doc_id}"' if plain else dumps(doc_id)
-            rest = text[1:].lstrip()
-            text = '{"_id":' + quoted + ("" if rest[:1] == "}" else ",") + rest
-        parts.append(text)
-    head = '{"new_edits":false,"docs":[' if not new_edits else '{"docs":['
-    if not parts:
-        return (head + "]}").encode()
-    # One join, with the head and tail put on the first and last documents: a large
-    # batch's text is then copied only into the joined text and its bytes.
-    parts[0] = head + parts[0]
-    parts[-1] += "]}"
-    text = ",".join(parts)
-    del parts
-    return text.encode()
 
 
 def _strip(doc: dict[str, Any]) -> dict[str, Any]:
@@ -274,7 +247,7 @@ class _Loader:
         try:
             results = await self.couch.db_bulk_docs_raw(
                 self.db,
-                lambda: batch_body(pending, new_edits=new_edits),
+                lambda: batch_pieces(pending, new_edits=new_edits),
                 retry=True,
                 before_retry=drop_existing,
                 w=self.options.w,

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
         guess_content_type,
     )
     from couchctl.client._audit import AuditCheck
-    from couchctl.client._base import JSON_NULL, BaseClient, run_blocking
+    from couchctl.client._base import JSON_NULL, BaseClient, SizedBody, run_blocking
     from couchctl.client._bulk import DELETED, row_id
     from couchctl.client._client import CouchClient
     from couchctl.client._cluster import NodeStatus, SetupStep
@@ -100,6 +100,7 @@ __all__ = [
     "RowStream",
     "ServerError",
     "SetupStep",
+    "SizedBody",
     "TransportError",
     "Unauthorized",
     "att_path",
@@ -163,6 +164,7 @@ _WHERE = {
     "RowStream": "_rows",
     "ServerError": "_errors",
     "SetupStep": "_cluster",
+    "SizedBody": "_base",
     "TransportError": "_errors",
     "USER_SECRET_FIELDS": "_users",
     "Unauthorized": "_errors",

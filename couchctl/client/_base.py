@@ -65,6 +65,7 @@ __all__ = [
     "BeforeRetry",
     "Body",
     "Params",
+    "SizedBody",
     "Stopper",
     "in_thread",
     "is_sync",
@@ -74,10 +75,27 @@ __all__ = [
 T = TypeVar("T")
 
 Params = Sequence[tuple[str, str]] | None
-# A request body: bytes, or a factory of fresh bytes or a fresh async byte stream
-# (called for every attempt, so that a retried request can send it again); a sync
-# byte iterator only for a request sent `threaded`.
-Body = bytes | Callable[[], bytes | AsyncIterator[bytes] | Iterator[bytes]] | None
+
+
+class SizedBody:
+    """A request body made piece by piece as it is sent, whose length is known before:
+    sent with that Content-Length (not chunked), each piece let go once written. For
+    the async client (an async iterable only: httpx would take a sync one for a sync
+    request)."""
+
+    def __init__(self, pieces: Iterator[bytes], length: int) -> None:
+        self.pieces = pieces
+        self.length = length
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for piece in self.pieces:
+            yield piece
+
+
+# A request body: bytes, or a factory of fresh bytes, a fresh SizedBody or a fresh
+# async byte stream (called for every attempt, so that a retried request can send it
+# again); a sync byte iterator only for a request sent `threaded`.
+Body = bytes | Callable[[], bytes | SizedBody | AsyncIterator[bytes] | Iterator[bytes]] | None
 Trace = Callable[[str], None]
 # Called before a request is sent again (after the pause): may change what a body
 # factory gives, e.g. leave out what the failed attempt already did.
@@ -529,6 +547,8 @@ class BaseClient:
             hdrs.setdefault("Content-Type", "application/json")
         elif callable(content):
             body = content()
+            if isinstance(body, SizedBody):
+                hdrs["Content-Length"] = str(body.length)
         else:
             body = content
         extensions: dict[str, Any] = {}

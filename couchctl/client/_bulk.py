@@ -19,7 +19,14 @@ from typing import Any, overload
 
 import httpx
 
-from couchctl.client._base import BaseClient, BeforeRetry, Stopper, is_sync, parse_json
+from couchctl.client._base import (
+    BaseClient,
+    BeforeRetry,
+    SizedBody,
+    Stopper,
+    is_sync,
+    parse_json,
+)
 from couchctl.client._encoding import db_path, query, quorum
 from couchctl.client._errors import HTTPError, InvalidArgument, ProtocolError
 from couchctl.client._rows import BLOCK, RowParser, RowStream
@@ -105,7 +112,7 @@ class BulkMixin(BaseClient):
     async def db_bulk_docs_raw(
         self,
         db: str,
-        body: bytes | Callable[[], bytes],
+        body: bytes | Callable[[], bytes | SizedBody],
         *,
         retry: bool = False,
         before_retry: BeforeRetry | None = None,
@@ -120,7 +127,8 @@ class BulkMixin(BaseClient):
         whose documents all have an `_id` is safe to resend, and `before_retry` (run
         before each resend) is where the caller leaves out what was already written;
         `body` may then be a function that gives the body of each attempt. With
-        `retry`, a refused connection or a timeout is retried too.
+        `retry`, a refused connection or a timeout is retried too. A `SizedBody` is
+        sent piece by piece with its Content-Length.
 
         `all_ok=N`, for a caller that only needs the failures: an answer of exactly N
         successes (`"ok":true` N times, no `"error"`) is not decoded, and [] is

@@ -185,6 +185,35 @@ def test_load_jsonl_file_json_summary(cli: CliRun, server: Server, db: str, tmp_
     assert not (tmp_path / "in.jsonl.couchctl-journal").exists()  # removed on success
 
 
+def test_load_large_documents_sent_in_pieces(
+    cli: CliRun, server: Server, db: str, tmp_path: Path
+) -> None:
+    """Batches of 256 KiB of text or more go in pieces with their Content-Length
+    (bulk/body.py): documents of 600 KB, with and without ids, non-ASCII text,
+    white space after the brace, beside small ones, all stored as given."""
+    big = "\u00e9t\u00e9 " * 100_000  # 600,000 characters, 700,000 bytes
+    docs = [
+        {"n": 0, "s": big},
+        {"_id": "own-big", "n": 1, "s": big},
+        {"n": 2},
+        {"n": 3, "s": big[:300_000]},
+    ]
+    lines = [json.dumps(d, ensure_ascii=False) for d in docs]
+    lines[3] = "{ \t" + lines[3][1:]
+    path = tmp_path / "big.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = cli("bulk", "load", db, str(path), "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["written"] == 4
+    stored = {d["n"]: d for d in all_docs(server, db)}
+    for doc in docs:
+        got = stored[doc["n"]]
+        assert {k: v for k, v in got.items() if k not in ("_id", "_rev")} == {
+            k: v for k, v in doc.items() if k != "_id"
+        }
+    assert stored[1]["_id"] == "own-big"
+
+
 def loaded_ids_in_input_order(server: Server, db: str) -> list[str]:
     return [str(d["_id"]) for d in sorted(all_docs(server, db), key=lambda d: d["n"])]
 

@@ -398,6 +398,9 @@ async def test_load_assigns_ids_from_uuids_before_sending(
     post = httpx_mock.get_requests()[2]
     assert post.method == "POST"
     assert post.content == b'{"docs":[{"_id":"a"},{"_id":"u1","n":1},{"_id":"u2","n":2}]}'
+    # Sent in pieces, with its length announced: not chunked.
+    assert post.headers["Content-Length"] == str(len(post.content))
+    assert "Transfer-Encoding" not in post.headers
     records_ = [json.loads(line) for line in (tmp_path / "j").read_text().splitlines()]
     assert records_[1] == {
         "batch": 0,

@@ -1,0 +1,49 @@
+"""What a bulk load holds while it loads large documents: a record without its decoded
+document, and glibc's large blocks given back (couchctl/_malloc.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tracemalloc
+
+import pytest
+
+from couchctl._malloc import give_back_large_blocks
+from couchctl.bulk.input import iter_records
+
+SIZE = 4_000_000
+
+
+@pytest.mark.parametrize(("fmt", "held"), [("lines", 1), ("array", 2)])
+def test_a_record_does_not_hold_its_decoded_document(fmt: str, held: int) -> None:
+    """While a record is out (its batch loading), the reader keeps its text (and, for
+    a JSON array, the buffer the text was cut from), not also the document decoded
+    for its check: one copy less of the largest document."""
+    big = json.dumps({"s": "x" * SIZE})
+    text = f"{big}\n{big}\n" if fmt == "lines" else f"[{big},{big}]"
+    stream = io.BytesIO(text.encode())
+    tracemalloc.start()
+    try:
+        records = iter_records(stream)
+        first = next(records)
+        current, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(first.text) == len(big)
+    assert current < (held + 0.5) * SIZE, current
+
+
+def test_large_blocks_are_given_back_on_glibc(monkeypatch: pytest.MonkeyPatch) -> None:
+    glibc = (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
+    assert give_back_large_blocks() is glibc
+    # Not glibc (musl, macOS, Windows): nothing is done.
+    monkeypatch.setattr(os, "confstr", lambda name: None)
+    assert give_back_large_blocks() is False
+
+    def unknown(name: str) -> str:
+        raise ValueError("unrecognized configuration name")
+
+    monkeypatch.setattr(os, "confstr", unknown)
+    assert give_back_large_blocks() is False
