@@ -12,7 +12,7 @@ from pytest_httpx import HTTPXMock
 from couchctl import bulk as bulkio
 from couchctl.bulk import Record
 from couchctl.bulk import body as body_module
-from couchctl.bulk.body import PIECE, batch_body, batch_pieces
+from couchctl.bulk.body import PIECE, WHOLE_BELOW, batch_body, batch_pieces
 from couchctl.client import CouchClient
 
 
@@ -43,7 +43,7 @@ CASES = [
     ("", ()),
 ]
 # A document that makes a batch large enough to be sent in pieces.
-PADDING = json.dumps({"_id": "pad", "s": "\u00e9" * PIECE})
+PADDING = json.dumps({"_id": "pad", "s": "\u00e9" * WHOLE_BELOW})
 
 
 @pytest.mark.parametrize(("text", "ids"), CASES)
@@ -77,17 +77,25 @@ def test_assigned_ids_go_first_and_the_text_stays() -> None:
     )
 
 
-def test_small_documents_share_pieces_of_about_piece_size() -> None:
+def test_a_batch_of_small_documents_is_given_whole() -> None:
     doc = json.dumps({"s": "x" * 1000})
+    batch = assigned("\n".join([doc] * 1000), *(f"id{n}" for n in range(1000)))
+    assert sum(len(r.text) for r in batch) < WHOLE_BELOW
+    assert isinstance(batch_pieces(batch), bytes)
+
+
+def test_small_documents_share_pieces_of_about_piece_size() -> None:
+    doc = json.dumps({"s": "x" * 1100})
     batch = assigned("\n".join([doc] * 1000), *(f"id{n}" for n in range(1000)))
     body, length, pieces = whole(batch)
     assert length == len(body) and json.loads(body)["docs"][999]["_id"] == "id999"
     assert len(pieces) == len(body) // PIECE + 1
-    assert all(len(p) < PIECE + 1100 for p in pieces)
+    assert all(len(p) < PIECE + 1200 for p in pieces)
 
 
 def test_a_large_document_has_a_piece_of_its_own() -> None:
-    large = json.dumps({"blob": "\u00e9" * PIECE})  # non-ASCII: its bytes outnumber its characters
+    # non-ASCII: its bytes outnumber its characters; two make a batch sent in pieces
+    large = json.dumps({"blob": "\u00e9" * (WHOLE_BELOW // 2)})
     text = "\n".join(['{"n":1}', large, '{"n":2}', "{" + large[1:], '{"_id":"z"}'])
     batch = assigned(text, "a", "b", "c", "d")
     body, length, pieces = whole(batch)
