@@ -116,8 +116,11 @@ def _lines(head: bytes, stream: IO[bytes]) -> Iterator[tuple[int, str]]:
             number += 1
             start = end + 1
             stripped = line.strip()
+            line = ""
             if stripped:
                 yield number, stripped
+            # Not held while the line is loaded and the next one is read.
+            stripped = ""
         if start < len(text):
             pieces.append(text[start:])
     try:
@@ -255,6 +258,7 @@ def iter_records(
                     raise InputError(line, _DELETION)
             del value  # not held while the record is loaded and the next one read
             yield Record(ordinal, line, text, doc_id is not None, doc_id)
+            del text  # nor its text
             ordinal += 1
         return
     for line, text in _lines(head, stream):
@@ -272,6 +276,7 @@ def iter_records(
                 raise InputError(line, _DELETION)
             del value  # not held while the record is loaded and the next one read
             yield Record(ordinal, line, text, doc_id is not None, doc_id)
+        del text  # nor its text
         ordinal += 1
 
 

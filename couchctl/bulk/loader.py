@@ -339,6 +339,7 @@ def _batches(
         batch.append(record)
         length += len(record.text)
         if len(batch) >= size or length >= max_bytes:
+            del record  # not held (nor its text) while the next batch is read
             yield batch, length
             batch = []
             length = 0

@@ -35,6 +35,27 @@ def test_a_record_does_not_hold_its_decoded_document(fmt: str, held: int) -> Non
     assert current < (held + 0.5) * SIZE, current
 
 
+def test_the_reader_lets_go_of_a_line_once_it_is_loaded() -> None:
+    """Once the record is dropped (its batch sent) and the next one asked for, its
+    line is not kept by the reader while the next line is read."""
+    big = json.dumps({"s": "x" * SIZE})
+    stream = io.BytesIO(f"{big}\n{big}\n".encode())
+    tracemalloc.start()
+    try:
+        records = iter_records(stream)
+        first = next(records)
+        del first
+        tracemalloc.reset_peak()
+        second = next(records)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(second.text) == len(big)
+    # Two copies of the second line at most (its pieces and their join; then it and
+    # its decoded document): not the first line besides them (12 MB when it was).
+    assert peak < 2.5 * SIZE, peak
+
+
 def test_large_blocks_are_given_back_on_glibc(monkeypatch: pytest.MonkeyPatch) -> None:
     glibc = (os.confstr("CS_GNU_LIBC_VERSION") or "").startswith("glibc")
     assert give_back_large_blocks() is glibc
