@@ -43,6 +43,7 @@ def check_input(path: Path, *, new_edits: bool = True) -> InputCheck:
             check_document(value, line, new_edits=new_edits, text=text)
             check.documents += 1
             check.deletions += value.get("_deleted") is True
+            del text, value  # not held while the next element is read
     return check
 
 

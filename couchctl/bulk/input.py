@@ -157,16 +157,21 @@ def _array_elements(head: bytes, stream: IO[bytes]) -> Iterator[tuple[int, str, 
         else:
             chunk = stream.read(read_size)
         line += buf.count("\n", 0, pos)
-        buf = buf[pos:]
+        # The rest of the buffer, in a local of its own so that `+=` can grow it in
+        # place (CPython does for a string nothing else refers to): a large element
+        # is then not copied at each read. The read is let go of once decoded.
+        rest = buf[pos:]
+        buf = ""
         pos = 0
         try:
-            if chunk:
-                buf += decoder.decode(chunk)
-            else:
-                buf += decoder.decode(b"", final=True)
-                eof = True
+            more = decoder.decode(chunk, final=not chunk)
         except UnicodeDecodeError:
-            raise InputError(line + buf.count("\n"), "not UTF-8 text") from None
+            raise InputError(line + rest.count("\n"), "not UTF-8 text") from None
+        eof = not chunk
+        del chunk
+        rest += more
+        del more
+        buf = rest
         return True
 
     def next_char() -> str:
@@ -210,15 +215,24 @@ def _array_elements(head: bytes, stream: IO[bytes]) -> Iterator[tuple[int, str, 
                             start_line + buf.count("\n", pos, exc.pos),
                             f"not valid JSON: {exc.msg}",
                         ) from None
-                    # Grow the reads with the element so a large one costs linear time.
-                    read_size = max(read_size, len(buf) - pos)
+                    # Grow the reads with the element, by a quarter of what there is of
+                    # it: a large one is decoded about 5 times over in all (linear
+                    # time), and a read and its text are a quarter of it, not all of it.
+                    read_size = max(_READ_SIZE, (len(buf) - pos) // 4)
                     fill()
                     continue
                 break
+            text = buf[pos:end]
+            if end > _READ_SIZE:
+                # A large element: the buffer lets go of it (its text is handed on).
+                line += buf.count("\n", 0, end)
+                buf = buf[end:]
+                end = 0
             # The value is handed on, not kept here while the consumer holds it.
             box = [value]
             del value
-            yield start_line, buf[pos:end], box.pop()
+            yield start_line, text, box.pop()
+            del text
             pos = end
             sep = next_char()
             if sep == "]":

@@ -130,6 +130,20 @@ def test_json_array_large_element_across_reads(monkeypatch: pytest.MonkeyPatch) 
     assert json.loads(got[1].text) == big
 
 
+def test_json_array_lines_after_large_elements(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past a large element the buffer lets go of it: the line numbers still count from
+    the start of the input, for the elements and for an error."""
+    monkeypatch.setattr(bulk_input, "_READ_SIZE", 16)
+    big = json.dumps({"data": "y" * 100})
+    text = f'[\n{big},\n\n{{"_id":"a"}},\n{big}, {{"n":\n1}},\n{{"_id":"z"}}]'
+    got = records(text)
+    assert [r.line for r in got] == [2, 4, 5, 5, 7]
+    assert [r.doc_id for r in got] == [None, "a", None, None, "z"]
+    with pytest.raises(InputError) as caught:
+        records(text.replace('{"_id":"z"}', '{"_id":}'))
+    assert caught.value.line == 7
+
+
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
