@@ -17,8 +17,8 @@ against 61 MB for 7 MB documents). Fixing it also stops glibc's raising of the t
 threshold, which is then set to 32 MiB (its own ceiling), else the heap would be
 shrunk and grown again at every turn.
 
-Process-wide, so only the commands whose memory is bounded by the size of what they
-move call it (the bulk load), never the library. Elsewhere than glibc, it does
+Process-wide, so only the engines whose memory is bounded by the size of what they
+move call it (bulk load and bulk dump), not the client. Elsewhere than glibc, it does
 nothing.
 """
 

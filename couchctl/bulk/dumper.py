@@ -35,6 +35,9 @@ _ROW_START = '{"id":"'
 _DESIGN_ROW_START = '{"id":"_design/'
 _DOC_AFTER_VALUE = '},"doc":{'
 Emit = Callable[[str, int], Awaitable[None] | None]
+# The documents of one stream are handed on once they hold this many characters of
+# rows, or `batch_size` documents: large documents are not gathered by the thousand.
+EMIT_CHARS = 1 << 20
 
 
 @dataclass
@@ -123,8 +126,17 @@ class _Dumper:
         if not lines:
             return
         self.summary.documents += len(lines)
+        if len(lines) == 1 and len(lines[0]) >= EMIT_CHARS:
+            # A large document alone: handed on as it is, then its newline (not
+            # copied to add it).
+            await self._call(lines.pop(), 1)
+            await self._call("\n", 0)
+            return
         lines.append("")
-        result = self.emit("\n".join(lines), len(lines) - 1)
+        await self._call("\n".join(lines), len(lines) - 1)
+
+    async def _call(self, text: str, count: int) -> None:
+        result = self.emit(text, count)
         if result is not None:
             await result
 
@@ -137,13 +149,22 @@ class _Dumper:
         keep = self._keep_raw
         # Closed here, whatever stops the loop (a closed pipe): not left to the event
         # loop's finalizer with its request still open.
+        size = 0
+        batch = self.options.batch_size
         async with contextlib.aclosing(pages):
             async for page in pages:
-                for row in page:
+                for index in range(len(page)):  # (enumerate would hold on to the row)
+                    row = page[index]
                     keep(row, chunk)
-                if len(chunk) >= self.options.batch_size:
-                    await self._emit(chunk)
-                    chunk = []
+                    size += len(row)
+                    if size >= EMIT_CHARS or len(chunk) >= batch:
+                        # Cut into `chunk`: the row is not held besides it meanwhile.
+                        page[index] = row = ""
+                        await self._emit(chunk)
+                        chunk = []
+                        size = 0
+                page.clear()  # likewise the rest, while the next page is read
+                row = ""
         await self._emit(chunk)
         self.summary.ranges = 1
 
@@ -229,7 +250,11 @@ async def dump(
     emit: Emit,
 ) -> DumpSummary:
     """Hand every document of `db` to `emit` as JSON Lines text, in key order, a range
-    at a time: `emit(text, number_of_documents)`."""
+    at a time: `emit(text, number_of_documents)`. Large blocks are given back to the
+    system from here on (`couchctl._malloc`)."""
+    from couchctl._malloc import give_back_large_blocks
+
+    give_back_large_blocks()
     dumper = _Dumper(couch, db, options, emit)
     started = time.monotonic()
     with first_error():

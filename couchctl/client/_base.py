@@ -225,8 +225,10 @@ class _Failed:
 
 _PAGES_END: Any = object()
 # Pages of rows (a block's worth each, BLOCK bytes of body) a reading thread may hold
-# ready before the reader takes them.
+# ready before the reader takes them; after a page of LARGE_PAGE characters or more
+# (large documents: a page holds whole rows), it waits until the reader is done with it.
 PAGES_QUEUED = 4
+LARGE_PAGE = 1 << 20
 
 
 def is_sync(response: httpx.Response) -> bool:
@@ -915,7 +917,8 @@ class BaseClient:
     ) -> AsyncGenerator[list[Any], None]:
         """The rows of a sync response (`is_sync`, sent with `threaded=stopper`), read
         and parsed in blocks by a worker thread and handed on a block's rows at a time
-        through a bounded queue (PAGES_QUEUED pages); `parser.meta` is complete at the
+        through a bounded queue (PAGES_QUEUED pages, one after a LARGE_PAGE);
+        `parser.meta` is complete at the
         end. A failure in the body (an httpx error) is raised here as it was there.
         Left early or cancelled, the thread is stopped (its socket shut down) and
         waited for, so the response can then be closed."""
@@ -931,12 +934,22 @@ class BaseClient:
                     pass
             raise StoppedRead("the read was stopped")
 
+        def taken() -> None:
+            """Wait until the reader is done with every page put (or the read is stopped)."""
+            with pages.all_tasks_done:
+                while pages.unfinished_tasks and not stopped.is_set():
+                    pages.all_tasks_done.wait(0.1)
+
         def produce() -> None:
             outcome: Any = _PAGES_END
             try:
                 for block in sync_blocks(self._pieces_sync(response, stopper), BLOCK):
                     if rows := parser.feed(block):
                         put(rows)
+                        if sum(map(len, rows)) >= LARGE_PAGE:
+                            # Rows of large documents: the next is read once the reader
+                            # is done with these, not several ahead.
+                            taken()
                 if rows := parser.close():
                     put(rows)
             except BaseException as exc:  # handed to the reader, raised there
@@ -962,6 +975,7 @@ class BaseClient:
                 if isinstance(item, _Failed):
                     raise item.error
                 yield item
+                pages.task_done()  # the reader is done with it (asks for the next)
         finally:
             if thread.is_alive():
                 stopper.stop()

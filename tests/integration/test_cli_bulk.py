@@ -214,6 +214,21 @@ def test_load_large_documents_sent_in_pieces(
     assert stored[1]["_id"] == "own-big"
 
 
+def test_dump_large_documents(cli: CliRun, server: Server, db: str, tmp_path: Path) -> None:
+    """Documents of 1.5 MB are handed on one at a time (bulk/dumper.py EMIT_CHARS, the
+    row reader waits for the writer after each): all of them, whole, in id order."""
+    big = "\u00e9t\u00e9 " * 300_000
+    docs = [{"_id": f"big-{i}", "s": big, "n": i} for i in range(3)]
+    docs += [{"_id": f"small-{i}", "n": 10 + i} for i in range(5)]
+    post_docs(server, db, docs)
+    out = tmp_path / "dump.jsonl"
+    result = cli("bulk", "dump", db, "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    dumped = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [d["_id"] for d in dumped] == [d["_id"] for d in docs]
+    assert [d.get("s") for d in dumped] == [d.get("s") for d in docs]
+
+
 def loaded_ids_in_input_order(server: Server, db: str) -> list[str]:
     return [str(d["_id"]) for d in sorted(all_docs(server, db), key=lambda d: d["n"])]
 

@@ -823,6 +823,35 @@ async def test_dump_in_key_order(
 
 
 @pytest.mark.anyio
+async def test_dump_hands_on_large_documents_one_by_one(
+    httpx_mock: HTTPXMock, couch: CouchClient
+) -> None:
+    """Documents are handed on once they hold EMIT_CHARS of text, not only by the
+    thousand; a large one alone, as it is, then its newline."""
+    from couchctl.bulk import dumper
+
+    big = "x" * dumper.EMIT_CHARS
+    docs = [{"_id": f"b{i}", "_rev": "1-a", "s": big} for i in range(3)] + [
+        {"_id": f"s{i}", "_rev": "1-a"} for i in range(3)
+    ]
+    httpx_mock.add_callback(serve_all_docs(docs), is_reusable=True)
+    calls: list[tuple[int, int]] = []
+    text: list[str] = []
+
+    def emit(part: str, count: int) -> None:
+        calls.append((len(part), count))
+        text.append(part)
+
+    summary = await bulkio.dump(couch, "db", bulkio.DumpOptions(batch_size=1000), emit)
+    assert summary.documents == 6
+    assert [json.loads(line) for line in "".join(text).splitlines()] == docs
+    large = len(json.dumps(docs[0], separators=(",", ":")))
+    # each large document, then its newline; the small ones together at the end
+    assert [c for c in calls[:6]] == [(large, 1), (1, 0)] * 3
+    assert [count for _, count in calls[6:]] == [3]
+
+
+@pytest.mark.anyio
 async def test_dump_design_and_attachments(httpx_mock: HTTPXMock, couch: CouchClient) -> None:
     httpx_mock.add_callback(serve_all_docs(DOCS), is_reusable=True)
     out: list[dict[str, Any]] = []
