@@ -36,7 +36,6 @@ DEFAULT_LOAD_BATCH = 1000
 DEFAULT_DUMP_BATCH = 2000
 DEFAULT_DUMP_BATCH_ATTACHMENTS = 100  # pages hold whole attachments in memory
 DEFAULT_LOAD_CONCURRENCY = 8  # loads faster than 4 on CouchDB (bench/README.md)
-_LOAD_CONCURRENCY_HELP = "Batches in flight at once; fewer while they hold 4 MiB of text or more."
 DEFAULT_DUMP_CONCURRENCY = 1  # one resumable stream beats ranges (bench/README.md)
 JOURNAL_SUFFIX = ".couchctl-journal"  # couchctl.bulk.JOURNAL_SUFFIX (not imported: start-up)
 YesFlag = Annotated[
@@ -202,7 +201,7 @@ def load_command(
         typer.Option("--batch-size", help="Documents per _bulk_docs request.", min=1, max=100_000),
     ] = DEFAULT_LOAD_BATCH,
     concurrency: Annotated[
-        int, typer.Option("--concurrency", help=_LOAD_CONCURRENCY_HELP, min=1, max=64)
+        int, typer.Option("--concurrency", help="Batches in flight at once.", min=1, max=64)
     ] = DEFAULT_LOAD_CONCURRENCY,
     rejects: Annotated[
         Path | None,
