@@ -918,8 +918,8 @@ class BaseClient:
         """The rows of a sync response (`is_sync`, sent with `threaded=stopper`), read
         and parsed in blocks by a worker thread and handed on a block's rows at a time
         through a bounded queue (PAGES_QUEUED pages, one after a LARGE_PAGE);
-        `parser.meta` is complete at the
-        end. A failure in the body (an httpx error) is raised here as it was there.
+        `parser.meta` is complete at the end. A failure in the body (an httpx error)
+        is raised here as it was there.
         Left early or cancelled, the thread is stopped (its socket shut down) and
         waited for, so the response can then be closed."""
         pages: queue.Queue[Any] = queue.Queue(PAGES_QUEUED)
