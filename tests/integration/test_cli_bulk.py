@@ -205,6 +205,7 @@ def test_load_large_documents_sent_in_pieces(
     result = cli("bulk", "load", db, str(path), "--json")
     assert result.exit_code == 0, result.stderr
     assert result.json()["written"] == 4
+    assert "4 written, 0 rejected" in result.stderr and "Traceback" not in result.stderr
     stored = {d["n"]: d for d in all_docs(server, db)}
     for doc in docs:
         got = stored[doc["n"]]
@@ -224,6 +225,8 @@ def test_dump_large_documents(cli: CliRun, server: Server, db: str, tmp_path: Pa
     out = tmp_path / "dump.jsonl"
     result = cli("bulk", "dump", db, "-o", str(out))
     assert result.exit_code == 0, result.stderr
+    assert result.stdout == ""
+    assert f"dumped 8 documents from {db} to {out}" in result.stderr
     dumped = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [d["_id"] for d in dumped] == [d["_id"] for d in docs]
     assert [d.get("s") for d in dumped] == [d.get("s") for d in docs]
